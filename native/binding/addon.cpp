@@ -1,0 +1,15 @@
+// Module entry: each binding file registers its own exports here.
+#include <napi.h>
+
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  faceserver::binding::registerInfo(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(faceserver, Init)

@@ -1,0 +1,10 @@
+// One register function per binding file; addon.cpp calls them all.
+#pragma once
+
+#include <napi.h>
+
+namespace faceserver::binding {
+
+void registerInfo(Napi::Env env, Napi::Object exports);
+
+}  // namespace faceserver::binding
