@@ -1,0 +1,114 @@
+// Every setting faceserver reads, with its default and meaning. The README's configuration table is made
+// from this list; `loadConfig` validates all of them at start and names the variable of any bad value.
+import os from 'node:os';
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<T> {
+  env: string;
+  default: string;
+  doc: string;
+  parse: Parser<T>;
+}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+};
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    if (!(values as string[]).includes(raw)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+
+const text: Parser<string> = (raw) => raw;
+
+const optionalUrl: Parser<string | undefined> = (raw, name) => {
+  if (raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `must be a postgres:// or postgresql:// URL, got "${url.protocol}//..."`);
+  }
+  return raw;
+};
+
+const list: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
+  return { env, default: def, doc, parse };
+}
+
+/** The settings, in the order the README documents them. */
+export const SETTINGS = {
+  host: setting('HOST', '127.0.0.1', 'Address the HTTP server listens on.', text),
+  port: setting('PORT', '8000', 'TCP port of the HTTP server (0 picks a free one).', int(0, 65535)),
+  databaseUrl: setting(
+    'DATABASE_URL',
+    '',
+    'PostgreSQL server to use (needs the `vector` extension). Empty: embedded PostgreSQL (PGlite) under DATA_DIR.',
+    optionalUrl,
+  ),
+  dataDir: setting('DATA_DIR', './data', 'Folder for the embedded database and stored photos.', text),
+  modelsDir: setting('MODELS_DIR', './models', 'Folder holding the model files that `bin/setup` fetched.', text),
+  logLevel: setting('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug or trace.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace')),
+  workers: setting('WORKERS', String(os.availableParallelism()), 'Native inference threads (default: one per core).', int(1, 256)),
+  queueSize: setting('QUEUE_SIZE', '64', 'Inference requests that may wait; more get a "busy" error at once.', int(1, 100000)),
+  backend: setting('BACKEND', 'cpu', 'Inference backend: cpu, or cuda (OpenCV built with CUDA and a GPU; falls back to cpu).', oneOf('cpu', 'cuda')),
+  maxBodyBytes: setting('MAX_BODY_BYTES', String(10 * 1024 * 1024), 'Largest HTTP request body (JSON with base64 images included).', int(1024, 1024 ** 3)),
+  maxImageBytes: setting('MAX_IMAGE_BYTES', String(5 * 1024 * 1024), 'Largest image file accepted (CompreFace: 5 MB).', int(1024, 1024 ** 3)),
+  maxImagePixels: setting('MAX_IMAGE_PIXELS', String(10_000_000), 'Largest image in pixels (width x height), checked from the header before decoding.', int(1, 1_000_000_000)),
+  maxImageSide: setting('MAX_IMAGE_SIDE', '20000', 'Largest image width or height in pixels.', int(1, 1_000_000)),
+  saveImages: setting('SAVE_IMAGES', 'true', 'Keep the original photo of each enrolled face (CompreFace save_images_to_db).', bool),
+  historyRetentionDays: setting('HISTORY_RETENTION_DAYS', '0', 'Delete recognition events older than this many days (0 keeps them all).', int(0, 100000)),
+  urlFetchAllowPrivate: setting('URL_FETCH_ALLOW_PRIVATE', 'false', 'Allow image URLs that resolve to loopback or private addresses.', bool),
+  urlFetchAllowHosts: setting('URL_FETCH_ALLOW_HOSTS', '', 'Comma-separated hosts that image URLs may reach even when private.', list),
+  shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
+
+/** Reads and validates every setting; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[s.env] ?? s.default;
+    out[key] = s.parse(raw, s.env);
+  }
+  out.dataDir = path.resolve(out.dataDir as string);
+  out.modelsDir = path.resolve(out.modelsDir as string);
+  return out as Config;
+}

@@ -1,0 +1,180 @@
+// One database interface over two drivers: a PostgreSQL server (node-postgres pool) or embedded PostgreSQL
+// (PGlite, in-process, persisted under the data folder). Both run the same SQL; rows come back alike:
+// int8 as number (ids stay below 2^53), bytea as Buffer, vector as pgvector text ('[1,2,...]'), jsonb parsed.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'embedded';
+  /** Runs fn inside BEGIN/COMMIT on one connection; ROLLBACK and rethrow on error. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/** A PostgreSQL server through a node-postgres pool. */
+class PostgresDb implements Db {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+  private listener?: pg.Client;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+
+  constructor(url: string, poolSize: number) {
+    const types = {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+    };
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+    // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    const r = await this.pool.query(sql, params as unknown[]);
+    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const tx: Queryable = {
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const r = await client.query(sql, params as unknown[]);
+          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        },
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      };
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!this.listener) {
+      // LISTEN needs one dedicated session for the life of the subscription.
+      this.listener = await this.pool.connect();
+      this.listener.on('notification', (msg) => {
+        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+    }
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    set.add(onPayload);
+    return async () => {
+      set.delete(onPayload);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.listener) {
+      (this.listener as pg.PoolClient).release();
+      this.listener = undefined;
+    }
+    await this.pool.end();
+  }
+}
+
+type PGliteInstance = import('@electric-sql/pglite').PGlite;
+type PGliteTx = import('@electric-sql/pglite').Transaction;
+
+/** Converts PGlite's Uint8Array bytea values to Buffer so callers see what node-postgres returns. */
+function normaliseRows<R>(rows: unknown[]): R[] {
+  for (const row of rows as Record<string, unknown>[]) {
+    for (const key in row) {
+      const v = row[key];
+      if (v instanceof Uint8Array && !Buffer.isBuffer(v)) row[key] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    }
+  }
+  return rows as R[];
+}
+
+/** Embedded PostgreSQL (PGlite with pgvector), one in-process session; PGlite serialises queries itself. */
+class EmbeddedDb implements Db {
+  readonly kind = 'embedded';
+  constructor(private readonly pg: PGliteInstance) {}
+
+  async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    const r = await this.pg.query(sql, params);
+    return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pg.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pg.transaction(async (t: PGliteTx) => {
+      const tx: Queryable = {
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const r = await t.query(sql, params);
+          return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+        },
+        exec: async (sql: string) => {
+          await t.exec(sql);
+        },
+      };
+      return fn(tx);
+    });
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.pg.listen(channel, onPayload);
+  }
+
+  close(): Promise<void> {
+    return this.pg.close();
+  }
+}
+
+export interface OpenDbOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+}
+
+/** Opens the user's PostgreSQL server when a URL is given, else the embedded one under dataDir/pgdata. */
+export async function openDb(opts: OpenDbOptions): Promise<Db> {
+  if (opts.databaseUrl) {
+    const db = new PostgresDb(opts.databaseUrl, opts.poolSize ?? 10);
+    await db.query('SELECT 1');
+    return db;
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const dir = path.join(opts.dataDir, 'pgdata');
+  fs.mkdirSync(dir, { recursive: true });
+  const instance = await PGlite.create({ dataDir: dir, extensions: { vector } });
+  return new EmbeddedDb(instance);
+}
