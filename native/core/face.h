@@ -2,11 +2,10 @@
 #pragma once
 
 #include <array>
+#include <opencv2/core.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace faceserver {
 
@@ -18,9 +17,9 @@ struct ModelPaths {
 
 // One detected face in the (EXIF-oriented) image, in pixels.
 struct Face {
-  cv::Rect2f box;                          // as the detector returned it (clipped to the image)
-  float score = 0.f;                       // detector confidence in [0,1] (1 when detection was skipped)
-  std::array<cv::Point2f, 68> landmarks;   // iBUG-68 order, pixels
+  cv::Rect2f box;                         // as the detector returned it (clipped to the image)
+  float score = 0.f;                      // detector confidence in [0,1] (1 when detection was skipped)
+  std::array<cv::Point2f, 68> landmarks;  // iBUG-68 order, pixels
   bool hasLandmarks = false;
 };
 

@@ -30,8 +30,8 @@ OpenCvInfo openCvInfo() {
   info.version = CV_VERSION;
   info.threads = cv::getNumThreads();
   const auto backends = cv::dnn::getAvailableBackends();
-  info.cudaBackend = std::any_of(backends.begin(), backends.end(),
-                                 [](const auto& b) { return b.first == cv::dnn::DNN_BACKEND_CUDA; });
+  info.cudaBackend =
+      std::any_of(backends.begin(), backends.end(), [](const auto& b) { return b.first == cv::dnn::DNN_BACKEND_CUDA; });
   try {
     info.cudaDevices = cv::cuda::getCudaEnabledDeviceCount();
   } catch (const cv::Exception&) {

@@ -1,4 +1,5 @@
 #include "errors.h"
+
 #include "testing.h"
 
 TEST(error_codes_have_stable_names) {

@@ -1,8 +1,9 @@
 // Runs every registered TEST; prints one line per test and the plain "N passed, N failed" summary.
 // Usage: native_tests [substring-filter]
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <exception>
-#include <sys/stat.h>
 
 #include "testing.h"
 

@@ -38,37 +38,37 @@ bool haveFacedata();
 
 #define FS_CONCAT2(a, b) a##b
 #define FS_CONCAT(a, b) FS_CONCAT2(a, b)
-#define TEST(name)                                                          \
-  static void name();                                                       \
-  static ::testing::Registrar FS_CONCAT(registrar_, name)(#name, &name);    \
+#define TEST(name)                                                       \
+  static void name();                                                    \
+  static ::testing::Registrar FS_CONCAT(registrar_, name)(#name, &name); \
   static void name()
 
-#define FS_FAIL(msg)                                                                    \
-  do {                                                                                  \
-    std::ostringstream fs_os;                                                           \
-    fs_os << __FILE__ << ":" << __LINE__ << ": " << msg;                                \
-    throw ::testing::Failure{fs_os.str()};                                              \
+#define FS_FAIL(msg)                                     \
+  do {                                                   \
+    std::ostringstream fs_os;                            \
+    fs_os << __FILE__ << ":" << __LINE__ << ": " << msg; \
+    throw ::testing::Failure{fs_os.str()};               \
   } while (0)
 
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)                                  \
+  do {                                               \
     if (!(cond)) FS_FAIL("CHECK(" #cond ") failed"); \
   } while (0)
 
-#define CHECK_NEAR(a, b, eps)                                                                      \
-  do {                                                                                             \
-    const double fs_a = (a), fs_b = (b);                                                           \
-    if (!(std::fabs(fs_a - fs_b) <= (eps))) FS_FAIL(#a " = " << fs_a << ", " #b " = " << fs_b);    \
+#define CHECK_NEAR(a, b, eps)                                                                   \
+  do {                                                                                          \
+    const double fs_a = (a), fs_b = (b);                                                        \
+    if (!(std::fabs(fs_a - fs_b) <= (eps))) FS_FAIL(#a " = " << fs_a << ", " #b " = " << fs_b); \
   } while (0)
 
-#define CHECK_THROWS_CODE(expr, errcode)                                                   \
-  do {                                                                                     \
-    bool fs_thrown = false;                                                                \
-    try {                                                                                  \
-      (void)(expr);                                                                        \
-    } catch (const ::faceserver::EngineError& e) {                                         \
-      fs_thrown = true;                                                                    \
+#define CHECK_THROWS_CODE(expr, errcode)                                                            \
+  do {                                                                                              \
+    bool fs_thrown = false;                                                                         \
+    try {                                                                                           \
+      (void)(expr);                                                                                 \
+    } catch (const ::faceserver::EngineError& e) {                                                  \
+      fs_thrown = true;                                                                             \
       if (e.code() != (errcode)) FS_FAIL(#expr " threw " << ::faceserver::errorCodeName(e.code())); \
-    }                                                                                      \
-    if (!fs_thrown) FS_FAIL(#expr " did not throw");                                       \
+    }                                                                                               \
+    if (!fs_thrown) FS_FAIL(#expr " did not throw");                                                \
   } while (0)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `npm test`: every check CI runs, in order; ends with the plain "N passed, N failed" line CI reads.
+# Needs bin/setup to have run (packages, addon, models). Starts its own throwaway PostgreSQL on loopback
+# unless TEST_DATABASE_URL is given.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+step() { printf '\n== %s\n' "$1"; }
+record() { # name status
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok: $1"; else failed=$((failed + 1)); echo "FAILED: $1"; fi
+}
+jobs=$(nproc)
+
+step "type check"
+npx tsc --noEmit -p .; record "type check" $?
+
+step "lint (eslint, clang-format)"
+npx eslint . && node scripts/check-format.mjs; record "lint" $?
+
+step "native unit tests"
+cmake -S . -B build/tests -G Ninja -DFS_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release > build/tests.log 2>&1 &&
+  cmake --build build/tests -j "$jobs" >> build/tests.log 2>&1 || { tail -40 build/tests.log; }
+if [ -x build/tests/native_tests ]; then
+  out=$(build/tests/native_tests 2>&1); echo "$out" | grep -v '^ok ' 
+  n_pass=$(echo "$out" | sed -n 's/^native: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p'); n_fail=$(echo "$out" | sed -n 's/^native: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+  passed=$((passed + ${n_pass:-0})); failed=$((failed + ${n_fail:-1}))
+else
+  record "native unit tests build" 1
+fi
+
+step "native unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build/asan -G Ninja -DFS_BUILD_TESTS=ON -DFS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > build/asan.log 2>&1 &&
+  cmake --build build/asan -j "$jobs" >> build/asan.log 2>&1 || { tail -40 build/asan.log; }
+if [ -x build/asan/native_tests ]; then
+  # OpenCV's and TBB's own allocations at exit are not ours to fix; leaks in our code are caught by
+  # the JS-level soak tests. ASan still aborts on any memory error, UBSan on any undefined behaviour.
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build/asan/native_tests > build/asan-run.log 2>&1
+  status=$?; grep -v '^ok ' build/asan-run.log | tail -30; record "native unit tests (ASan+UBSan)" $status
+else
+  record "native unit tests (ASan+UBSan) build" 1
+fi
+
+step "addon also builds with node-gyp (binding.gyp)"
+bash scripts/check-gyp-build.sh > build/gyp.log 2>&1; status=$?; tail -5 build/gyp.log; record "node-gyp build" $status
+
+step "PostgreSQL for the store tests"
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  TEST_DATABASE_URL=$(bash scripts/pg-test-cluster.sh start | tail -n 1) || { echo "could not start PostgreSQL"; }
+  trap 'bash scripts/pg-test-cluster.sh stop "$TEST_DATABASE_URL" >/dev/null 2>&1' EXIT
+fi
+export TEST_DATABASE_URL
+echo "TEST_DATABASE_URL=$TEST_DATABASE_URL"
+
+step "mocha"
+npx mocha --reporter spec 2>&1 | tee build/mocha.log
+m_pass=$(sed -n 's/^ *\([0-9]*\) passing.*/\1/p' build/mocha.log | tail -1)
+m_fail=$(sed -n 's/^ *\([0-9]*\) failing.*/\1/p' build/mocha.log | tail -1)
+m_skip=$(sed -n 's/^ *\([0-9]*\) pending.*/\1/p' build/mocha.log | tail -1)
+[ -n "$m_pass" ] || m_fail=${m_fail:-1}
+passed=$((passed + ${m_pass:-0})); failed=$((failed + ${m_fail:-0})); skipped=$((skipped + ${m_skip:-0}))
+
+echo
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+[ "$failed" -eq 0 ]
