@@ -78,6 +78,17 @@ describe('server start-up', () => {
     await assert.rejects(startTestServer({ MODELS_DIR: models }), /fr_feature\.onnx is corrupt/);
   });
 
+  it('refuses to open an embedded data folder that another process holds', async () => {
+    const dataDir = tempDir();
+    const first = await openDb({ dataDir });
+    try {
+      fs.writeFileSync(path.join(dataDir, 'faceserver.lock'), String(process.ppid)); // a live process that is not us
+      await assert.rejects(openDb({ dataDir }), /in use by process/);
+    } finally {
+      await first.close();
+    }
+  });
+
   it('names the variable of a bad configuration value', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && e.variable === 'PORT');
     assert.throws(() => loadConfig({ WORKERS: '0' }), /WORKERS: must be between 1 and 256/);

@@ -123,7 +123,10 @@ function normaliseRows<R>(rows: unknown[]): R[] {
 /** Embedded PostgreSQL (PGlite with pgvector), one in-process session; PGlite serialises queries itself. */
 class EmbeddedDb implements Db {
   readonly kind = 'embedded';
-  constructor(private readonly pg: PGliteInstance) {}
+  constructor(
+    private readonly pg: PGliteInstance,
+    private readonly lock: DataDirLock,
+  ) {}
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     const r = await this.pg.query(sql, params);
@@ -153,8 +156,51 @@ class EmbeddedDb implements Db {
     return this.pg.listen(channel, onPayload);
   }
 
-  close(): Promise<void> {
-    return this.pg.close();
+  async close(): Promise<void> {
+    try {
+      await this.pg.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+}
+
+/**
+ * One process at a time may open an embedded data folder: two PGlite instances on one folder corrupt it.
+ * A lock file holds the owner's pid; a lock left by a dead process is taken over.
+ */
+class DataDirLock {
+  private constructor(private readonly file: string) {}
+
+  static acquire(dir: string): DataDirLock {
+    const file = path.join(dir, 'faceserver.lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+        return new DataDirLock(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = Number(fs.readFileSync(file, 'utf8'));
+        if (owner && owner !== process.pid && isAlive(owner)) {
+          throw new Error(`the data folder ${dir} is in use by process ${owner}; stop it or set DATA_DIR to another folder`);
+        }
+        fs.rmSync(file, { force: true });
+      }
+    }
+    throw new Error(`cannot lock the data folder ${dir}`);
+  }
+
+  release(): void {
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -175,6 +221,12 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const { vector } = await import('@electric-sql/pglite-pgvector');
   const dir = path.join(opts.dataDir, 'pgdata');
   fs.mkdirSync(dir, { recursive: true });
-  const instance = await PGlite.create({ dataDir: dir, extensions: { vector } });
-  return new EmbeddedDb(instance);
+  const lock = DataDirLock.acquire(opts.dataDir);
+  try {
+    const instance = await PGlite.create({ dataDir: dir, extensions: { vector } });
+    return new EmbeddedDb(instance, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
