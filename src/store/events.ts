@@ -1,0 +1,173 @@
+// Recognition history: one row per recognize / verify / identify call (per probe face), reportable in SQL.
+import type { Queryable } from './db';
+import type { Box } from './faces';
+import { vectorToSql } from './vector';
+
+export interface NewRecognitionEvent {
+  occurredAt?: Date;
+  cameraId?: number | null;
+  collectionId?: number | null;
+  /** The best match, or null when nobody matched. */
+  faceId?: number | null;
+  personId?: number | null;
+  similarity?: number | null;
+  /** friend / foe / unknown, match / no_match, or a dialect's own word. */
+  verdict?: string | null;
+  box?: Box | null;
+  /** The probe's embedding, kept for "faces like this one" reporting; omit to keep none. */
+  embedding?: Float32Array | null;
+  thumbnailRef?: string | null;
+  dialect?: string | null;
+  endpoint?: string | null;
+  requestId?: string | null;
+  attributes?: Record<string, unknown>;
+}
+
+export interface RecognitionEvent {
+  id: number;
+  occurredAt: Date;
+  cameraId: number | null;
+  collectionId: number | null;
+  faceId: number | null;
+  personId: number | null;
+  similarity: number | null;
+  verdict: string | null;
+  box: Box | null;
+  thumbnailRef: string | null;
+  dialect: string | null;
+  endpoint: string | null;
+  requestId: string | null;
+  attributes: Record<string, unknown>;
+}
+
+const COLUMNS = `id, occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x, box_y, box_width,
+  box_height, thumbnail_ref, dialect, endpoint, request_id, attributes`;
+
+interface EventRow {
+  id: number;
+  occurred_at: Date;
+  camera_id: number | null;
+  collection_id: number | null;
+  face_id: number | null;
+  person_id: number | null;
+  similarity: number | null;
+  verdict: string | null;
+  box_x: number | null;
+  box_y: number | null;
+  box_width: number | null;
+  box_height: number | null;
+  thumbnail_ref: string | null;
+  dialect: string | null;
+  endpoint: string | null;
+  request_id: string | null;
+  attributes: Record<string, unknown>;
+}
+
+const toEvent = (r: EventRow): RecognitionEvent => ({
+  id: r.id,
+  occurredAt: r.occurred_at,
+  cameraId: r.camera_id,
+  collectionId: r.collection_id,
+  faceId: r.face_id,
+  personId: r.person_id,
+  similarity: r.similarity,
+  verdict: r.verdict,
+  box: r.box_x === null ? null : { x: r.box_x, y: r.box_y!, width: r.box_width!, height: r.box_height! },
+  thumbnailRef: r.thumbnail_ref,
+  dialect: r.dialect,
+  endpoint: r.endpoint,
+  requestId: r.request_id,
+  attributes: r.attributes,
+});
+
+const EVENT_FIELDS = 17;
+
+function eventParams(e: NewRecognitionEvent): unknown[] {
+  return [
+    e.occurredAt ?? new Date(),
+    e.cameraId ?? null,
+    e.collectionId ?? null,
+    e.faceId ?? null,
+    e.personId ?? null,
+    e.similarity ?? null,
+    e.verdict ?? null,
+    e.box ? Math.round(e.box.x) : null,
+    e.box ? Math.round(e.box.y) : null,
+    e.box ? Math.round(e.box.width) : null,
+    e.box ? Math.round(e.box.height) : null,
+    e.embedding ? vectorToSql(e.embedding) : null,
+    e.thumbnailRef ?? null,
+    e.dialect ?? null,
+    e.endpoint ?? null,
+    e.requestId ?? null,
+    e.attributes ?? {},
+  ];
+}
+
+/** Inserts events (one per probe face) in one statement; the person statistics are updated by a trigger. */
+export async function insertEvents(q: Queryable, events: NewRecognitionEvent[]): Promise<number[]> {
+  if (!events.length) return [];
+  const params: unknown[] = [];
+  const tuples = events.map((e, i) => {
+    params.push(...eventParams(e));
+    const base = i * EVENT_FIELDS;
+    return `(${Array.from({ length: EVENT_FIELDS }, (_, j) => `$${base + j + 1}`).join(', ')})`;
+  });
+  const r = await q.query<{ id: number }>(
+    `INSERT INTO recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x,
+       box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)
+     VALUES ${tuples.join(', ')} RETURNING id`,
+    params,
+  );
+  return r.rows.map((row) => row.id);
+}
+
+export async function insertEvent(q: Queryable, e: NewRecognitionEvent): Promise<number> {
+  return (await insertEvents(q, [e]))[0];
+}
+
+export interface EventFilter {
+  from?: Date;
+  to?: Date;
+  cameraId?: number;
+  personId?: number;
+  collectionId?: number;
+  limit?: number;
+}
+
+/** Newest first; `from` inclusive, `to` exclusive. */
+export async function listEvents(q: Queryable, f: EventFilter = {}): Promise<RecognitionEvent[]> {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    params.push(v);
+    conds.push(sql.replace('?', `$${params.length}`));
+  };
+  if (f.from) add('occurred_at >= ?', f.from);
+  if (f.to) add('occurred_at < ?', f.to);
+  if (f.cameraId !== undefined) add('camera_id = ?', f.cameraId);
+  if (f.personId !== undefined) add('person_id = ?', f.personId);
+  if (f.collectionId !== undefined) add('collection_id = ?', f.collectionId);
+  params.push(Math.min(f.limit ?? 1000, 100_000));
+  const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+  const r = await q.query<EventRow>(`SELECT ${COLUMNS} FROM recognition_events ${where} ORDER BY occurred_at DESC, id DESC LIMIT $${params.length}`, params);
+  return r.rows.map(toEvent);
+}
+
+/**
+ * Deletes events older than `days` days in batches (so a large backlog never holds one long lock); returns how
+ * many were deleted. days <= 0 keeps everything.
+ */
+export async function deleteEventsOlderThan(q: Queryable, days: number, batchSize = 10_000): Promise<number> {
+  if (days <= 0) return 0;
+  let total = 0;
+  for (;;) {
+    const r = await q.query(
+      `DELETE FROM recognition_events WHERE id IN (
+         SELECT id FROM recognition_events WHERE occurred_at < now() - make_interval(days => $1) LIMIT $2)`,
+      [days, batchSize],
+    );
+    total += r.rowCount;
+    if (r.rowCount < batchSize) return total;
+  }
+}

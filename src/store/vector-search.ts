@@ -1,0 +1,48 @@
+// The SQL search path: pgvector cosine search for collections kept out of memory (collections.in_memory =
+// false), exact or through the HNSW index. Scores are cosine similarities (1 - cosine distance).
+import type { Db } from './db';
+import { vectorToSql } from './vector';
+
+export interface SqlSearchOptions {
+  k: number;
+  /** Only hits with similarity >= threshold. */
+  threshold?: number;
+  /** exact: a full scan ordered by distance; hnsw: the approximate index (iterative scan, so filters still fill k). */
+  mode?: 'exact' | 'hnsw';
+  /** HNSW candidate list size (hnsw.ef_search); larger is more exact and slower. */
+  efSearch?: number;
+}
+
+export interface SqlHit {
+  faceId: number;
+  similarity: number;
+}
+
+const MAX_K = 10_000;
+
+export async function searchCollectionSql(db: Db, collectionId: number, query: Float32Array, opts: SqlSearchOptions): Promise<SqlHit[]> {
+  const k = Math.max(1, Math.min(Math.floor(opts.k), MAX_K));
+  const threshold = opts.threshold ?? -1;
+  const vector = vectorToSql(query);
+  return db.transaction(async (tx) => {
+    let order: string;
+    if (opts.mode === 'hnsw') {
+      const ef = Math.max(k, Math.min(Math.floor(opts.efSearch ?? 100), 1000));
+      await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, [String(ef)]);
+      order = 'f.embedding <=> $1';
+    } else {
+      // Adding zero hides the expression from the planner's index matching: a plain exact scan.
+      order = '(f.embedding <=> $1) + 0';
+    }
+    const r = await tx.query<{ face_id: number; similarity: number }>(
+      `SELECT * FROM (
+         SELECT f.id AS face_id, 1 - (f.embedding <=> $1) AS similarity
+           FROM faces f JOIN face_collections fc ON fc.face_id = f.id
+          WHERE fc.collection_id = $2
+          ORDER BY ${order} LIMIT $3) hits
+        WHERE similarity >= $4 ORDER BY similarity DESC, face_id`,
+      [vector, collectionId, k, threshold],
+    );
+    return r.rows.map((row) => ({ faceId: row.face_id, similarity: row.similarity }));
+  });
+}
