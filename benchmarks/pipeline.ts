@@ -22,12 +22,17 @@ const { values: args } = parseArgs({
     photo: { type: 'string', default: path.resolve(repoRoot, '../shared/facedata/web/face_recognition/barack_obama/obama.jpg') },
     models: { type: 'string', default: path.join(repoRoot, 'models') },
     'attribute-seconds': { type: 'string', default: '1.5' },
+    // Our engine embeds the aligned crop and its mirror image (kFlipAverage in native/core/pipeline.h): the
+    // peer does the same work unless told otherwise.
+    'peer-flip': { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const SECONDS = Number(args.seconds);
 const WARMUP_SECONDS = Number(args.warmup);
 const ATTRIBUTE_SECONDS = Number(args['attribute-seconds']);
 const MODELS_DIR = args.models;
+const PEER_FLIP = args['peer-flip'];
 const ATTRIBUTES = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'];
 /** Photos for the embedding agreement check (besides the benchmark photo). */
 const AGREEMENT_PHOTOS = [
@@ -132,7 +137,7 @@ async function benchOurs(image: Buffer, workers: number): Promise<Throughput> {
 }
 
 async function benchPeerInline(image: Buffer, intraOpThreads: number): Promise<Throughput> {
-  const peer = await PeerPipeline.open({ modelsDir: MODELS_DIR, intraOpThreads });
+  const peer = await PeerPipeline.open({ modelsDir: MODELS_DIR, intraOpThreads, flipAverage: PEER_FLIP });
   try {
     return await measureThroughput((img) => peer.analyze(img), image, 1);
   } finally {
@@ -141,7 +146,7 @@ async function benchPeerInline(image: Buffer, intraOpThreads: number): Promise<T
 }
 
 async function benchPeerPool(image: Buffer, threads: number): Promise<Throughput> {
-  const pool = await PeerPool.open(threads, { modelsDir: MODELS_DIR, intraOpThreads: 1 });
+  const pool = await PeerPool.open(threads, { modelsDir: MODELS_DIR, intraOpThreads: 1, flipAverage: PEER_FLIP });
   try {
     return await measureThroughput((img) => pool.analyze(img), image, 2 * threads);
   } finally {
@@ -188,7 +193,7 @@ async function checkAgreement(benchPhoto: Buffer): Promise<Record<string, unknow
     photos.push([path.relative(facedata, file), fs.readFileSync(file)]);
   }
   const engine = await openOurs(1);
-  const peer = await PeerPipeline.open({ modelsDir: MODELS_DIR, intraOpThreads: 1 });
+  const peer = await PeerPipeline.open({ modelsDir: MODELS_DIR, intraOpThreads: 1, flipAverage: PEER_FLIP });
   const cosines: number[] = [];
   try {
     for (const [, photo] of photos) {
@@ -212,7 +217,7 @@ async function main(): Promise<void> {
   const peerCheck = await checker.analyze(image);
   await checker.close();
   emit({ photo: path.basename(args.photo), width: meta.width, height: meta.height, bytes: image.length,
-    facesFoundByPeer: peerCheck.faces.length, secondsPerConfig: SECONDS, warmupSeconds: WARMUP_SECONDS,
+    facesFoundByPeer: peerCheck.faces.length, secondsPerConfig: SECONDS, warmupSeconds: WARMUP_SECONDS, peerFlipAverage: PEER_FLIP,
     cpus: os.cpus().length, loadAverage1m: round(os.loadavg()[0], 2) });
 
   const results: Record<string, number> = {};

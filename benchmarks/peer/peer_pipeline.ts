@@ -59,6 +59,9 @@ export class PeerPipeline {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Spinning intra-op threads made fr_feature 5x slower (wall) on this shared 2-core machine: off.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     const load = (name: string) => ort.InferenceSession.create(path.join(options.modelsDir, name), sessionOptions);
     return new PeerPipeline(
