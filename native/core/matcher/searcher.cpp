@@ -1,0 +1,165 @@
+#include "searcher.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "errors.h"
+#include "scan_pool.h"
+#include "top_k.h"
+
+namespace faceserver::matcher {
+
+namespace {
+
+constexpr size_t kChunkBlocks = 256;      // 2048 templates per Hamming kernel call (fits L1 buffers)
+constexpr size_t kDotChunk = 256;         // templates per int8 kernel call
+constexpr double kInt8Scale = 1.0 / (kCodeScale * kCodeScale);
+constexpr double kFloatCostScale = 1 << 24;  // float scores as fixed-point costs, so one Ranked type serves all
+constexpr double kPi = 3.14159265358979323846;
+
+}  // namespace
+
+Searcher::Searcher(const TemplateStore& store, const SearchOptions& options)
+    : store_(store), options_(options), kernels_(kernelsFor(options.path)) {
+  if (options.k == 0 || options.k > kMaxK) throw EngineError(ErrorCode::InvalidArgument, "k must be 1..10000");
+  if (!(options.candidateRatio >= 0 && options.candidateRatio <= 1)) {
+    throw EngineError(ErrorCode::InvalidArgument, "candidateRatio must be within 0..1");
+  }
+  if (!std::isfinite(options.threshold)) throw EngineError(ErrorCode::InvalidArgument, "threshold must be finite");
+  if (options.threads == 0) throw EngineError(ErrorCode::InvalidArgument, "threads must be >= 1");
+}
+
+size_t Searcher::candidateCount() const {
+  const size_t n = store_.size();
+  const size_t byRatio = static_cast<size_t>(std::ceil(options_.candidateRatio * static_cast<double>(n)));
+  return std::min(n, std::max({options_.k, options_.candidates, byRatio}));
+}
+
+size_t Searcher::threadCount() const {
+  const size_t blocks = (store_.size() + kBlockTemplates - 1) / kBlockTemplates;
+  // Below ~64k templates a split costs more in wake-ups than it saves.
+  const size_t useful = std::max<size_t>(1, blocks / 8192);
+  return std::min({options_.threads, ScanPool::shared().parallelism(), useful});
+}
+
+template <typename Scan>
+Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
+  const size_t blocks = (store_.size() + kBlockTemplates - 1) / kBlockTemplates;
+  const size_t threads = threadCount();
+  if (threads <= 1) return scan(0, blocks);
+  std::vector<Ranked> parts(threads);
+  ScanPool::shared().run(threads, [&](size_t t) {
+    parts[t] = scan(blocks * t / threads, blocks * (t + 1) / threads);
+  });
+  TopK<int64_t> merged(keep);
+  for (const auto& part : parts) {
+    for (const auto& [cost, slot] : part) merged.push(cost, slot);
+  }
+  return merged.takeSorted();
+}
+
+Searcher::Ranked Searcher::hammingTop(const QueryCodes& query, size_t keep, size_t firstBlock,
+                                      size_t endBlock) const {
+  TopK<int64_t> top(keep);
+  uint32_t index[kChunkBlocks * kBlockTemplates];
+  uint16_t distance[kChunkBlocks * kBlockTemplates];
+  const size_t size = store_.size();
+  for (size_t block = firstBlock; block < endBlock; block += kChunkBlocks) {
+    const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
+    // Only distances strictly below the worst kept one can enter (ties lose to the lower slot kept).
+    const uint32_t below = top.full() ? static_cast<uint32_t>(top.worstCost()) : kDims + 1;
+    const size_t found = kernels_.hammingBelow(store_.signBlocks() + block * kBlockWords, nBlocks, query.sign, below,
+                                               index, distance);
+    for (size_t i = 0; i < found; ++i) {
+      const size_t slot = block * kBlockTemplates + index[i];
+      if (slot < size) top.push(distance[i], static_cast<uint32_t>(slot));  // skip the last block's padding
+    }
+  }
+  return top.takeSorted();
+}
+
+Searcher::Ranked Searcher::int8Top(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {
+  TopK<int64_t> top(keep);
+  int32_t dots[kDotChunk];
+  const size_t first = firstBlock * kBlockTemplates;
+  const size_t end = std::min(store_.size(), endBlock * kBlockTemplates);
+  const int32_t offset = 128 * query.codeSum;
+  for (size_t slot = first; slot < end; slot += kDotChunk) {
+    const size_t n = std::min(kDotChunk, end - slot);
+    kernels_.offsetDots(store_.codeOf(slot), n, query, dots);
+    for (size_t i = 0; i < n; ++i) top.push(-static_cast<int64_t>(dots[i] - offset), static_cast<uint32_t>(slot + i));
+  }
+  return top.takeSorted();
+}
+
+Searcher::Ranked Searcher::floatTop(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {
+  TopK<int64_t> top(keep);
+  const size_t first = firstBlock * kBlockTemplates;
+  const size_t end = std::min(store_.size(), endBlock * kBlockTemplates);
+  for (size_t slot = first; slot < end; ++slot) {
+    const double score = kernels_.floatDot(store_.codeOf(slot), query) / kCodeScale;
+    top.push(-std::llround(score * kFloatCostScale), static_cast<uint32_t>(slot));
+  }
+  return top.takeSorted();
+}
+
+std::vector<Match> Searcher::rescore(const QueryCodes& query, const Ranked& candidates) const {
+  TopK<int64_t> top(options_.k);
+  const int32_t offset = 128 * query.codeSum;
+  constexpr size_t kAhead = 4;  // candidates are scattered: prefetch a few codes ahead
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (i + kAhead < candidates.size()) {
+      const uint8_t* next = store_.codeOf(candidates[i + kAhead].second);
+      for (size_t line = 0; line < kDims; line += 64) __builtin_prefetch(next + line);
+    }
+    const uint32_t slot = candidates[i].second;
+    if (options_.rescore == Rescore::Int8) {
+      int32_t dot;
+      kernels_.offsetDots(store_.codeOf(slot), 1, query, &dot);
+      top.push(-static_cast<int64_t>(dot - offset), slot);
+    } else {
+      const double score = kernels_.floatDot(store_.codeOf(slot), query) / kCodeScale;
+      top.push(-std::llround(score * kFloatCostScale), slot);
+    }
+  }
+  return toMatches(top.takeSorted(), options_.rescore == Rescore::Int8 ? -kInt8Scale : -1.0 / kFloatCostScale);
+}
+
+std::vector<Match> Searcher::toMatches(const Ranked& ranked, double costToScore) const {
+  std::vector<Match> matches;
+  for (const auto& [cost, slot] : ranked) {
+    const float score = static_cast<float>(static_cast<double>(cost) * costToScore);
+    if (score < options_.threshold) break;  // ranked best first
+    matches.push_back({store_.idOf(slot), score});
+  }
+  return matches;
+}
+
+std::vector<Match> Searcher::search(const QueryCodes& query) const {
+  if (store_.size() == 0) return {};
+  const size_t k = std::min(options_.k, store_.size());
+  switch (options_.mode) {
+    case SearchMode::Exact:
+      return toMatches(splitScan(k, [&](size_t a, size_t b) { return int8Top(query, k, a, b); }), -kInt8Scale);
+    case SearchMode::ExactFloat:
+      return toMatches(splitScan(k, [&](size_t a, size_t b) { return floatTop(query, k, a, b); }),
+                       -1.0 / kFloatCostScale);
+    case SearchMode::Hamming: {
+      const Ranked ranked = splitScan(k, [&](size_t a, size_t b) { return hammingTop(query, k, a, b); });
+      std::vector<Match> matches;
+      for (const auto& [distance, slot] : ranked) {
+        const float score = static_cast<float>(std::cos(kPi * static_cast<double>(distance) / kDims));
+        if (score < options_.threshold) break;
+        matches.push_back({store_.idOf(slot), score});
+      }
+      return matches;
+    }
+    case SearchMode::TwoStage: {
+      const size_t keep = candidateCount();
+      return rescore(query, splitScan(keep, [&](size_t a, size_t b) { return hammingTop(query, keep, a, b); }));
+    }
+  }
+  return {};
+}
+
+}  // namespace faceserver::matcher

@@ -1,0 +1,53 @@
+// The templates of one collection in dense arrays: sign codes in the block layout (see kernels.h), int8
+// codes row by row, face ids by slot, and an id -> slot map. Removing swaps the last template into the hole,
+// so the arrays stay dense and scans never skip gaps. Not thread-safe (TemplateIndex locks around it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "aligned_buffer.h"
+#include "id_map.h"
+#include "kernels.h"
+#include "template_code.h"
+
+namespace faceserver::matcher {
+
+constexpr size_t kMaxTemplates = size_t{1} << 28;  // 268M per collection: slots fit uint32, far above RAM
+
+class TemplateStore {
+ public:
+  // Adds or, when the id is already present, replaces. `unit` must be L2-normalised.
+  void put(int64_t id, const float* unit);
+  bool remove(int64_t id);
+  bool contains(int64_t id) const { return ids_.find(id) >= 0; }
+  void clear();
+  // Room for `count` templates in total without reallocating.
+  void reserve(size_t count);
+
+  size_t size() const { return size_; }
+  size_t memoryBytes() const;
+
+  const uint64_t* signBlocks() const { return signs_.data(); }
+  const uint8_t* codeOf(size_t slot) const { return codes_.data() + slot * kDims; }
+  int64_t idOf(size_t slot) const { return slotIds_[slot]; }
+  // Sign word w of the template in `slot` (for tests of the layout).
+  uint64_t signWord(size_t slot, size_t w) const { return signs_[signIndex(slot, w)]; }
+
+ private:
+  static size_t signIndex(size_t slot, size_t w) {
+    return (slot / kBlockTemplates) * kBlockWords + w * kBlockTemplates + slot % kBlockTemplates;
+  }
+  void writeSlot(size_t slot, int64_t id, const float* unit);
+  void moveSlot(size_t from, size_t to);
+  void setCapacity(size_t capacity);
+
+  AlignedBuffer<uint64_t> signs_;  // capacity / 8 blocks of 64 words
+  AlignedBuffer<uint8_t> codes_;   // capacity x 512 offset-binary bytes
+  AlignedBuffer<int64_t> slotIds_;
+  IdMap ids_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;  // a multiple of 8
+};
+
+}  // namespace faceserver::matcher

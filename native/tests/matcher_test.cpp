@@ -1,0 +1,410 @@
+// The 1:N matcher: id map, codes, every kernel path against the scalar one, every search mode against a
+// brute-force float reference, index edits, threads.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <unordered_map>
+
+#include "errors.h"
+#include "matcher/bandwidth.h"
+#include "matcher/id_map.h"
+#include "matcher/kernels.h"
+#include "matcher/scan_pool.h"
+#include "matcher/template_index.h"
+#include "testing.h"
+
+using namespace faceserver;
+using namespace faceserver::matcher;
+
+namespace {
+
+std::vector<KernelPath> availablePaths() {
+  std::vector<KernelPath> paths;
+  for (KernelPath p : {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512}) {
+    if (cpuSupports(p)) paths.push_back(p);
+  }
+  return paths;
+}
+
+std::vector<float> randomUnit(std::mt19937& rng) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(kDims);
+  for (auto& x : v) x = normal(rng);
+  std::vector<float> unit(kDims);
+  normalizeEmbedding(v.data(), unit.data());
+  return unit;
+}
+
+// Face-like data: identities are random directions; each template is its identity plus noise, giving
+// same-identity cosines around 0.7 (as measured on real photos) and near-zero cosines between identities.
+struct ClusteredData {
+  std::vector<float> gallery;  // n x 512
+  std::vector<float> probes;   // one fresh sample of the identity of gallery template i, for i in probeOf
+  std::vector<size_t> probeOf;
+};
+
+ClusteredData clusteredData(size_t n, size_t probes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  ClusteredData data;
+  std::vector<std::vector<float>> centres;
+  auto sampleAround = [&](const std::vector<float>& centre) {
+    std::vector<float> v(kDims);
+    for (size_t i = 0; i < kDims; ++i) v[i] = centre[i] + 0.65f * normal(rng) / std::sqrt(float(kDims));
+    std::vector<float> unit(kDims);
+    normalizeEmbedding(v.data(), unit.data());
+    return unit;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    centres.push_back(randomUnit(rng));
+    const auto t = sampleAround(centres.back());
+    data.gallery.insert(data.gallery.end(), t.begin(), t.end());
+  }
+  for (size_t p = 0; p < probes; ++p) {
+    const size_t of = (p * 7919) % n;
+    const auto t = sampleAround(centres[of]);
+    data.probes.insert(data.probes.end(), t.begin(), t.end());
+    data.probeOf.push_back(of);
+  }
+  return data;
+}
+
+double floatDot(const float* a, const float* b) {
+  double s = 0;
+  for (size_t i = 0; i < kDims; ++i) s += double(a[i]) * b[i];
+  return s;
+}
+
+// Brute force on the float vectors: ids (= row numbers) best first.
+std::vector<int64_t> floatReference(const std::vector<float>& gallery, const float* query, size_t k) {
+  const size_t n = gallery.size() / kDims;
+  std::vector<std::pair<double, int64_t>> scored;
+  for (size_t i = 0; i < n; ++i) scored.push_back({-floatDot(gallery.data() + i * kDims, query), int64_t(i)});
+  std::partial_sort(scored.begin(), scored.begin() + k, scored.end());
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < k; ++i) ids.push_back(scored[i].second);
+  return ids;
+}
+
+void fill(TemplateIndex& index, const std::vector<float>& gallery) {
+  const size_t n = gallery.size() / kDims;
+  std::vector<int64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  index.addBatch(ids.data(), gallery.data(), n);
+}
+
+std::vector<int64_t> idsOf(const std::vector<Match>& matches) {
+  std::vector<int64_t> ids;
+  for (const auto& m : matches) ids.push_back(m.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST(matcher_id_map_matches_std_map_under_churn) {
+  IdMap map;
+  std::unordered_map<int64_t, uint32_t> reference;
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 200000; ++step) {
+    const int64_t id = static_cast<int64_t>(rng() % 5000);
+    if (rng() % 3 == 0) {
+      CHECK(map.erase(id) == (reference.erase(id) == 1));
+    } else {
+      const uint32_t slot = static_cast<uint32_t>(rng());
+      map.put(id, slot);
+      reference[id] = slot;
+    }
+  }
+  CHECK(map.size() == reference.size());
+  for (int64_t id = 0; id < 5000; ++id) {
+    const auto it = reference.find(id);
+    CHECK(map.find(id) == (it == reference.end() ? -1 : int64_t(it->second)));
+  }
+}
+
+TEST(matcher_int8_code_keeps_cosine_close_to_float) {
+  const auto data = clusteredData(200, 200, 3);
+  double worst = 0;
+  for (size_t p = 0; p < 200; ++p) {
+    const float* a = data.probes.data() + p * kDims;
+    const float* b = data.gallery.data() + data.probeOf[p] * kDims;
+    QueryCodes qa;
+    encodeQuery(a, qa);
+    uint8_t codeB[kDims];
+    uint64_t signB[kSignWords];
+    encodeUnit(b, codeB, signB);
+    int64_t dot = 0;
+    for (size_t i = 0; i < kDims; ++i) dot += int64_t(qa.code[i]) * (int(codeB[i]) - 128);
+    worst = std::max(worst, std::fabs(double(dot) / (kCodeScale * kCodeScale) - floatDot(a, b)));
+    for (size_t i = 0; i < kDims; ++i) CHECK(((signB[i / 64] >> (i % 64)) & 1) == (b[i] > 0 ? 1u : 0u));
+  }
+  CHECK(worst < 0.0035);
+}
+
+TEST(matcher_kernels_of_every_path_equal_scalar) {
+  std::mt19937_64 rng(11);
+  const size_t blocks = 37, n = blocks * kBlockTemplates;
+  std::vector<uint64_t> signs(blocks * kBlockWords);
+  for (auto& w : signs) w = rng();
+  AlignedBuffer<uint64_t> aligned;
+  aligned.reallocate(signs.size());
+  std::copy(signs.begin(), signs.end(), aligned.data());
+  AlignedBuffer<uint8_t> codes;
+  codes.reallocate(n * kDims);
+  for (size_t i = 0; i < n * kDims; ++i) codes[i] = static_cast<uint8_t>(1 + rng() % 255);  // 1..255 = -127..127
+  std::mt19937 frng(5);
+  const auto q = randomUnit(frng);
+  QueryCodes query;
+  encodeQuery(q.data(), query);
+
+  const Kernels& ref = scalarKernels();
+  std::vector<uint32_t> refIndex(n), index(n);
+  std::vector<uint16_t> refDist(n), dist(n);
+  std::vector<int32_t> refDots(n), dots(n);
+  ref.offsetDots(codes.data(), n, query, refDots.data());
+  for (KernelPath path : availablePaths()) {
+    const Kernels& k = kernelsFor(path);
+    for (uint32_t below : {0u, 240u, 256u, 270u, 513u}) {
+      const size_t refFound = ref.hammingBelow(aligned.data(), blocks, query.sign, below, refIndex.data(), refDist.data());
+      const size_t found = k.hammingBelow(aligned.data(), blocks, query.sign, below, index.data(), dist.data());
+      CHECK(found == refFound);
+      for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
+    }
+    k.offsetDots(codes.data(), n, query, dots.data());
+    CHECK(dots == refDots);
+    for (size_t t = 0; t < n; ++t) {
+      CHECK_NEAR(k.floatDot(codes.data() + t * kDims, query), ref.floatDot(codes.data() + t * kDims, query), 1e-3);
+    }
+  }
+}
+
+TEST(matcher_every_path_mode_and_thread_count_gives_the_scalar_answers) {
+  // Random (uniform on the sphere) and clustered data; 70001 templates so a 2-thread split happens and the
+  // last block is partial.
+  for (int dataset = 0; dataset < 2; ++dataset) {
+    const size_t n = 70001;
+    std::vector<float> gallery, probes;
+    if (dataset == 0) {
+      std::mt19937 rng(21);
+      for (size_t i = 0; i < n; ++i) {
+        const auto u = randomUnit(rng);
+        gallery.insert(gallery.end(), u.begin(), u.end());
+      }
+      for (size_t i = 0; i < 12; ++i) {
+        const auto u = randomUnit(rng);
+        probes.insert(probes.end(), u.begin(), u.end());
+      }
+    } else {
+      auto data = clusteredData(n, 12, 22);
+      gallery = std::move(data.gallery);
+      probes = std::move(data.probes);
+    }
+    TemplateIndex index;
+    fill(index, gallery);
+    for (SearchMode mode : {SearchMode::Exact, SearchMode::Hamming, SearchMode::TwoStage, SearchMode::ExactFloat}) {
+      for (size_t p = 0; p < probes.size() / kDims; ++p) {
+        SearchOptions base;
+        base.k = 10;
+        base.mode = mode;
+        base.candidates = 300;
+        base.path = KernelPath::Scalar;
+        const auto expected = index.search(probes.data() + p * kDims, base);
+        CHECK(expected.size() == 10);
+        for (KernelPath path : availablePaths()) {
+          for (size_t threads : {1, 2}) {
+            SearchOptions o = base;
+            o.path = path;
+            o.threads = threads;
+            const auto got = index.search(probes.data() + p * kDims, o);
+            CHECK(got.size() == expected.size());
+            for (size_t i = 0; i < got.size(); ++i) {
+              CHECK_NEAR(got[i].score, expected[i].score, 1e-5);
+              // Float sums may differ in the last bits between paths; ids must agree unless scores tie.
+              if (mode != SearchMode::ExactFloat) CHECK(got[i].id == expected[i].id);
+              else if (i + 1 < got.size() && got[i + 1].score - got[i].score < -1e-5) CHECK(got[i].id == expected[i].id);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(matcher_searches_agree_with_brute_force_float_reference) {
+  const auto data = clusteredData(20000, 200, 31);
+  TemplateIndex index;
+  fill(index, data.gallery);
+  int top1Exact = 0, top1TwoStage = 0, top1Float = 0, mateFound = 0;
+  for (size_t p = 0; p < 200; ++p) {
+    const float* q = data.probes.data() + p * kDims;
+    const auto reference = floatReference(data.gallery, q, 10);
+    for (KernelPath path : availablePaths()) {
+      SearchOptions o;
+      o.k = 10;
+      o.path = path;
+      o.mode = SearchMode::Exact;
+      const auto exact = index.search(q, o);
+      o.mode = SearchMode::TwoStage;
+      o.candidates = 200;
+      const auto twoStage = index.search(q, o);
+      o.rescore = Rescore::Float;
+      const auto twoStageFloat = index.search(q, o);
+      // Scores are cosines: the top one is within quantisation error of the float cosine.
+      CHECK_NEAR(exact[0].score, floatDot(q, data.gallery.data() + exact[0].id * kDims), 0.0035);
+      CHECK_NEAR(twoStageFloat[0].score, floatDot(q, data.gallery.data() + twoStageFloat[0].id * kDims), 0.0035);
+      if (path == KernelPath::Scalar) {
+        top1Exact += exact[0].id == reference[0];
+        top1TwoStage += twoStage[0].id == reference[0];
+        top1Float += twoStageFloat[0].id == reference[0];
+        mateFound += exact[0].id == int64_t(data.probeOf[p]);
+      }
+    }
+  }
+  CHECK(top1Exact == 200);
+  CHECK(top1TwoStage == 200);
+  CHECK(top1Float == 200);
+  CHECK(mateFound == 200);
+}
+
+TEST(matcher_two_stage_with_all_candidates_equals_exact) {
+  std::mt19937 rng(41);
+  std::vector<float> gallery;
+  for (size_t i = 0; i < 3000; ++i) {
+    const auto u = randomUnit(rng);
+    gallery.insert(gallery.end(), u.begin(), u.end());
+  }
+  TemplateIndex index;
+  fill(index, gallery);
+  for (int p = 0; p < 20; ++p) {
+    const auto q = randomUnit(rng);
+    SearchOptions exact;
+    exact.k = 25;
+    exact.mode = SearchMode::Exact;
+    SearchOptions all = exact;
+    all.mode = SearchMode::TwoStage;
+    all.candidateRatio = 1.0;
+    CHECK(idsOf(index.search(q.data(), exact)) == idsOf(index.search(q.data(), all)));
+    // Uniform random vectors are nearly orthogonal: the int8 order matches float except on near-ties.
+    const auto reference = floatReference(gallery, q.data(), 1);
+    const auto got = index.search(q.data(), exact);
+    CHECK(got[0].id == reference[0] || got[0].score - got[1].score < 0.004);
+  }
+}
+
+TEST(matcher_threshold_and_k_limit_results) {
+  const auto data = clusteredData(500, 10, 51);
+  TemplateIndex index;
+  fill(index, data.gallery);
+  SearchOptions o;
+  o.k = 50;
+  o.threshold = 0.5f;
+  for (size_t p = 0; p < 10; ++p) {
+    const auto got = index.search(data.probes.data() + p * kDims, o);
+    CHECK(got.size() >= 1 && got.size() < 50);  // the mate only (others are near 0)
+    CHECK(got[0].id == int64_t(data.probeOf[p]));
+    for (const auto& m : got) CHECK(m.score >= 0.5f);
+  }
+  o.threshold = 0.99f;
+  CHECK(index.search(data.probes.data(), o).empty());
+}
+
+TEST(matcher_add_replace_remove_keep_index_consistent) {
+  std::mt19937 rng(61);
+  std::vector<std::vector<float>> vectors;
+  TemplateIndex index;
+  for (int64_t id = 0; id < 3000; ++id) {
+    vectors.push_back(randomUnit(rng));
+    index.add(id * 1000003, vectors.back().data());
+  }
+  CHECK(index.size() == 3000);
+  // Remove every third id (swap-remove moves others around), then each survivor still finds itself.
+  for (int64_t id = 0; id < 3000; id += 3) CHECK(index.remove(id * 1000003));
+  CHECK(!index.remove(0));
+  CHECK(index.size() == 2000);
+  SearchOptions o;
+  o.mode = SearchMode::Exact;
+  for (int64_t id = 0; id < 3000; ++id) {
+    CHECK(index.contains(id * 1000003) == (id % 3 != 0));
+    if (id % 3 == 0) continue;
+    const auto got = index.search(vectors[id].data(), o);
+    CHECK(got[0].id == id * 1000003);
+    CHECK(got[0].score > 0.99f);
+  }
+  // Replacing: adding an existing id overwrites its template, the size stays.
+  const auto fresh = randomUnit(rng);
+  index.add(1 * 1000003, fresh.data());
+  CHECK(index.size() == 2000);
+  CHECK(index.search(fresh.data(), o)[0].id == 1000003);
+  CHECK(index.search(vectors[1].data(), o)[0].id != 1000003);
+  index.clear();
+  CHECK(index.size() == 0);
+  CHECK(index.search(fresh.data(), o).empty());
+}
+
+TEST(matcher_memory_per_template_is_under_budget_and_shrinks_after_removes) {
+  std::mt19937 rng(71);
+  const size_t n = 100000;
+  std::vector<float> gallery(n * kDims);
+  std::normal_distribution<float> normal;
+  for (auto& x : gallery) x = normal(rng);
+  TemplateIndex index;
+  fill(index, gallery);
+  CHECK(index.bytesPerTemplate() <= 700);
+  CHECK(index.bytesPerTemplate() >= 584);
+  const size_t fullBytes = index.memoryBytes();
+  for (int64_t id = 0; id < int64_t(n); id += 1) {
+    if (id % 10 != 0) index.remove(id);
+  }
+  CHECK(index.size() == n / 10);
+  // Capacity follows the size down (at most 2x slack), so memory is given back rather than kept.
+  CHECK(index.memoryBytes() < fullBytes / 4);
+  CHECK(index.bytesPerTemplate() <= 2 * 700);
+}
+
+TEST(matcher_rejects_bad_input) {
+  TemplateIndex index;
+  std::vector<float> v(kDims, 0.0f);
+  CHECK_THROWS_CODE(index.add(1, v.data()), ErrorCode::InvalidArgument);  // zero vector
+  v[3] = std::nanf("");
+  CHECK_THROWS_CODE(index.add(1, v.data()), ErrorCode::InvalidArgument);
+  v[3] = 1.0f;
+  CHECK_THROWS_CODE(index.add(-5, v.data()), ErrorCode::InvalidArgument);
+  index.add(5, v.data());
+  SearchOptions o;
+  o.k = 0;
+  CHECK_THROWS_CODE(index.search(v.data(), o), ErrorCode::InvalidArgument);
+  o.k = 1;
+  o.candidateRatio = 2;
+  CHECK_THROWS_CODE(index.search(v.data(), o), ErrorCode::InvalidArgument);
+  // A batch with one bad row changes nothing.
+  std::vector<float> batch(2 * kDims, 0.5f);
+  batch[kDims + 7] = std::numeric_limits<float>::infinity();
+  const int64_t ids[2] = {10, 11};
+  CHECK_THROWS_CODE(index.addBatch(ids, batch.data(), 2), ErrorCode::InvalidArgument);
+  CHECK(index.size() == 1);
+  CHECK_THROWS_CODE(kernelPathFromName("sse9"), ErrorCode::InvalidArgument);
+}
+
+TEST(matcher_scan_pool_runs_every_task_and_rethrows) {
+  ScanPool& pool = ScanPool::shared();
+  for (int round = 0; round < 200; ++round) {
+    std::vector<int> hits(5, 0);
+    pool.run(hits.size(), [&](size_t t) { hits[t] += 1; });
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+  }
+  bool thrown = false;
+  try {
+    pool.run(3, [](size_t t) {
+      if (t == 1) throw EngineError(ErrorCode::Internal, "task failed");
+    });
+  } catch (const EngineError&) {
+    thrown = true;
+  }
+  CHECK(thrown);
+}
+
+TEST(matcher_measures_read_bandwidth) {
+  const auto result = measureReadBandwidth(size_t{64} << 20, 2);
+  CHECK(result.gbPerSecond > 0.5 && result.gbPerSecond < 1000);
+}
