@@ -1,0 +1,38 @@
+// What every CompreFace route needs: the domain services, image input limits, and small request helpers.
+import type Koa from 'koa';
+import { DomainError } from '../../domain/errors';
+import type { CallContext } from '../../domain/events';
+import type { DomainServices } from '../../domain/services';
+import { grantOf } from '../../http/auth';
+import { readImage, type ImageInputOptions } from '../../http/image-input';
+
+export interface CompreFaceDeps {
+  services: DomainServices;
+  image: ImageInputOptions;
+}
+
+export const DIALECT = 'compreface';
+
+export function callContext(ctx: Koa.Context, endpoint: string): CallContext {
+  return { dialect: DIALECT, endpoint, requestId: ctx.requestId };
+}
+
+/** The recognition key's collection. */
+export function collectionOf(ctx: Koa.Context): number {
+  const id = grantOf(ctx).collectionId;
+  if (id === null) throw new DomainError('KEY_INVALID', 'this key owns no face collection');
+  return id;
+}
+
+/** The image in a multipart field or JSON property of this name; MISSING_IMAGE when absent. */
+export async function requireImage(ctx: Koa.Context, deps: CompreFaceDeps, field: string): Promise<Buffer> {
+  const image = await readImage(ctx, field, deps.image);
+  if (!image) throw new DomainError('MISSING_IMAGE', `Required request part '${field}' is not present`, { field });
+  return image;
+}
+
+/** A JSON body property. */
+export function bodyProperty(ctx: Koa.Context, name: string): unknown {
+  const body = ctx.request.body as unknown;
+  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
+}

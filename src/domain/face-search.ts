@@ -1,0 +1,23 @@
+// Nearest enrolled faces of a collection for a probe embedding. The SQL searcher (pgvector, exact) works on
+// every store; the in-memory index plugs in behind the same interface when it is available.
+import type { Db } from '../store/db';
+import { searchCollectionSql } from '../store/vector-search';
+
+export interface FaceHit {
+  faceId: number;
+  /** Cosine similarity of the unit embeddings. */
+  cosine: number;
+}
+
+export interface FaceSearcher {
+  search(collectionId: number, embedding: Float32Array, k: number): Promise<FaceHit[]>;
+}
+
+export class SqlFaceSearcher implements FaceSearcher {
+  constructor(private readonly db: Db) {}
+
+  async search(collectionId: number, embedding: Float32Array, k: number): Promise<FaceHit[]> {
+    const hits = await searchCollectionSql(this.db, collectionId, embedding, { k, mode: 'exact' });
+    return hits.map((h) => ({ faceId: h.faceId, cosine: h.similarity }));
+  }
+}

@@ -1,0 +1,70 @@
+// API keys: each belongs to one service; a recognition key owns one face collection. Keys are stored as hashes
+// (src/store/api-keys.ts); the plain key is returned once, at creation.
+import crypto from 'node:crypto';
+import type { Db } from '../store/db';
+import { createApiKey, findActiveApiKey, listApiKeys, revokeApiKey, type ApiKey } from '../store/api-keys';
+import { ensureCollection, getCollection } from '../store/collections';
+import { DomainError } from './errors';
+
+/** What a request authenticated with a key may use. */
+export interface KeyGrant {
+  keyId: number;
+  service: string;
+  /** The collection a recognition key owns; null for other services. */
+  collectionId: number | null;
+}
+
+export interface KeyInfo {
+  id: number;
+  prefix: string;
+  service: string;
+  collection: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export class KeyService {
+  constructor(private readonly db: Db) {}
+
+  /** Creates a key for a service; a recognition key gets (or shares) the named collection. */
+  async create(service: string, opts: { collection?: string; name?: string } = {}): Promise<{ key: string; info: KeyInfo }> {
+    if (!/^[a-z][a-z0-9_-]*$/.test(service)) throw new DomainError('INVALID_ARGUMENT', `bad service name "${service}"`);
+    const key = crypto.randomUUID();
+    return this.db.transaction(async (tx) => {
+      let collectionId: number | null = null;
+      if (service === 'recognition') {
+        const name = opts.collection ?? `recognition-${key.slice(0, 8)}`;
+        collectionId = (await ensureCollection(tx, { name })).id;
+      } else if (opts.collection !== undefined) {
+        throw new DomainError('INVALID_ARGUMENT', 'only recognition keys own a collection');
+      }
+      const { record } = await createApiKey(tx, { key, service, collectionId, name: opts.name ?? null });
+      return { key, info: await this.describe(record, tx) };
+    });
+  }
+
+  async list(opts: { includeRevoked?: boolean } = {}): Promise<KeyInfo[]> {
+    const keys = await listApiKeys(this.db, opts);
+    return Promise.all(keys.map((k) => this.describe(k)));
+  }
+
+  /** Revokes a key given in full or by its listed prefix; returns what was revoked (empty: nothing matched). */
+  async revoke(keyOrPrefix: string): Promise<KeyInfo[]> {
+    const revoked = await revokeApiKey(this.db, keyOrPrefix);
+    return Promise.all(revoked.map((k) => this.describe(k)));
+  }
+
+  /** The grant of an active key for one of the given services; KEY_INVALID otherwise. */
+  async authenticate(key: string, services: readonly string[]): Promise<KeyGrant> {
+    const record = await findActiveApiKey(this.db, key);
+    if (!record || !services.includes(record.service) || (record.service === 'recognition' && record.collectionId === null)) {
+      throw new DomainError('KEY_INVALID', `${services[0]} service with API Key ${key} not found`, { service: services[0] });
+    }
+    return { keyId: record.id, service: record.service, collectionId: record.collectionId };
+  }
+
+  private async describe(k: ApiKey, q: Pick<Db, 'query'> = this.db): Promise<KeyInfo> {
+    const collection = k.collectionId === null ? undefined : await getCollection(q as Db, k.collectionId);
+    return { id: k.id, prefix: k.prefix, service: k.service, collection: collection?.name ?? null, createdAt: k.createdAt, revokedAt: k.revokedAt };
+  }
+}

@@ -1,0 +1,43 @@
+// The domain services every dialect uses, built once by the composition root.
+import type { Db } from '../store/db';
+import { DetectionService } from './detection';
+import { EventRecorder } from './events';
+import { ExampleService } from './examples';
+import type { FaceAnalyzer } from './face-analyzer';
+import { SqlFaceSearcher, type FaceSearcher } from './face-search';
+import { KeyService } from './keys';
+import { RecognitionService } from './recognition';
+import { SubjectService } from './subjects';
+import { VerificationService } from './verification';
+
+export interface DomainServices {
+  detection: DetectionService;
+  recognition: RecognitionService;
+  verification: VerificationService;
+  subjects: SubjectService;
+  examples: ExampleService;
+  keys: KeyService;
+}
+
+export interface DomainOptions {
+  db: Db;
+  analyzer: FaceAnalyzer;
+  /** Keep enrolled photos (SAVE_IMAGES). */
+  saveImages: boolean;
+  /** Defaults to pgvector search; the in-memory index when the server has one. */
+  searcher?: FaceSearcher;
+}
+
+export function createDomainServices(o: DomainOptions): DomainServices {
+  const events = new EventRecorder(o.db);
+  const detection = new DetectionService(o.analyzer);
+  const examples = new ExampleService(o.db, o.analyzer, o.saveImages);
+  return {
+    detection,
+    recognition: new RecognitionService(o.db, detection, o.searcher ?? new SqlFaceSearcher(o.db), events),
+    verification: new VerificationService(detection, examples, events),
+    subjects: new SubjectService(o.db),
+    examples,
+    keys: new KeyService(o.db),
+  };
+}
