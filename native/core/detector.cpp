@@ -18,6 +18,13 @@ constexpr double kSmallestNetFace = 20.0;  // px in the net's input that it stil
 constexpr double kLevelStep = 3.0;         // scale ratio between pyramid levels
 constexpr int kWindowOverlap = 80;         // net px shared by neighbouring windows of one level
 constexpr float kEdgeMargin = 2.f;         // net px: a box this close to a cut window edge is partial
+constexpr float kInsideShare = 0.6f;       // a box this much inside a bigger one is a part of that face
+
+// True when `small` lies mostly inside the bigger `big`: a fine pyramid window that saw only part of a big
+// face (say mouth and nose) can score that part as a face of its own.
+bool isPartOf(const cv::Rect2f& small, const cv::Rect2f& big) {
+  return big.area() > small.area() && (small & big).area() > kInsideShare * small.area();
+}
 
 float iou(const cv::Rect2f& a, const cv::Rect2f& b) {
   const float inter = (a & b).area();
@@ -117,11 +124,13 @@ std::vector<Face> Detector::detect(const cv::Mat& bgr, const DetectOptions& opti
   }
 
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+  std::vector<Candidate> kept;
+  for (const auto& c : candidates)
+    if (std::none_of(kept.begin(), kept.end(), [&](const auto& k) { return iou(k.box, c.box) > kNmsIou; }))
+      kept.push_back(c);
   std::vector<Face> faces;
-  std::vector<cv::Rect2f> kept;
-  for (const auto& c : candidates) {
-    if (std::any_of(kept.begin(), kept.end(), [&](const auto& k) { return iou(k, c.box) > kNmsIou; })) continue;
-    kept.push_back(c.box);
+  for (const auto& c : kept) {
+    if (std::any_of(kept.begin(), kept.end(), [&](const auto& k) { return isPartOf(c.box, k.box); })) continue;
     Face face;
     face.box = squareAndClip(c.box, bgr.size());
     face.score = c.score;

@@ -48,12 +48,13 @@ std::vector<ModelFile> pipelineModelFiles(const ModelPaths& models) {
   return files;
 }
 
-Pipeline::Pipeline(const ModelPaths& models, Backend backend, const ImageLimits& limits)
+Pipeline::Pipeline(const ModelPaths& models, Backend backend, const ImageLimits& limits,
+                   const std::string& maskWeightsPath)
     : limits_(limits),
       detector_(loadOnnxNet(models.file(kDetectFile), backend)),
       landmarks_(loadOnnxNet(models.file(kLandmarkFile), backend)),
       extractor_(loadOnnxNet(models.file(kFeatureFile), backend)),
-      attributes_(models) {
+      attributes_(maskWeightsPath.empty() ? AttributeEstimators(models) : AttributeEstimators(models, maskWeightsPath)) {
   // Every ONNX attribute net loads now, so a bad file fails engine start; the mask weights (our own file)
   // load on first use.
   attributes_.preload(kAge | kGender | kEmotion | kLiveness | kEyes | kPose);

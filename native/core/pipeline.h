@@ -53,8 +53,10 @@ constexpr bool kFlipAverage = true;
 
 class Pipeline {
  public:
-  // Loads every net now: throws EngineError(ModelLoad) naming a missing or corrupt file.
-  Pipeline(const ModelPaths& models, Backend backend, const ImageLimits& limits);
+  // Loads every net now: throws EngineError(ModelLoad) naming a missing or corrupt file. An empty
+  // maskWeightsPath means the attribute estimators' default.
+  Pipeline(const ModelPaths& models, Backend backend, const ImageLimits& limits,
+           const std::string& maskWeightsPath = "");
 
   // Throws EngineError for bad input (see image_decoder.h) or bad options.
   AnalyzeResult analyze(const AnalyzeRequest& request);
