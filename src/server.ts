@@ -9,11 +9,20 @@ import { migrate } from './store/migrations';
 import { verifyModels, type ModelFile } from './engine/models';
 import { loadAddon } from './engine/addon';
 import { createHttpApp, type ReadyState } from './http/app';
+import { Engine } from './engine/engine';
+import { EngineFaceAnalyzer } from './domain/face-analyzer';
+import { createDomainServices, type DomainServices } from './domain/services';
+import { createCompreFaceDialect } from './dialects/compreface';
+
+/** How long an image URL may take to download. */
+const IMAGE_URL_TIMEOUT_MS = 10_000;
 
 export interface RunningServer {
   url: string;
   port: number;
   db: Db;
+  engine: Engine;
+  services: DomainServices;
   log: Logger;
   close(): Promise<void>;
 }
@@ -25,6 +34,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let httpServer: http.Server | undefined;
+  let engine: Engine | undefined;
   try {
     const report = await migrate(db);
     log.info({ database: db.kind, applied: report.applied, schema: report.current }, 'database ready');
@@ -42,12 +52,25 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
 
+    engine = await Engine.open({
+      modelsDir: config.modelsDir,
+      workers: config.workers,
+      queueSize: config.queueSize,
+      backend: config.backend,
+      limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxWidth: config.maxImageSide, maxHeight: config.maxImageSide },
+    });
+    const services = createDomainServices({ db, analyzer: new EngineFaceAnalyzer(engine), saveImages: config.saveImages });
+    const imageInput = {
+      maxBytes: config.maxImageBytes,
+      url: { allowPrivate: config.urlFetchAllowPrivate, allowHosts: config.urlFetchAllowHosts, timeoutMs: IMAGE_URL_TIMEOUT_MS },
+    };
+
     const app = createHttpApp({
       log,
       maxBodyBytes: config.maxBodyBytes,
       maxFileBytes: config.maxImageBytes,
       readiness,
-      dialects: [],
+      dialects: [createCompreFaceDialect({ services, image: imageInput })],
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;
@@ -60,15 +83,18 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     log.info({ url }, 'listening');
 
     let closing: Promise<void> | undefined;
+    const openEngine = engine;
     const close = () =>
       (closing ??= (async () => {
         await stopHttp(server, config.shutdownTimeoutMs);
+        await openEngine.close();
         await db.close();
         log.info('stopped');
       })());
-    return { url, port, db, log, close };
+    return { url, port, db, engine, services, log, close };
   } catch (err) {
     httpServer?.close();
+    await engine?.close().catch(() => undefined);
     await db.close();
     throw err;
   }
