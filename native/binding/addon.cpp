@@ -7,6 +7,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   faceserver::binding::registerInfo(env, exports);
+  faceserver::binding::registerMatcher(env, exports);
   faceserver::binding::registerEngine(env, exports);
   return exports;
 }

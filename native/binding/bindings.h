@@ -6,6 +6,7 @@
 namespace faceserver::binding {
 
 void registerInfo(Napi::Env env, Napi::Object exports);
+void registerMatcher(Napi::Env env, Napi::Object exports);
 void registerEngine(Napi::Env env, Napi::Object exports);
 
 }  // namespace faceserver::binding

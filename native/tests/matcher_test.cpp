@@ -166,7 +166,8 @@ TEST(matcher_kernels_of_every_path_equal_scalar) {
   for (KernelPath path : availablePaths()) {
     const Kernels& k = kernelsFor(path);
     for (uint32_t below : {0u, 240u, 256u, 270u, 513u}) {
-      const size_t refFound = ref.hammingBelow(aligned.data(), blocks, query.sign, below, refIndex.data(), refDist.data());
+      const size_t refFound =
+          ref.hammingBelow(aligned.data(), blocks, query.sign, below, refIndex.data(), refDist.data());
       const size_t found = k.hammingBelow(aligned.data(), blocks, query.sign, below, index.data(), dist.data());
       CHECK(found == refFound);
       for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
@@ -221,8 +222,10 @@ TEST(matcher_every_path_mode_and_thread_count_gives_the_scalar_answers) {
             for (size_t i = 0; i < got.size(); ++i) {
               CHECK_NEAR(got[i].score, expected[i].score, 1e-5);
               // Float sums may differ in the last bits between paths; ids must agree unless scores tie.
-              if (mode != SearchMode::ExactFloat) CHECK(got[i].id == expected[i].id);
-              else if (i + 1 < got.size() && got[i + 1].score - got[i].score < -1e-5) CHECK(got[i].id == expected[i].id);
+              if (mode != SearchMode::ExactFloat)
+                CHECK(got[i].id == expected[i].id);
+              else if (i + 1 < got.size() && got[i + 1].score - got[i].score < -1e-5)
+                CHECK(got[i].id == expected[i].id);
             }
           }
         }

@@ -28,7 +28,8 @@ class AlignedBuffer {
       fresh = static_cast<T*>(std::aligned_alloc(64, bytes));
       if (!fresh) throw std::bad_alloc();
       std::memset(static_cast<void*>(fresh), 0, bytes);
-      if (data_) std::memcpy(static_cast<void*>(fresh), data_, (capacity < capacity_ ? capacity : capacity_) * sizeof(T));
+      if (data_)
+        std::memcpy(static_cast<void*>(fresh), data_, (capacity < capacity_ ? capacity : capacity_) * sizeof(T));
     }
     std::free(data_);
     data_ = fresh;

@@ -29,14 +29,16 @@ uint64_t sumScalar(const uint64_t* data, size_t words) {
 }
 
 __attribute__((target("avx512f"))) uint64_t sumAvx512(const uint64_t* data, size_t words) {
-  __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512(), c = _mm512_setzero_si512(), d = _mm512_setzero_si512();
+  __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512(), c = _mm512_setzero_si512(),
+          d = _mm512_setzero_si512();
   for (size_t i = 0; i + 32 <= words; i += 32) {
     a = _mm512_add_epi64(a, _mm512_load_si512(data + i));
     b = _mm512_add_epi64(b, _mm512_load_si512(data + i + 8));
     c = _mm512_add_epi64(c, _mm512_load_si512(data + i + 16));
     d = _mm512_add_epi64(d, _mm512_load_si512(data + i + 24));
   }
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d))));
+  return static_cast<uint64_t>(
+      _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d))));
 }
 
 }  // namespace

@@ -13,7 +13,9 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser: sequential database ids spr
 
 }  // namespace
 
-size_t IdMap::bucketOf(int64_t id) const { return mix(static_cast<uint64_t>(id)) & (keys_.size() - 1); }
+size_t IdMap::bucketOf(int64_t id) const {
+  return mix(static_cast<uint64_t>(id)) & (keys_.size() - 1);
+}
 
 int64_t IdMap::find(int64_t id) const {
   if (keys_.empty()) return -1;

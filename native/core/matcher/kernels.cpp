@@ -25,7 +25,8 @@ KernelPath bestKernelPath() {
 const Kernels& kernelsFor(KernelPath path) {
   if (path == KernelPath::Auto) path = bestKernelPath();
   if (!cpuSupports(path)) {
-    throw EngineError(ErrorCode::InvalidArgument, std::string("this CPU cannot run the ") + kernelPathName(path) + " kernels");
+    throw EngineError(ErrorCode::InvalidArgument,
+                      std::string("this CPU cannot run the ") + kernelPathName(path) + " kernels");
   }
   switch (path) {
     case KernelPath::Avx512: return avx512Kernels();

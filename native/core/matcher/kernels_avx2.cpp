@@ -12,8 +12,8 @@ namespace {
 
 FS_AVX2 size_t hammingBelow(const uint64_t* blocks, size_t nBlocks, const uint64_t* querySign, uint32_t below,
                             uint32_t* indexOut, uint16_t* distanceOut) {
-  const __m256i nibbleCounts = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i nibbleCounts =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
   const __m256i lowNibbles = _mm256_set1_epi8(0x0f);
   __m256i query[kSignWords];
   for (size_t w = 0; w < kSignWords; ++w) query[w] = _mm256_set1_epi64x(static_cast<long long>(querySign[w]));
@@ -24,14 +24,17 @@ FS_AVX2 size_t hammingBelow(const uint64_t* blocks, size_t nBlocks, const uint64
     __m256i bytesLow = _mm256_setzero_si256(), bytesHigh = _mm256_setzero_si256();  // templates 0-3, 4-7
     for (size_t w = 0; w < kSignWords; ++w) {
       const __m256i x0 = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8)), query[w]);
-      const __m256i x1 = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8 + 4)), query[w]);
+      const __m256i x1 =
+          _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8 + 4)), query[w]);
       // Per-byte popcounts; 8 words x at most 8 bits stay <= 64, so byte accumulators cannot overflow.
-      bytesLow = _mm256_add_epi8(bytesLow, _mm256_add_epi8(
-          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(x0, lowNibbles)),
-          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(_mm256_srli_epi16(x0, 4), lowNibbles))));
-      bytesHigh = _mm256_add_epi8(bytesHigh, _mm256_add_epi8(
-          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(x1, lowNibbles)),
-          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(_mm256_srli_epi16(x1, 4), lowNibbles))));
+      bytesLow = _mm256_add_epi8(
+          bytesLow,
+          _mm256_add_epi8(_mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(x0, lowNibbles)),
+                          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(_mm256_srli_epi16(x0, 4), lowNibbles))));
+      bytesHigh = _mm256_add_epi8(
+          bytesHigh,
+          _mm256_add_epi8(_mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(x1, lowNibbles)),
+                          _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(_mm256_srli_epi16(x1, 4), lowNibbles))));
     }
     const __m256i zero = _mm256_setzero_si256();
     _mm256_store_si256(reinterpret_cast<__m256i*>(distances), _mm256_sad_epu8(bytesLow, zero));
@@ -61,8 +64,10 @@ FS_AVX2 void offsetDots(const uint8_t* codes, size_t n, const QueryCodes& query,
     for (size_t i = 0; i < kDims; i += 32) {
       const __m256i g0 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(code + i)));
       const __m256i g1 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(code + i + 16)));
-      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(g0, _mm256_load_si256(reinterpret_cast<const __m256i*>(query.code16 + i))));
-      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(g1, _mm256_load_si256(reinterpret_cast<const __m256i*>(query.code16 + i + 16))));
+      acc0 = _mm256_add_epi32(
+          acc0, _mm256_madd_epi16(g0, _mm256_load_si256(reinterpret_cast<const __m256i*>(query.code16 + i))));
+      acc1 = _mm256_add_epi32(
+          acc1, _mm256_madd_epi16(g1, _mm256_load_si256(reinterpret_cast<const __m256i*>(query.code16 + i + 16))));
     }
     out[t] = horizontalSum(_mm256_add_epi32(acc0, acc1));
   }

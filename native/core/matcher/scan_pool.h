@@ -40,8 +40,8 @@ class ScanPool {
   const std::function<void(size_t)>* fn_ = nullptr;
   size_t tasks_ = 0;
   std::atomic<size_t> next_{0};
-  size_t pending_ = 0;     // tasks not yet finished
-  size_t active_ = 0;      // workers inside the current run
+  size_t pending_ = 0;  // tasks not yet finished
+  size_t active_ = 0;   // workers inside the current run
   uint64_t generation_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;

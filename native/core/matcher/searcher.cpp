@@ -11,8 +11,8 @@ namespace faceserver::matcher {
 
 namespace {
 
-constexpr size_t kChunkBlocks = 256;      // 2048 templates per Hamming kernel call (fits L1 buffers)
-constexpr size_t kDotChunk = 256;         // templates per int8 kernel call
+constexpr size_t kChunkBlocks = 256;  // 2048 templates per Hamming kernel call (fits L1 buffers)
+constexpr size_t kDotChunk = 256;     // templates per int8 kernel call
 constexpr double kInt8Scale = 1.0 / (kCodeScale * kCodeScale);
 constexpr double kFloatCostScale = 1 << 24;  // float scores as fixed-point costs, so one Ranked type serves all
 constexpr double kPi = 3.14159265358979323846;
@@ -48,9 +48,7 @@ Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
   const size_t threads = threadCount();
   if (threads <= 1) return scan(0, blocks);
   std::vector<Ranked> parts(threads);
-  ScanPool::shared().run(threads, [&](size_t t) {
-    parts[t] = scan(blocks * t / threads, blocks * (t + 1) / threads);
-  });
+  ScanPool::shared().run(threads, [&](size_t t) { parts[t] = scan(blocks * t / threads, blocks * (t + 1) / threads); });
   TopK<int64_t> merged(keep);
   for (const auto& part : parts) {
     for (const auto& [cost, slot] : part) merged.push(cost, slot);
@@ -58,8 +56,7 @@ Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
   return merged.takeSorted();
 }
 
-Searcher::Ranked Searcher::hammingTop(const QueryCodes& query, size_t keep, size_t firstBlock,
-                                      size_t endBlock) const {
+Searcher::Ranked Searcher::hammingTop(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {
   TopK<int64_t> top(keep);
   uint32_t index[kChunkBlocks * kBlockTemplates];
   uint16_t distance[kChunkBlocks * kBlockTemplates];
@@ -68,8 +65,8 @@ Searcher::Ranked Searcher::hammingTop(const QueryCodes& query, size_t keep, size
     const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
     // Only distances strictly below the worst kept one can enter (ties lose to the lower slot kept).
     const uint32_t below = top.full() ? static_cast<uint32_t>(top.worstCost()) : kDims + 1;
-    const size_t found = kernels_.hammingBelow(store_.signBlocks() + block * kBlockWords, nBlocks, query.sign, below,
-                                               index, distance);
+    const size_t found =
+        kernels_.hammingBelow(store_.signBlocks() + block * kBlockWords, nBlocks, query.sign, below, index, distance);
     for (size_t i = 0; i < found; ++i) {
       const size_t slot = block * kBlockTemplates + index[i];
       if (slot < size) top.push(distance[i], static_cast<uint32_t>(slot));  // skip the last block's padding
@@ -128,7 +125,8 @@ std::vector<Match> Searcher::rescore(const QueryCodes& query, const Ranked& cand
 std::vector<Match> Searcher::toMatches(const Ranked& ranked, double costToScore) const {
   std::vector<Match> matches;
   for (const auto& [cost, slot] : ranked) {
-    const float score = static_cast<float>(static_cast<double>(cost) * costToScore);
+    // Quantisation can push a near-duplicate's estimate a little past 1; report a valid cosine.
+    const float score = static_cast<float>(std::min(1.0, static_cast<double>(cost) * costToScore));
     if (score < options_.threshold) break;  // ranked best first
     matches.push_back({store_.idOf(slot), score});
   }

@@ -11,8 +11,8 @@
 namespace faceserver::matcher {
 
 constexpr size_t kDims = 512;
-constexpr size_t kSignWords = kDims / 64;   // 8 x 64-bit words per sign code
-constexpr float kCodeScale = 400.0f;        // int8 code = round(x * 400)
+constexpr size_t kSignWords = kDims / 64;  // 8 x 64-bit words per sign code
+constexpr float kCodeScale = 400.0f;       // int8 code = round(x * 400)
 constexpr int kCodeMax = 127;
 
 // A query in every form a kernel wants; built once per search from the float query.
@@ -21,7 +21,7 @@ struct QueryCodes {
   alignas(64) int8_t code[kDims];     // its int8 code (signed)
   alignas(64) int16_t code16[kDims];  // the same code widened, for kernels without VNNI
   alignas(64) uint64_t sign[kSignWords];
-  int32_t codeSum = 0;                // sum of code[i]; removes the +128 offset of gallery bytes
+  int32_t codeSum = 0;  // sum of code[i]; removes the +128 offset of gallery bytes
 };
 
 // L2-normalises `embedding` into `unit`. Throws InvalidArgument on a non-finite value or a zero vector.

@@ -9,7 +9,9 @@ namespace faceserver::matcher {
 
 namespace {
 
-size_t roundUpToBlock(size_t n) { return (n + kBlockTemplates - 1) / kBlockTemplates * kBlockTemplates; }
+size_t roundUpToBlock(size_t n) {
+  return (n + kBlockTemplates - 1) / kBlockTemplates * kBlockTemplates;
+}
 
 }  // namespace
 
