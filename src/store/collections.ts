@@ -66,9 +66,17 @@ export async function listCollections(q: Queryable): Promise<Collection[]> {
   return r.rows.map(toCollection);
 }
 
+/**
+ * Moves a collection into or out of memory. Bumps its version and tells every instance to reload it (or
+ * drop it from memory) when the change commits.
+ */
 export async function setCollectionInMemory(q: Queryable, id: number, inMemory: boolean): Promise<boolean> {
-  const r = await q.query(`UPDATE collections SET in_memory = $2 WHERE id = $1`, [id, inMemory]);
-  return r.rowCount > 0;
+  const r = await q.query(
+    `WITH changed AS (UPDATE collections SET in_memory = $2, version = version + 1 WHERE id = $1 RETURNING id, version)
+     SELECT pg_notify('faceserver_faces', json_build_object('c', id, 'op', 'reload', 'v', version)::text) FROM changed`,
+    [id, inMemory],
+  );
+  return r.rows.length > 0;
 }
 
 export async function renameCollection(q: Queryable, id: number, name: string): Promise<boolean> {

@@ -224,7 +224,7 @@ export async function deleteFace(q: Queryable, id: number): Promise<boolean> {
 export async function deleteFaces(q: Queryable, ids: number[]): Promise<Face[]> {
   const faces = await getFacesByIds(q, ids);
   await q.query(`DELETE FROM faces WHERE id = ANY($1::bigint[])`, [[...faces.keys()]]);
-  return ids.filter((id) => faces.has(id)).map((id) => faces.get(id)!);
+  return [...new Set(ids)].filter((id) => faces.has(id)).map((id) => faces.get(id)!);
 }
 
 /** Deletes every face of the person (the person stays); returns how many. */

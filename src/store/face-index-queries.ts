@@ -1,0 +1,129 @@
+// The SQL the in-memory face index runs: streaming a collection's embeddings at start, and re-reading the
+// current state of changed faces. Embeddings are read as pgvector's binary send format through bytea
+// (vector_send), which is several times faster to decode than the vector text on both drivers (see
+// benchmarks/RESULTS.md "Index load").
+import type { Queryable } from './db';
+import { EMBEDDING_DIM, parseVectorInto } from './vector';
+
+export interface InMemoryCollection {
+  id: number;
+  version: number;
+}
+
+/** The collections kept in memory, with their change versions. */
+export async function listInMemoryCollections(q: Queryable): Promise<InMemoryCollection[]> {
+  const r = await q.query<InMemoryCollection>(`SELECT id, version FROM collections WHERE in_memory ORDER BY id`);
+  return r.rows;
+}
+
+export async function getCollectionState(q: Queryable, id: number): Promise<{ inMemory: boolean; version: number } | undefined> {
+  const r = await q.query<{ in_memory: boolean; version: number }>(`SELECT in_memory, version FROM collections WHERE id = $1`, [id]);
+  return r.rows[0] && { inMemory: r.rows[0].in_memory, version: r.rows[0].version };
+}
+
+export interface EmbeddingBatch {
+  ids: number[];
+  /** ids.length x 512 floats. */
+  embeddings: Float32Array;
+}
+
+export type EmbeddingFormat = 'binary' | 'text';
+
+/** pgvector's binary form: int16 dim, int16 unused, dim big-endian float4. */
+const VECTOR_HEADER_BYTES = 4;
+
+/**
+ * Copies big-endian float4 vectors (vector_send output) into `out`; one byte swap over the whole batch.
+ * Throws on a vector of the wrong size instead of reading past it.
+ */
+export function decodeVectorSendBatch(rows: Buffer[], out: Float32Array): void {
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, rows.length * EMBEDDING_DIM * 4);
+  rows.forEach((b, i) => {
+    if (b.length !== VECTOR_HEADER_BYTES + EMBEDDING_DIM * 4 || b.readInt16BE(0) !== EMBEDDING_DIM) {
+      throw new RangeError(`stored embedding has ${b.length} bytes, expected a ${EMBEDDING_DIM}-d vector`);
+    }
+    bytes.set(b.subarray(VECTOR_HEADER_BYTES), i * EMBEDDING_DIM * 4);
+  });
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap32();
+}
+
+function embeddingColumn(format: EmbeddingFormat): string {
+  return format === 'binary' ? 'vector_send(f.embedding) AS embedding' : 'f.embedding::text AS embedding';
+}
+
+function decodeRows(rows: { embedding: Buffer | string }[], format: EmbeddingFormat): Float32Array {
+  const out = new Float32Array(rows.length * EMBEDDING_DIM);
+  if (format === 'binary') decodeVectorSendBatch(rows.map((r) => r.embedding as Buffer), out);
+  else rows.forEach((r, i) => parseVectorInto(r.embedding as string, out, i * EMBEDDING_DIM));
+  return out;
+}
+
+/**
+ * Streams a collection's faces with ids in (afterId, upToId], in id order, batch by batch: keyset pagination on
+ * the membership primary key, so each batch is one short query and no cursor or long transaction is held. The
+ * next batch is requested before the current one is decoded, so the server reads while the client decodes.
+ */
+export async function* streamCollectionEmbeddings(
+  q: Queryable,
+  collectionId: number,
+  opts: { batchSize?: number; format?: EmbeddingFormat; afterId?: number; upToId?: number } = {},
+): AsyncGenerator<EmbeddingBatch> {
+  const batchSize = opts.batchSize ?? 20_000;
+  const format = opts.format ?? 'binary';
+  const upTo = opts.upToId ?? Number.MAX_SAFE_INTEGER;
+  const fetch = (after: number) =>
+    q.query<{ face_id: number; embedding: Buffer | string }>(
+      `SELECT fc.face_id, ${embeddingColumn(format)}
+         FROM face_collections fc JOIN faces f ON f.id = fc.face_id
+        WHERE fc.collection_id = $1 AND fc.face_id > $2 AND f.id > $2 AND fc.face_id <= $4
+        ORDER BY fc.face_id LIMIT $3`,
+      [collectionId, after, batchSize, upTo],
+    );
+  let pending = fetch(opts.afterId ?? -1);
+  for (;;) {
+    const r = await pending;
+    if (!r.rows.length) return;
+    const full = r.rows.length === batchSize;
+    if (full) pending = fetch(r.rows[r.rows.length - 1].face_id);
+    yield { ids: r.rows.map((row) => row.face_id), embeddings: decodeRows(r.rows, format) };
+    if (!full) return;
+  }
+}
+
+/**
+ * Splits a collection's face ids into `parts` ranges of about equal size (for reading them on several
+ * connections at once); each range is (afterId, upToId].
+ */
+export async function splitCollectionRanges(q: Queryable, collectionId: number, parts: number): Promise<{ afterId: number; upToId: number }[]> {
+  const r = await q.query<{ bound: number | null }>(
+    `SELECT percentile_disc(p) WITHIN GROUP (ORDER BY face_id) AS bound
+       FROM face_collections, unnest($2::float8[]) AS p WHERE collection_id = $1 GROUP BY p ORDER BY p`,
+    [collectionId, Array.from({ length: parts }, (_, i) => (i + 1) / parts)],
+  );
+  const bounds = r.rows.map((row) => row.bound).filter((b): b is number => b !== null);
+  if (!bounds.length) return [];
+  bounds[bounds.length - 1] = Number.MAX_SAFE_INTEGER;
+  return bounds.map((upToId, i) => ({ afterId: i === 0 ? -1 : bounds[i - 1], upToId }));
+}
+
+export interface FaceMembership {
+  collectionId: number;
+  faceId: number;
+}
+
+/**
+ * The current in-memory memberships of the given faces with their embeddings: a membership absent from the
+ * answer means the face is not (or no longer) in that collection, or the collection is not kept in memory.
+ */
+export async function readFaceMemberships(q: Queryable, faceIds: number[]): Promise<{ members: FaceMembership[]; embeddings: Float32Array }> {
+  const r = await q.query<{ collection_id: number; face_id: number; embedding: Buffer }>(
+    `SELECT fc.collection_id, fc.face_id, ${embeddingColumn('binary')}
+       FROM face_collections fc JOIN faces f ON f.id = fc.face_id JOIN collections c ON c.id = fc.collection_id
+      WHERE fc.face_id = ANY($1::bigint[]) AND c.in_memory`,
+    [faceIds],
+  );
+  return {
+    members: r.rows.map((row) => ({ collectionId: row.collection_id, faceId: row.face_id })),
+    embeddings: decodeRows(r.rows, 'binary'),
+  };
+}
