@@ -1,6 +1,6 @@
 // Converts AttributeResults to the plain JS object the TypeScript engine wrapper types (src/engine).
 // Only attributes that were computed appear as keys:
-//   age: {years, low, high}            gender: {value: 'male'|'female', probability, maleScore}
+//   age: {years, low, high, probability}  gender: {value: 'male'|'female', probability, maleScore}
 //   emotion: {top: 'happy', probabilities: {angry, disgusted, scared, happy, neutral, sad, surprised}}
 //   liveness: {score, real}            eyes: {left: {closed, open}, right: {closed, open}}
 //   mouth: {opening, open}             pose: {yaw, pitch, roll}          mask: {probability, masked}

@@ -32,9 +32,10 @@ constexpr unsigned kAllAttributes = 511;
 unsigned parseAttribute(const std::string& name);
 
 struct AgeResult {
-  float years = 0.f;  // SSR-Net estimate
-  int low = 0;        // a range around it sized from the measured error (see age_estimator.h)
+  float years = 0.f;        // SSR-Net estimate
+  int low = 0;              // a range around it sized from the measured error (see age_estimator.h)
   int high = 0;
+  float probability = 0.f;  // measured share of true ages inside [low, high] (CompreFace's age.probability)
 };
 
 struct GenderResult {

@@ -1,0 +1,22 @@
+// Facial expression from fr_expression.onnx (7 classes), reported in 3DiVi's vocabulary and order.
+// The costliest model (~50-70 ms): run it only when asked.
+#pragma once
+
+#include <string>
+
+#include <opencv2/dnn.hpp>
+
+#include "attributes/attributes.h"
+
+namespace faceserver {
+
+class EmotionEstimator {
+ public:
+  explicit EmotionEstimator(const std::string& modelPath);
+  EmotionResult estimate(const cv::Mat& bgr, const Face& face);
+
+ private:
+  cv::dnn::Net net_;
+};
+
+}  // namespace faceserver

@@ -1,0 +1,25 @@
+// Eye closedness from fr_eye.onnx, one 24x24 grey crop per eye placed by the landmarks.
+#pragma once
+
+#include <string>
+
+#include <opencv2/dnn.hpp>
+
+#include "attributes/attributes.h"
+
+namespace faceserver {
+
+class EyeEstimator {
+ public:
+  explicit EyeEstimator(const std::string& modelPath);
+  EyesResult estimate(const cv::Mat& bgr, const Face& face);
+
+  // An eye is open when its closed probability is below this.
+  static constexpr float kClosedThreshold = 0.5f;
+
+ private:
+  float closedProbability(const cv::Mat& gray, const Face& face, int firstPoint);
+  cv::dnn::Net net_;
+};
+
+}  // namespace faceserver

@@ -1,0 +1,24 @@
+// Passive liveness from fr_liveness.onnx (MiniFASNet-like): the probability that the face is a live person.
+// Validated only on the four demo images in ../shared/facedata/liveness: a smoke test, not a rate.
+#pragma once
+
+#include <string>
+
+#include <opencv2/dnn.hpp>
+
+#include "attributes/attributes.h"
+
+namespace faceserver {
+
+class LivenessEstimator {
+ public:
+  explicit LivenessEstimator(const std::string& modelPath);
+  LivenessResult estimate(const cv::Mat& bgr, const Face& face);
+
+  static constexpr float kRealThreshold = 0.5f;
+
+ private:
+  cv::dnn::Net net_;
+};
+
+}  // namespace faceserver

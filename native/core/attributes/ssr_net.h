@@ -1,0 +1,27 @@
+// SSR-Net (fr_age.onnx, fr_gender.onnx): the shared crop, normalisation and stagewise merge (MODELS.md).
+#pragma once
+
+#include <string>
+
+#include <opencv2/dnn.hpp>
+
+#include "face.h"
+
+namespace faceserver {
+
+class SsrNet {
+ public:
+  explicit SsrNet(const std::string& modelPath);
+
+  // Runs the net on the face's 1.4x square crop and merges the three stages, scaled by `range`
+  // (101 for age in years, 1 for gender).
+  float estimate(const cv::Mat& bgr, const Face& face, float range);
+
+  // The merge alone, over the 21 outputs in MODELS.md order (3x stage probs, 3 delta_k, 3x index offsets).
+  static float merge(const float* x, float range);
+
+ private:
+  cv::dnn::Net net_;
+};
+
+}  // namespace faceserver
