@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   faceserver::binding::registerInfo(env, exports);
   faceserver::binding::registerMatcher(env, exports);
   faceserver::binding::registerEngine(env, exports);
+  faceserver::binding::registerBodies(env, exports);
   return exports;
 }
 

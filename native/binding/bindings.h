@@ -8,5 +8,6 @@ namespace faceserver::binding {
 void registerInfo(Napi::Env env, Napi::Object exports);
 void registerMatcher(Napi::Env env, Napi::Object exports);
 void registerEngine(Napi::Env env, Napi::Object exports);
+void registerBodies(Napi::Env env, Napi::Object exports);
 
 }  // namespace faceserver::binding
