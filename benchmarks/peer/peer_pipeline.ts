@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { cropMap, resizeMap, sampleToTensor, type InverseAffine, type RgbImage, type TensorLayout } from './image.js';
+import { cropMap, sampleToTensor, scaleMap, type InverseAffine, type RgbImage, type TensorLayout } from './image.js';
 import { estimateSimilarity, inverseMap, type Point } from './similarity.js';
 
 export interface PeerOptions {
@@ -33,7 +33,7 @@ export interface PeerResult {
 }
 
 const DETECT_LAYOUT: TensorLayout = { width: 320, height: 240, colour: 'bgr', mean: 127, scale: 1 / 128, border: 'replicate' };
-const LANDMARK_LAYOUT: TensorLayout = { width: 64, height: 64, colour: 'grey', mean: 0, scale: 1 / 256, border: 'zero' };
+const LANDMARK_LAYOUT: TensorLayout = { width: 64, height: 64, colour: 'grey', mean: 0, scale: 1 / 256, border: 'replicate' };
 const FEATURE_LAYOUT: TensorLayout = { width: 112, height: 112, colour: 'bgr', mean: 127, scale: 1 / 128, border: 'zero' };
 const NMS_IOU = 0.4;
 
@@ -106,34 +106,43 @@ export class PeerPipeline {
     await Promise.all([this.detector.release(), this.landmarker.release(), this.extractor.release()]);
   }
 
-  /** RFB-320 on the whole frame resized to 320x240; score threshold, NMS, biggest first. */
+  /**
+   * RFB-320 on the whole frame letterboxed into 320x240 (aspect kept, the rest mid-grey), score threshold,
+   * NMS, boxes squared (side = height, centred) and clipped to the image, biggest first.
+   */
   private async detect(image: RgbImage): Promise<Box[]> {
-    const input = sampleToTensor(image, resizeMap(image, 320, 240), DETECT_LAYOUT);
+    const scale = Math.min(320 / image.width, 240 / image.height);
+    const width = Math.min(320, Math.round(image.width * scale));
+    const height = Math.min(240, Math.round(image.height * scale));
+    const input = sampleToTensor(image, scaleMap(scale), DETECT_LAYOUT,
+      { width, height, supersample: shrinkSamples(1 / scale) });
     const out = await this.detector.run({ input: new ort.Tensor('float32', input, [1, 3, 240, 320]) });
     const scores = out.scores.data as Float32Array;
     const boxes = out.boxes.data as Float32Array;
     const candidates: Box[] = [];
     for (let i = 0; i < scores.length / 2; i++) {
       const score = scores[2 * i + 1];
-      if (score < this.minScore) continue;
-      candidates.push({
-        x1: clamp(boxes[4 * i] * image.width, 0, image.width),
-        y1: clamp(boxes[4 * i + 1] * image.height, 0, image.height),
-        x2: clamp(boxes[4 * i + 2] * image.width, 0, image.width),
-        y2: clamp(boxes[4 * i + 3] * image.height, 0, image.height),
-        score,
-      });
+      if (!(score >= this.minScore)) continue;
+      const x1 = clamp(boxes[4 * i] * 320, 0, width) / scale;
+      const y1 = clamp(boxes[4 * i + 1] * 240, 0, height) / scale;
+      const x2 = clamp(boxes[4 * i + 2] * 320, 0, width) / scale;
+      const y2 = clamp(boxes[4 * i + 3] * 240, 0, height) / scale;
+      if (x2 > x1 && y2 > y1) candidates.push({ x1, y1, x2, y2, score });
     }
-    const kept = nonMaximumSuppression(candidates, NMS_IOU);
-    return kept.sort((p, q) => area(q) - area(p));
+    return nonMaximumSuppression(candidates, NMS_IOU)
+      .map((box) => squareAndClip(box, image))
+      .filter((box) => area(box) > 0)
+      .sort((p, q) => area(q) - area(p));
   }
 
-  /** fr_landmark on the grey 64x64 crop of the box made square (side = height, centred). */
+  /** fr_landmark on the grey 64x64 crop of the whole-pixel square around the box (edges replicated). */
   private async landmarks(image: RgbImage, box: Box): Promise<Point[]> {
-    const side = box.y2 - box.y1;
-    const x = (box.x1 + box.x2) / 2 - side / 2;
-    const y = box.y1;
-    const input = sampleToTensor(image, cropMap(x, y, side, 64, 64), LANDMARK_LAYOUT);
+    const side = Math.max(1, Math.round(Math.max(box.x2 - box.x1, box.y2 - box.y1)));
+    const exactSide = Math.max(box.x2 - box.x1, box.y2 - box.y1);
+    const x = Math.round((box.x1 + box.x2) / 2 - exactSide / 2);
+    const y = Math.round((box.y1 + box.y2) / 2 - exactSide / 2);
+    const input = sampleToTensor(image, cropMap(x, y, side, 64, 64), LANDMARK_LAYOUT,
+      { width: 64, height: 64, supersample: shrinkSamples(side / 64) });
     const out = await this.landmarker.run({ input: new ort.Tensor('float32', input, [1, 1, 64, 64]) });
     const v = out.output.data as Float32Array;
     const points: Point[] = [];
@@ -177,6 +186,24 @@ export function alignmentPoints(p: Point[]): Point[] {
 function mirror(map: InverseAffine, width: number): InverseAffine {
   // output x -> width-1-x, then the original map
   return { a: -map.a, b: map.b, c: map.a * (width - 1) + map.c, d: -map.d, e: map.e, f: map.d * (width - 1) + map.f };
+}
+
+/** Samples per axis that make bilinear sampling average like cv::INTER_AREA when shrinking by `factor`
+ * (at 2x or less, one bilinear sample at the half-pixel centre already is that average, or close to it). */
+function shrinkSamples(factor: number): number {
+  return factor <= 2 ? 1 : Math.ceil(factor);
+}
+
+function squareAndClip(box: Box, image: RgbImage): Box {
+  const side = box.y2 - box.y1;
+  const cx = (box.x1 + box.x2) / 2;
+  return {
+    x1: clamp(cx - side / 2, 0, image.width),
+    y1: clamp(box.y1, 0, image.height),
+    x2: clamp(cx + side / 2, 0, image.width),
+    y2: clamp(box.y2, 0, image.height),
+    score: box.score,
+  };
 }
 
 function nonMaximumSuppression(boxes: Box[], iouLimit: number): Box[] {
