@@ -118,7 +118,7 @@ SearchOptions searchOptions(const Napi::Value& value) {
     o.mode = matcher::SearchMode::Hamming;
   else
     fail(value.Env(), "mode must be twoStage, exact, exactFloat or hamming");
-  const std::string rescore = stringOption(options, "rescore", "int8");
+  const std::string rescore = stringOption(options, "rescore", "float");
   if (rescore == "int8")
     o.rescore = matcher::Rescore::Int8;
   else if (rescore == "float")

@@ -44,7 +44,7 @@ export interface SearchOptions {
   k?: number; // 1..10000, default 1
   threshold?: number; // minimum cosine, default -1 (no limit)
   mode?: SearchMode; // default 'twoStage'
-  rescore?: 'int8' | 'float'; // twoStage only; default 'int8'
+  rescore?: 'int8' | 'float'; // twoStage only; default 'float' (float query x int8 codes, more exact, same cost)
   candidates?: number; // twoStage pre-filter size; default 1024
   candidateRatio?: number; // 0..1; default 0
   threads?: number; // scan threads for big collections; default 1 (capped at the cores)
@@ -132,6 +132,11 @@ export class FaceIndex {
   /** Best first; small collections answer on this thread, big ones on the matcher's thread. */
   async search(query: Float32Array, options: SearchOptions = {}): Promise<Match[]> {
     if (this.native.size() < this.syncBelow) return this.searchSync(query, options);
+    return this.searchAsync(query, options);
+  }
+
+  /** Always on the matcher's own thread, whatever the size. */
+  async searchAsync(query: Float32Array, options: SearchOptions = {}): Promise<Match[]> {
     try {
       return await this.native.searchAsync(query, options);
     } catch (err) {

@@ -25,7 +25,7 @@ struct SearchOptions {
   size_t k = 1;
   float threshold = -1.0f;  // keep matches with score >= threshold (cosine)
   SearchMode mode = SearchMode::TwoStage;
-  Rescore rescore = Rescore::Int8;
+  Rescore rescore = Rescore::Float;        // float query x int8 codes: no query quantisation, same cost
   size_t candidates = kDefaultCandidates;  // pre-filter size for TwoStage ...
   double candidateRatio = 0;               // ... or this share of the collection, whichever is larger
   size_t threads = 1;                      // capped at ScanPool::shared().parallelism()

@@ -1,0 +1,300 @@
+// Matcher benchmark: our 1:N index against FAISS (and pgvector with --pg) on the same face-like data.
+//   npm run bench:matcher -- --n 1000000 [--threads 1,2] [--candidates 256,512,1024] [--pg postgres://...]
+//                            [--queries 1000] [--exact-queries 100] [--seed 1]
+// --n takes a comma list (10000,100000,1000000). Prints ONE JSON line per configuration, then a summary
+// line per N with the ratios and the bars. Data (generated once per N and seed, gitignored) lives in
+// .tmp/matcher-bench/: real embeddings of the facedata photos, and a gallery sampled around them
+// (benchmarks/lib/make_gallery.py; see benchmarks/RESULTS.md "Matcher").
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { FaceIndex, matcherKernels, measureReadBandwidth, type SearchOptions } from '../src/engine/matcher';
+import { loadRealEmbeddings } from './lib/real_embeddings';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const DIMS = 512;
+const K = 10;
+const PYTHON = '/usr/bin/python3'; // Debian's, where python3-faiss and python3-numpy live
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000,100000,1000000' },
+    threads: { type: 'string', default: '1,2' },
+    candidates: { type: 'string', default: '128,256,512,1024' },
+    queries: { type: 'string', default: '1000' },
+    'exact-queries': { type: 'string', default: '100' },
+    'faiss-flat-queries': { type: 'string', default: '30' },
+    'faiss-binary-queries': { type: 'string', default: '300' },
+    pg: { type: 'string', default: '' },
+    'pg-max': { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '1' },
+    facedata: { type: 'string', default: process.env.FS_FACEDATA ?? path.resolve(REPO, '../shared/facedata') },
+    models: { type: 'string', default: process.env.FS_MODELS ?? path.resolve(REPO, 'models') },
+    cache: { type: 'string', default: path.resolve(REPO, '.tmp/matcher-bench') },
+  },
+});
+
+const list = (s: string) => s.split(',').filter(Boolean).map(Number);
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'matcher', ...o }));
+const round = (x: number, digits = 4) => Number(x.toFixed(digits));
+
+interface Dataset {
+  dir: string;
+  n: number;
+  queries: Float32Array;
+  queryCount: number;
+  queryMate: number[]; // enrolled row of the query's identity, -1 for unknown people
+  gt: BigInt64Array; // exact float top-10 rows per query
+  meta: Record<string, unknown>;
+}
+
+function python(args: string[]): string {
+  return execFileSync(PYTHON, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+}
+
+function readFloats(file: string): Float32Array {
+  const bytes = fs.readFileSync(file);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+async function prepare(n: number, seed: number): Promise<Dataset> {
+  if (!fs.existsSync(path.join(values.facedata, 'MANIFEST.md'))) {
+    throw new Error(`facedata not found at ${values.facedata}: the gallery is sampled around real embeddings`);
+  }
+  await loadRealEmbeddings(values.facedata, values.models, values.cache); // computed once, then cached
+  const dir = path.join(values.cache, `n${n}-seed${seed}`);
+  if (!fs.existsSync(path.join(dir, 'meta.json'))) {
+    python(['benchmarks/lib/make_gallery.py', '--real', values.cache, '--n', String(n), '--seed', String(seed), '--out', dir]);
+  }
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
+  const queries = readFloats(path.join(dir, 'queries.f32'));
+  return { dir, n, queries, queryCount: queries.length / DIMS, queryMate: meta.queryMate, gt: new BigInt64Array(0), meta };
+}
+
+function faiss(data: Dataset, threads: number): Record<string, unknown> {
+  const out = python([
+    'benchmarks/faiss_peer.py', '--dir', data.dir, '--threads', String(threads), '--k', String(K),
+    '--flat-queries', values['faiss-flat-queries'], '--binary-queries', values['faiss-binary-queries'],
+  ]);
+  const gtBytes = fs.readFileSync(path.join(data.dir, `gt${K}.i64`));
+  data.gt = new BigInt64Array(gtBytes.buffer, gtBytes.byteOffset, gtBytes.byteLength / 8);
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
+
+/** Streams gallery.f32 into the index in 50k-template batches; returns ms spent in addBatch. */
+function load(index: FaceIndex, data: Dataset): number {
+  const fd = fs.openSync(path.join(data.dir, 'gallery.f32'), 'r');
+  const batch = 50_000;
+  const buffer = new Float32Array(batch * DIMS);
+  let ms = 0;
+  try {
+    for (let row = 0; row < data.n; row += batch) {
+      const count = Math.min(batch, data.n - row);
+      const view = new Uint8Array(buffer.buffer, 0, count * DIMS * 4);
+      fs.readSync(fd, view, 0, view.byteLength, row * DIMS * 4);
+      const ids = Float64Array.from({ length: count }, (_, i) => row + i);
+      const t = performance.now();
+      index.addBatch(ids, buffer.subarray(0, count * DIMS));
+      ms += performance.now() - t;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return ms;
+}
+
+function query(data: Dataset, q: number): Float32Array {
+  return data.queries.subarray(q * DIMS, (q + 1) * DIMS);
+}
+
+interface RunResult {
+  msPerQuery: number;
+  p50: number;
+  p99: number;
+  recallAt1: number;
+  recallAt10: number;
+  recallAt1Mated: number; // recall@1 over the queries whose person is enrolled (the ones a threshold accepts)
+  mateAt1: number; // identification: top-1 is the enrolled mate (queries whose person is enrolled)
+  queries: number;
+}
+
+function measure(index: FaceIndex, data: Dataset, picks: number[], options: SearchOptions): RunResult {
+  for (const q of picks.slice(0, 3)) index.searchSync(query(data, q), options); // warm caches and pages
+  const ms: number[] = [];
+  let at1 = 0, at10 = 0, mated = 0, mateHits = 0, matedAt1 = 0;
+  for (const q of picks) {
+    const t = performance.now();
+    const hits = index.searchSync(query(data, q), options);
+    ms.push(performance.now() - t);
+    const truth = Array.from(data.gt.subarray(q * K, q * K + K), Number);
+    if (hits[0]?.id === truth[0]) at1++;
+    const got = new Set(hits.map((h) => h.id));
+    at10 += truth.filter((id) => got.has(id)).length / K;
+    if (data.queryMate[q] >= 0) {
+      mated++;
+      if (hits[0]?.id === data.queryMate[q]) mateHits++;
+      if (hits[0]?.id === truth[0]) matedAt1++;
+    }
+  }
+  ms.sort((a, b) => a - b);
+  return {
+    msPerQuery: round(ms.reduce((a, b) => a + b, 0) / ms.length),
+    p50: round(ms[Math.floor(ms.length / 2)]),
+    p99: round(ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]),
+    recallAt1: round(at1 / picks.length),
+    recallAt10: round(at10 / picks.length),
+    recallAt1Mated: round(mated ? matedAt1 / mated : 0),
+    mateAt1: round(mated ? mateHits / mated : 0),
+    queries: picks.length,
+  };
+}
+
+/** Mean ms of a sequential searchSync vs awaited searchAsync (the thread hop), same query set. */
+async function crossover(index: FaceIndex, data: Dataset, picks: number[], options: SearchOptions) {
+  const sync = performance.now();
+  for (const q of picks) index.searchSync(query(data, q), options);
+  const syncMs = (performance.now() - sync) / picks.length;
+  const start = performance.now();
+  for (const q of picks) await index.searchAsync(query(data, q), options);
+  const asyncMs = (performance.now() - start) / picks.length;
+  return { syncMs: round(syncMs), asyncMs: round(asyncMs), hopMs: round(asyncMs - syncMs) };
+}
+
+async function pgvector(data: Dataset, picks: number[], threads: number) {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: values.pg });
+  await client.connect();
+  try {
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (err) {
+      emit({ engine: 'pgvector', n: data.n, skipped: `CREATE EXTENSION vector failed: ${(err as Error).message}` });
+      return;
+    }
+    const table = `matcher_bench_${process.pid}`;
+    await client.query(`CREATE TEMP TABLE ${table} (id bigint PRIMARY KEY, embedding vector(${DIMS}))`);
+    const gallery = readFloats(path.join(data.dir, 'gallery.f32'));
+    const t0 = performance.now();
+    for (let row = 0; row < data.n; row += 500) {
+      const count = Math.min(500, data.n - row);
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      for (let i = 0; i < count; i++) {
+        params.push(row + i, `[${Array.from(gallery.subarray((row + i) * DIMS, (row + i + 1) * DIMS)).join(',')}]`);
+        tuples.push(`($${2 * i + 1}, $${2 * i + 2})`);
+      }
+      await client.query(`INSERT INTO ${table} VALUES ${tuples.join(',')}`, params);
+    }
+    const insertMs = performance.now() - t0;
+    await client.query(`SET max_parallel_workers_per_gather = ${threads - 1}`);
+    const run = async (label: string, extra: Record<string, unknown>) => {
+      const ms: number[] = [];
+      let at1 = 0, at10 = 0;
+      for (const q of picks) {
+        const vec = `[${Array.from(query(data, q)).join(',')}]`;
+        const t = performance.now();
+        const res = await client.query(`SELECT id FROM ${table} ORDER BY embedding <=> $1 LIMIT ${K}`, [vec]);
+        ms.push(performance.now() - t);
+        const ids = res.rows.map((r: { id: string }) => Number(r.id));
+        const truth = Array.from(data.gt.subarray(q * K, q * K + K), Number);
+        if (ids[0] === truth[0]) at1++;
+        at10 += truth.filter((id) => ids.includes(id)).length / K;
+      }
+      emit({
+        engine: label, n: data.n, threads, queries: picks.length, msPerQuery: round(ms.reduce((a, b) => a + b, 0) / ms.length),
+        recallAt1: round(at1 / picks.length), recallAt10: round(at10 / picks.length), insertRowsPerSecond: round((data.n / insertMs) * 1000, 0), ...extra,
+      });
+    };
+    await run('pgvector-exact', {});
+    const b = performance.now();
+    await client.query(`CREATE INDEX ON ${table} USING hnsw (embedding vector_cosine_ops)`);
+    const buildMs = performance.now() - b;
+    await run('pgvector-hnsw', { hnswBuildMs: round(buildMs, 0), efSearch: 40 });
+  } finally {
+    await client.end();
+  }
+}
+
+async function main() {
+  const kernels = matcherKernels();
+  const threadsList = list(values.threads);
+  const candidateList = list(values.candidates);
+  for (const n of list(values.n)) {
+    const data = await prepare(n, Number(values.seed));
+    const faissByThreads = new Map<number, Record<string, unknown>>();
+    for (const t of threadsList) faissByThreads.set(t, faiss(data, t));
+    const index = new FaceIndex();
+    const loadMs = load(index, data);
+    const bytesPerTemplate = round(index.bytesPerTemplate(), 1);
+    emit({ engine: 'faceserver', n, step: 'load', loadMs: round(loadMs, 1), templatesPerSecond: round((n / loadMs) * 1000, 0), bytesPerTemplate,
+      memoryBytes: index.memoryBytes(), kernel: kernels.best, generator: data.meta.cosine, loadavg: os.loadavg().map((x) => round(x, 2)) });
+
+    const all = Array.from({ length: data.queryCount }, (_, i) => i);
+    const picks = all.slice(0, Math.min(all.length, Number(values.queries)));
+    const exactPicks = picks.filter((_, i) => i % Math.max(1, Math.floor(picks.length / Number(values['exact-queries']))) === 0);
+    const bandwidth = measureReadBandwidth(1 << 30, 5).gbPerSecond;
+    emit({ engine: 'memory', n, step: 'read-bandwidth', gbPerSecond: round(bandwidth, 2), threads: 1 });
+
+    const summary: Record<string, unknown> = {};
+    for (const threads of threadsList) {
+      const f = faissByThreads.get(threads) as { flatIP: { msPerQuery: number; p50: number }; binaryFlat: { msPerQuery: number; p50: number } };
+      emit({ engine: 'faiss-IndexFlatIP', n, threads, ...(f.flatIP as object), recallAt1: 1, recallAt10: 1, bytesPerTemplate: DIMS * 4 });
+      emit({ engine: 'faiss-IndexBinaryFlat', n, threads, ...(f.binaryFlat as object), bytesPerTemplate: DIMS / 8 });
+
+      const base = { engine: 'faceserver', n, threads, k: K, bytesPerTemplate, kernel: kernels.best };
+      const hamming = measure(index, data, picks, { k: K, mode: 'hamming', threads });
+      const scanGBps = (n * 64) / (hamming.p50 / 1000) / 1e9;
+      emit({ ...base, mode: 'hamming', ...hamming, scanGBps: round(scanGBps, 2), ofBandwidth: round(scanGBps / bandwidth, 3) });
+      const twoStage: Record<number, RunResult> = {};
+      for (const candidates of candidateList) {
+        twoStage[candidates] = measure(index, data, picks, { k: K, mode: 'twoStage', rescore: 'float', candidates, threads });
+        emit({ ...base, mode: 'twoStage', rescore: 'float', candidates, ...twoStage[candidates] });
+      }
+      const int8Rescore = measure(index, data, picks, { k: K, mode: 'twoStage', rescore: 'int8', candidates: 1024, threads });
+      emit({ ...base, mode: 'twoStage', rescore: 'int8', candidates: 1024, ...int8Rescore });
+      const exact = measure(index, data, exactPicks, { k: K, mode: 'exact', threads });
+      emit({ ...base, mode: 'exact', ...exact });
+      for (const kernel of kernels.available.filter((k) => k !== kernels.best)) {
+        const r = measure(index, data, exactPicks, { k: K, mode: 'twoStage', candidates: 1024, threads, kernel });
+        emit({ ...base, mode: 'twoStage', candidates: 1024, ...r, kernel });
+      }
+      const cross = await crossover(index, data, picks.slice(0, 200), { k: K, mode: 'twoStage', threads });
+      emit({ ...base, mode: 'twoStage', step: 'sync-vs-async', candidates: 1024, ...cross });
+
+      // The smallest candidate count reaching recall@1 >= 99.5% is the fair speed point.
+      const good = candidateList.find((c) => twoStage[c].recallAt1 >= 0.995) ?? candidateList[candidateList.length - 1];
+      const ours = twoStage[good];
+      summary[`threads${threads}`] = {
+        candidates: good,
+        msPerQuery: ours.msPerQuery,
+        p50: ours.p50,
+        recallAt1: ours.recallAt1,
+        recallAt10: ours.recallAt10,
+        speedupVsFaissBinary: round(f.binaryFlat.p50 / ours.p50, 2),
+        speedupVsFaissFlat: round(f.flatIP.p50 / ours.p50, 1),
+        prefilterScanOfBandwidth: round(scanGBps / bandwidth, 3),
+      };
+      if (values.pg && n <= Number(values['pg-max'])) await pgvector(data, picks.slice(0, 50), threads);
+      else if (values.pg) emit({ engine: 'pgvector', n, threads, skipped: `n > --pg-max ${values['pg-max']}` });
+    }
+    const one = summary.threads1 as { p50: number; recallAt1: number; speedupVsFaissBinary: number; prefilterScanOfBandwidth: number } | undefined;
+    emit({
+      step: 'summary', n, bandwidthGBps: round(bandwidth, 2), bytesPerTemplate, ...summary,
+      bars: one && n >= 1_000_000 ? {
+        top1Within3msOneCore: one.p50 <= 3, recallAt1AtLeast995: one.recallAt1 >= 0.995,
+        atLeast4xFaissBinary: one.speedupVsFaissBinary >= 4, prefilterAtLeast70PctBandwidth: one.prefilterScanOfBandwidth >= 0.7,
+        atMost700BytesPerTemplate: bytesPerTemplate <= 700,
+      } : undefined,
+      loadavg: os.loadavg().map((x) => round(x, 2)),
+    });
+    index.clear();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
