@@ -2,7 +2,7 @@
 // worker). Every call returns a Promise that a worker settles through one thread-safe function per engine,
 // so neither the event loop nor libuv's thread pool ever waits on inference.
 //
-//   const native = new addon.Engine({ modelsDir, workers, queueSize, backend, limits, maskWeights });
+//   const native = new addon.Engine({ modelsDir, workers, queueSize, backend, limits, maskWeights, opencvThreads });
 //   await native.ready();                        // rejects with MODEL_LOAD naming the file
 //   await native.analyze(buffer, { detectFaces, minScore, maxFaces, minFaceSize, template, attributes });
 //   native.info(); await native.close();
@@ -89,6 +89,7 @@ struct EngineOptions {
   std::string modelsDir;
   std::string maskWeights;
   int workers = 1;
+  int openCvThreads = 0;  // 0 = cores / workers
   size_t queueSize = 64;
   Backend backend = Backend::Cpu;
   ImageLimits limits;
@@ -104,6 +105,7 @@ EngineOptions parseEngineOptions(const Napi::Object& o) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opts.workers = static_cast<int>(numberOption(o, "workers", cores, 1, 64, true));
   opts.queueSize = static_cast<size_t>(numberOption(o, "queueSize", 64, 1, 1e6, true));
+  opts.openCvThreads = static_cast<int>(numberOption(o, "opencvThreads", 0, 0, 64, true));
   const Napi::Value backend = o.Get("backend");
   if (!backend.IsUndefined()) {
     const std::string name = backend.IsString() ? backend.As<Napi::String>().Utf8Value() : "";
@@ -296,7 +298,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       const OpenCvInfo cv = openCvInfo();
       state->backend = chooseBackend(state->options.backend, cv.cudaBackend, cv.cudaDevices);
       cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);  // no per-image decoder warnings
-      state->openCvThreads = shareOpenCvThreads(state->options.workers);
+      state->openCvThreads = state->options.openCvThreads > 0 ? state->options.openCvThreads
+                                                               : shareOpenCvThreads(state->options.workers);
+      if (state->options.openCvThreads > 0) cv::setNumThreads(state->options.openCvThreads);
       state->completions = CompletionQueue::New(env, Napi::Function(), "faceserver-engine", 0, 1,
                                                 new StateHolder{state},
                                                 [](Napi::Env, void*, StateHolder* h) { delete h; });
@@ -330,7 +334,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   ~EngineWrap() override {
     // Collected without close(): stop the workers here; queued completions are still delivered.
-    if (state_ && !state_->closed) {
+    if (state_ && state_->pool && !state_->closed) {
       state_->closed = true;
       state_->pool->stop();
       state_->completions.Release();
@@ -353,7 +357,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       request->detectFaces = boolOption(o, "detectFaces", true);
       request->detect.minScore = static_cast<float>(numberOption(o, "minScore", 0.6, 0, 1, false));
       request->detect.maxFaces = static_cast<int>(numberOption(o, "maxFaces", 0, 0, 10000, true));
-      request->detect.minFaceSize = static_cast<int>(numberOption(o, "minFaceSize", 32, 1, 100000, true));
+      request->detect.minFaceSize = static_cast<int>(numberOption(o, "minFaceSize", 40, 1, 100000, true));
       request->embed = boolOption(o, "template", false);
       request->attributes = parseAttributes(o);
       request->image.assign(image.Data(), image.Data() + image.Length());

@@ -15,7 +15,7 @@ namespace faceserver {
 struct DetectOptions {
   float minScore = 0.6f;  // detector confidence threshold
   int maxFaces = 0;       // 0 = all; otherwise the biggest N
-  int minFaceSize = 32;   // pixels in the input image; sets how fine the pyramid goes (at most native scale)
+  int minFaceSize = 40;   // pixels in the input image; sets how fine the pyramid goes (at most native scale)
 };
 
 class Detector {

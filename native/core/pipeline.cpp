@@ -96,11 +96,11 @@ AnalyzeResult Pipeline::analyze(const AnalyzeRequest& request) {
     for (FaceAnalysis& analysis : result.faces)
       analysis.attributes = attributes_.estimate(image.bgr, analysis.face, request.attributes, perAttribute);
     // One entry per attribute, summed over the faces.
-    for (const auto& [stage, ms] : perAttribute.ms) {
+    for (const auto& timing : perAttribute.ms) {
       auto it = std::find_if(result.timings.ms.begin(), result.timings.ms.end(),
-                             [&](const auto& entry) { return entry.first == stage; });
-      if (it == result.timings.ms.end()) result.timings.add(stage, ms);
-      else it->second += ms;
+                             [&](const auto& entry) { return entry.first == timing.first; });
+      if (it == result.timings.ms.end()) result.timings.add(timing.first, timing.second);
+      else it->second += timing.second;
     }
   }
   return result;

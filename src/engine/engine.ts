@@ -52,6 +52,8 @@ export interface EngineOptions {
   backend?: Backend; // 'cuda' is used only when OpenCV has its CUDA backend and a device; else CPU (see info())
   limits?: ImageLimits;
   maskWeights?: string; // the mask classifier's weights file; default assets/mask/mask_classifier.yml
+  /** OpenCV's thread count (process-wide!). Default 0 = cores / workers, at least 1: measured best (RESULTS.md). */
+  opencvThreads?: number;
 }
 
 export const ATTRIBUTE_NAMES = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'] as const;
@@ -61,7 +63,7 @@ export interface AnalyzeOptions {
   detectFaces?: boolean; // default true; false = the whole image is one face crop
   minScore?: number; // detector threshold in [0,1], default 0.6
   maxFaces?: number; // keep the N biggest faces; 0 (default) = all
-  minFaceSize?: number; // smallest face (px) the detector looks for in big frames, default 32
+  minFaceSize?: number; // smallest face (px) the detector looks for in big frames (more windows = slower), default 40
   template?: boolean; // compute embedding + template
   attributes?: AttributeName[];
 }
