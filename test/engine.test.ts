@@ -109,6 +109,17 @@ describe('engine', function () {
       assert.ok(cosine(d1, d2) < 0.2, `different people cosine ${cosine(d1, d2)}`);
     });
 
+    it('computes only the requested attributes, each with its timing', async () => {
+      const r = await engine.analyze(photo('lfw/Abel_Pacheco/Abel_Pacheco_0001.jpg'), { attributes: ['age', 'gender'] });
+      const attributes = r.faces[0].attributes as { age?: { years: number }; gender?: { value: string }; emotion?: unknown };
+      assert.ok(attributes.age && attributes.age.years > 10 && attributes.age.years < 90);
+      assert.ok(attributes.gender && ['male', 'female'].includes(attributes.gender.value));
+      assert.equal(attributes.emotion, undefined);
+      assert.ok(r.timings.age > 0 && r.timings.gender > 0);
+      assert.equal(r.timings.emotion, undefined);
+      assert.equal(r.faces[0].embedding, undefined);
+    });
+
     it('treats the whole image as one face when detectFaces is false', async () => {
       const r = await engine.analyze(photo('lfw/Abel_Pacheco/Abel_Pacheco_0001.jpg'), { detectFaces: false, template: true });
       assert.equal(r.faces.length, 1);

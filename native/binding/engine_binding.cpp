@@ -29,10 +29,6 @@
 
 namespace faceserver::binding {
 
-// attributes_js.cpp belongs to the attribute estimators' work. Weak, so that an addon linked without it refuses
-// attribute requests (INVALID_ARGUMENT) instead of dying on an unresolved symbol.
-Napi::Object attributesToJs(Napi::Env env, const faceserver::AttributeResults& r) __attribute__((weak));
-
 namespace {
 
 Napi::Error jsError(Napi::Env env, ErrorCode code, const std::string& message) {
@@ -137,7 +133,6 @@ unsigned parseAttributes(const Napi::Object& o) {
     if (bit == 0) invalid("unknown attribute: " + (name.IsString() ? name.As<Napi::String>().Utf8Value() : "?"));
     mask |= bit;
   }
-  if (mask != 0 && &attributesToJs == nullptr) invalid("attribute estimation is not built into this addon");
   return mask;
 }
 
