@@ -148,12 +148,13 @@ async function interleave(contenders: Contender[], image: Buffer, results: Map<s
   });
 }
 
-async function openOurs(workers: number): Promise<Engine> {
-  return Engine.open({ modelsDir: MODELS_DIR, workers });
+/** opencvThreads 0 = the engine's default (cores / workers). cv::setNumThreads is process-wide: one engine at a time. */
+async function openOurs(workers: number, opencvThreads = 0): Promise<Engine> {
+  return Engine.open({ modelsDir: MODELS_DIR, workers, opencvThreads });
 }
 
-async function oursContender(image: Buffer, workers: number): Promise<Contender> {
-  const engine = await openOurs(workers);
+async function oursContender(image: Buffer, workers: number, opencvThreads = 0): Promise<Contender> {
+  const engine = await openOurs(workers, opencvThreads);
   const first = await engine.analyze(image, { template: true });
   if (first.faces.length !== 1 || !first.faces[0].embedding) {
     await engine.close();
@@ -161,7 +162,7 @@ async function oursContender(image: Buffer, workers: number): Promise<Contender>
   }
   const threads = engine.info().opencvThreads;
   return {
-    name: `ours workers=${workers}`,
+    name: `ours workers=${workers}${opencvThreads ? ` opencvThreads=${opencvThreads}` : ''}`,
     details: { opencvThreadsPerProcess: threads },
     analyze: (img) => engine.analyze(img, { template: true }),
     inFlight: 2 * workers,
@@ -298,10 +299,12 @@ async function main(): Promise<void> {
     cpus: os.cpus().length, loadAverage1m: round(os.loadavg()[0], 2) });
 
   const results = new Map<string, Throughput>();
-  // One image at a time: our single worker (its OpenCV forwards use the cores the engine gives it) against
-  // one onnxruntime session with 1 or 2 intra-op threads.
-  await compare([() => oursContender(image, 1), () => peerSessionContender(1), () => peerSessionContender(2)], image, results);
-  // Two images at a time: our two workers against two worker threads with a session each.
+  // One image at a time on one thread: one worker with one OpenCV thread against one single-threaded session.
+  await compare([() => oursContender(image, 1, 1), () => peerSessionContender(1)], image, results);
+  // One image at a time on two threads: one worker (the engine's default: OpenCV gets both cores) against one
+  // session with 2 intra-op threads.
+  await compare([() => oursContender(image, 1), () => peerSessionContender(2)], image, results);
+  // Two images at a time: our two workers (one OpenCV thread each) against two worker threads with a session each.
   await compare([() => oursContender(image, 2), () => peerPoolContender(2)], image, results);
 
   let attributesMsPerFace: Record<string, unknown>;
@@ -322,38 +325,29 @@ async function main(): Promise<void> {
 
   const ips = (name: string) => results.get(name)?.imagesPerSecond;
   const cpu = (name: string) => results.get(name)?.cpuMsPerImage;
-  const ours1 = ips('ours workers=1');
-  const ours2 = ips('ours workers=2');
-  const peer1 = ips('peer 1 session intraOp=1');
-  const peer1x2 = ips('peer 1 session intraOp=2');
-  const peer2 = ips('peer 2 worker threads x intraOp=1');
-  // Where the time goes, one image at a time (10th percentile per stage: least disturbed by other load).
+  const pairs: [string, string, string][] = [
+    ['1 thread, one image at a time', 'ours workers=1 opencvThreads=1', 'peer 1 session intraOp=1'],
+    ['2 threads, one image at a time', 'ours workers=1', 'peer 1 session intraOp=2'],
+    ['2 threads, two images at a time', 'ours workers=2', 'peer 2 worker threads x intraOp=1'],
+  ];
+  // Where the time goes on one thread (10th percentile per stage: least disturbed by other load).
   emit({
-    config: 'stage p10 ms, one image at a time',
-    ours1: results.get('ours workers=1')?.stageP10Ms ?? null,
-    peer1: results.get('peer 1 session intraOp=1')?.stageP10Ms ?? null,
-    peer1x2: results.get('peer 1 session intraOp=2')?.stageP10Ms ?? null,
+    config: 'stage p10 ms, 1 thread, one image at a time',
+    ours: results.get(pairs[0][1])?.stageP10Ms ?? null,
+    peer: results.get(pairs[0][2])?.stageP10Ms ?? null,
   });
-  const best = (...v: (number | undefined)[]) => Math.max(0, ...v.filter((x): x is number => x !== undefined)) || undefined;
+  const best = (names: string[]) => Math.max(0, ...names.map((n) => ips(n) ?? 0)) || undefined;
   emit({
     summary: 'images/s, detect + landmarks + template (flip-averaged), 640x480 one face; ratio > 1 = ours faster',
     loadAverage1m: round(os.loadavg()[0], 2),
-    ours1: ours1 ?? null,
-    ours2: ours2 ?? null,
-    peer1: peer1 ?? null,
-    peer1x2: peer1x2 ?? null,
-    peer2: peer2 ?? null,
-    ratioOurs1Peer1: ratio(ours1, peer1),
-    ratioOurs1BestPeerSession: ratio(ours1, best(peer1, peer1x2)),
-    ratioOurs2Peer2: ratio(ours2, peer2),
-    ratioOursBestPeerBest: ratio(best(ours1, ours2), best(peer1, peer1x2, peer2)),
-    // CPU time per image (all threads): less disturbed by other load; ratio > 1 = ours needs less CPU
-    cpuMsPerImageOurs1: cpu('ours workers=1') ?? null,
-    cpuMsPerImagePeer1: cpu('peer 1 session intraOp=1') ?? null,
-    cpuRatioPeer1Ours1: ratio(cpu('peer 1 session intraOp=1'), cpu('ours workers=1')),
-    cpuMsPerImageOurs2: cpu('ours workers=2') ?? null,
-    cpuMsPerImagePeer2: cpu('peer 2 worker threads x intraOp=1') ?? null,
-    cpuRatioPeer2Ours2: ratio(cpu('peer 2 worker threads x intraOp=1'), cpu('ours workers=2')),
+    ...Object.fromEntries(pairs.map(([label, ours, peer]) => [label, {
+      ours: ips(ours) ?? null,
+      peer: ips(peer) ?? null,
+      ratio: ratio(ips(ours), ips(peer)),
+      // CPU time per image (all threads): less disturbed by other load; ratio > 1 = ours needs less CPU
+      cpuMsPerImage: { ours: cpu(ours) ?? null, peer: cpu(peer) ?? null, ratio: ratio(cpu(peer), cpu(ours)) },
+    }])),
+    ratioBestOursBestPeer: ratio(best(pairs.map((p) => p[1])), best(pairs.map((p) => p[2]))),
   });
 }
 
