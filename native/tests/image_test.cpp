@@ -235,6 +235,24 @@ TEST(huge_claimed_sizes_are_rejected_from_the_header) {
   CHECK(ms < 50);  // nothing was decoded
 }
 
+TEST(tiff_tiles_far_bigger_than_the_image_are_refused) {
+  // A hand-made little-endian TIFF directory: 16x16 image, 60000x60000 tiles (OpenCV would allocate a tile).
+  Bytes tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 4, 0};
+  for (auto [tag, value] : {std::pair<uint16_t, uint32_t>{256, 16}, {257, 16}, {322, 60000}, {323, 60000}}) {
+    const size_t at = tiff.size();
+    tiff.resize(at + 12, 0);
+    putLe16(tiff, at, tag);
+    putLe16(tiff, at + 2, 4);  // LONG
+    putLe32(tiff, at + 4, 1);
+    putLe32(tiff, at + 8, value);
+  }
+  tiff.resize(tiff.size() + 4, 0);
+  CHECK_THROWS_CODE(decode(tiff), ErrorCode::CorruptImage);
+  ImageLimits unlimited;
+  unlimited.maxWidth = unlimited.maxHeight = unlimited.maxPixels = INT64_MAX;
+  CHECK_THROWS_CODE(decode(pngClaiming(0xFFFFFFFF, 0xFFFFFFFF), unlimited), ErrorCode::ImageTooLarge);
+}
+
 TEST(limits_are_configurable) {
   const Bytes png = encode(".png", gradient(200, 100));
   ImageLimits limits;

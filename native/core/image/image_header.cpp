@@ -1,5 +1,6 @@
 #include "image/image_header.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -68,19 +69,26 @@ ImageHeader tiffHeader(const ByteView& b) {
   auto u32 = [&](size_t at) { return little ? b.le32(at) : b.be32(at); };
   const size_t ifd = u32(4);
   const uint16_t entries = u16(ifd);
-  int64_t width = -1, height = -1;
+  int64_t width = -1, height = -1, tileWidth = 0, tileHeight = 0;
   for (size_t i = 0; i < entries; ++i) {
     const size_t entry = ifd + 2 + i * 12;
     const uint16_t tag = u16(entry);
-    if (tag != 256 && tag != 257) continue;
+    if (tag != 256 && tag != 257 && tag != 322 && tag != 323) continue;
     const uint16_t type = u16(entry + 2);
     int64_t value;
     if (type == 3) value = u16(entry + 8);       // SHORT
     else if (type == 4) value = u32(entry + 8);  // LONG
     else corrupt("TIFF dimension has an invalid type");
-    (tag == 256 ? width : height) = value;
+    if (tag == 256) width = value;
+    else if (tag == 257) height = value;
+    else if (tag == 322) tileWidth = value;
+    else tileHeight = value;
   }
   if (width < 0 || height < 0) corrupt("TIFF has no image dimensions");
+  // The decoder allocates one tile up front (up to 1 GB in OpenCV 4.6): refuse tiles far bigger than the image.
+  // (In double: the claimed sizes may be up to 2^32 each, and the limits are checked later.)
+  if (double(tileWidth) * double(tileHeight) > 4.0 * std::max(double(width) * double(height), 256.0 * 256.0))
+    corrupt("TIFF tiles are larger than the image");
   return {ImageFormat::Tiff, width, height};
 }
 

@@ -10,7 +10,7 @@ void ImageLimits::checkDimensions(int64_t width, int64_t height) const {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
   if (width > maxWidth) throw EngineError(ErrorCode::ImageTooLarge, "image width " + size + " over the limit");
   if (height > maxHeight) throw EngineError(ErrorCode::ImageTooLarge, "image height " + size + " over the limit");
-  if (width * height > maxPixels)
+  if (width > 0 && height > maxPixels / width)  // = width * height > maxPixels, without overflow
     throw EngineError(ErrorCode::ImageTooLarge, "image " + size + " has more pixels than the limit");
 }
 
