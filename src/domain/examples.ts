@@ -1,14 +1,16 @@
 // Examples: the enrolled faces of a collection's subjects. Enrolment analyses the image first and writes
 // nothing unless exactly one face was found; person and face are then stored in one transaction.
 import type { Db } from '../store/db';
-import { countOwnedFaces, findOwnedFaceId, findOwnedFaceIds, findSubject } from '../store/compreface-queries';
+import { countOwnedFaces, findOwnedFaceId, findOwnedFaceIds, findSubject, ownedFaceIds } from '../store/compreface-queries';
 import { deleteFaces, getFace, getFaceTemplates, insertFace, listFaces } from '../store/faces';
 import { deletePersonsOwnedBy, deletePerson, ensurePersonByName, isUuid } from '../store/persons';
 import { getFacePhoto } from '../store/photos';
 import { DomainError } from './errors';
 import type { FaceAnalyzer } from './face-analyzer';
+import type { FaceChangeSink } from './face-search';
 import { sniffImageType } from './image-type';
 import { checkSubjectName } from './subjects';
+import { dominantFace } from './detection';
 import type { AnalyzedFace } from './types';
 
 export interface Example {
@@ -33,16 +35,15 @@ export class ExampleService {
     private readonly db: Db,
     private readonly analyzer: FaceAnalyzer,
     private readonly saveImages: boolean,
+    private readonly changes: FaceChangeSink,
   ) {}
 
   async enrol(collectionId: number, subjectName: string, image: Buffer, opts: EnrolOptions = {}): Promise<Example & { face: AnalyzedFace }> {
     checkSubjectName(subjectName);
-    // Two faces are enough to know the image does not show exactly one.
+    // The two biggest faces are enough to tell whether one face dominates the photo.
     const analysis = await this.analyzer.analyze(image, { detectFaces: true, minScore: opts.minScore, maxFaces: 2, template: true, attributes: [] });
-    if (analysis.faces.length === 0) throw new DomainError('NO_FACE', 'No face is found in the given image');
-    if (analysis.faces.length > 1) throw new DomainError('TOO_MANY_FACES', 'More than one face in the given image');
-    const face = analysis.faces[0];
-    return this.db.transaction(async (tx) => {
+    const face = dominantFace(analysis);
+    const example = await this.db.transaction(async (tx) => {
       const existing = await findSubject(tx, collectionId, subjectName);
       const person = existing ?? (await ensurePersonByName(tx, collectionId, subjectName));
       const stored = await insertFace(tx, {
@@ -53,8 +54,10 @@ export class ExampleService {
         embedding: face.embedding,
         collectionIds: [collectionId],
       });
-      return { id: stored.uuid, subject: person.name, face };
+      return { id: stored.uuid, faceId: stored.id, subject: person.name, face };
     });
+    await this.changes.facesChanged([example.faceId]);
+    return { id: example.id, subject: example.subject, face: example.face };
   }
 
   async list(collectionId: number, opts: { subject?: string; page: number; size: number }): Promise<ExamplePage> {
@@ -74,18 +77,20 @@ export class ExampleService {
 
   /** Deletes the examples of one subject (and the subject), or of every subject when none is given; returns how many. */
   async deleteBySubject(collectionId: number, subjectName?: string): Promise<number> {
-    return this.db.transaction(async (tx) => {
+    const removed = await this.db.transaction(async (tx) => {
       if (subjectName === undefined || subjectName === '') {
-        const n = await countOwnedFaces(tx, collectionId);
+        const ids = await ownedFaceIds(tx, collectionId);
         await deletePersonsOwnedBy(tx, collectionId);
-        return n;
+        return ids;
       }
       const subject = await findSubject(tx, collectionId, subjectName);
-      if (!subject) return 0;
-      const n = await countOwnedFaces(tx, collectionId, subject.id);
+      if (!subject) return [];
+      const ids = await ownedFaceIds(tx, collectionId, subject.id);
       await deletePerson(tx, subject.id);
-      return n;
+      return ids;
     });
+    await this.changes.facesChanged(removed);
+    return removed.length;
   }
 
   async deleteById(collectionId: number, id: string): Promise<Example> {
@@ -98,11 +103,9 @@ export class ExampleService {
   async deleteMany(collectionId: number, ids: string[]): Promise<Example[]> {
     const uuids = ids.filter(isUuid);
     if (!uuids.length) return [];
-    return this.db.transaction(async (tx) => {
-      const faceIds = await findOwnedFaceIds(tx, collectionId, uuids);
-      const faces = await deleteFaces(tx, faceIds);
-      return faces.map((f) => ({ id: f.uuid, subject: f.personName ?? '' }));
-    });
+    const faces = await this.db.transaction(async (tx) => deleteFaces(tx, await findOwnedFaceIds(tx, collectionId, uuids)));
+    await this.changes.facesChanged(faces.map((f) => f.id));
+    return faces.map((f) => ({ id: f.uuid, subject: f.personName ?? '' }));
   }
 
   /** The example's stored photo, or undefined (unknown id, or photos are not kept). */

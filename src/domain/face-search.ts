@@ -13,6 +13,17 @@ export interface FaceSearcher {
   search(collectionId: number, embedding: Float32Array, k: number): Promise<FaceHit[]>;
 }
 
+/**
+ * Told after a write has committed which faces it added or removed, so a search that starts afterwards sees the
+ * change (the in-memory index re-reads them from the database).
+ */
+export interface FaceChangeSink {
+  facesChanged(faceIds: number[]): Promise<void>;
+}
+
+/** For stores searched through SQL: nothing to keep in step. */
+export const NO_FACE_CHANGE_SINK: FaceChangeSink = { facesChanged: async () => {} };
+
 export class SqlFaceSearcher implements FaceSearcher {
   constructor(private readonly db: Db) {}
 

@@ -4,7 +4,7 @@ import { DetectionService } from './detection';
 import { EventRecorder } from './events';
 import { ExampleService } from './examples';
 import type { FaceAnalyzer } from './face-analyzer';
-import { SqlFaceSearcher, type FaceSearcher } from './face-search';
+import { NO_FACE_CHANGE_SINK, SqlFaceSearcher, type FaceChangeSink, type FaceSearcher } from './face-search';
 import { KeyService } from './keys';
 import { RecognitionService } from './recognition';
 import { SubjectService } from './subjects';
@@ -26,17 +26,20 @@ export interface DomainOptions {
   saveImages: boolean;
   /** Defaults to pgvector search; the in-memory index when the server has one. */
   searcher?: FaceSearcher;
+  /** Told of every committed face change (the in-memory index); nothing by default. */
+  changes?: FaceChangeSink;
 }
 
 export function createDomainServices(o: DomainOptions): DomainServices {
   const events = new EventRecorder(o.db);
   const detection = new DetectionService(o.analyzer);
-  const examples = new ExampleService(o.db, o.analyzer, o.saveImages);
+  const changes = o.changes ?? NO_FACE_CHANGE_SINK;
+  const examples = new ExampleService(o.db, o.analyzer, o.saveImages, changes);
   return {
     detection,
     recognition: new RecognitionService(o.db, detection, o.searcher ?? new SqlFaceSearcher(o.db), events),
     verification: new VerificationService(detection, examples, events),
-    subjects: new SubjectService(o.db),
+    subjects: new SubjectService(o.db, changes),
     examples,
     keys: new KeyService(o.db),
   };

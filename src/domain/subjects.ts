@@ -1,9 +1,10 @@
 // Subjects (persons) of a collection: add, rename (merging into an existing subject of the new name), delete,
 // delete all, list. Names match case-insensitively within a collection.
 import type { Db } from '../store/db';
-import { countOwnedFaces, findSubject, listSubjectNames } from '../store/compreface-queries';
+import { countOwnedFaces, findSubject, listSubjectNames, ownedFaceIds } from '../store/compreface-queries';
 import { createPerson, deletePerson, deletePersonsOwnedBy, isUniqueViolation, mergePersons, updatePerson } from '../store/persons';
 import { DomainError } from './errors';
+import type { FaceChangeSink } from './face-search';
 
 export const MAX_SUBJECT_LENGTH = 255;
 
@@ -16,7 +17,10 @@ export function checkSubjectName(name: unknown, field = 'subject'): string {
 }
 
 export class SubjectService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly changes: FaceChangeSink,
+  ) {}
 
   async create(collectionId: number, name: string): Promise<string> {
     checkSubjectName(name);
@@ -46,17 +50,25 @@ export class SubjectService {
 
   /** Deletes the subject and its examples; returns the stored name. */
   async delete(collectionId: number, name: string): Promise<string> {
-    return this.db.transaction(async (tx) => {
+    const { subjectName, faceIds } = await this.db.transaction(async (tx) => {
       const subject = await findSubject(tx, collectionId, name);
       if (!subject) throw new DomainError('SUBJECT_NOT_FOUND', `Subject ${name} not found`, { subject: name });
+      const ids = await ownedFaceIds(tx, collectionId, subject.id);
       await deletePerson(tx, subject.id);
-      return subject.name;
+      return { subjectName: subject.name, faceIds: ids };
     });
+    await this.changes.facesChanged(faceIds);
+    return subjectName;
   }
 
   /** Deletes every subject of the collection (and their examples); returns how many subjects. */
   async deleteAll(collectionId: number): Promise<number> {
-    return deletePersonsOwnedBy(this.db, collectionId);
+    const { n, faceIds } = await this.db.transaction(async (tx) => {
+      const ids = await ownedFaceIds(tx, collectionId);
+      return { n: await deletePersonsOwnedBy(tx, collectionId), faceIds: ids };
+    });
+    await this.changes.facesChanged(faceIds);
+    return n;
   }
 
   list(collectionId: number): Promise<string[]> {

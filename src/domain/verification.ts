@@ -1,7 +1,6 @@
 // Verification (1:1): probe faces against one stored example, a source image's face against a target image's
 // faces, or embeddings against embeddings. Similarities are on CompreFace's scale; every call records events.
-import type { DetectionService, DetectOptions } from './detection';
-import { DomainError } from './errors';
+import { dominantFace, type DetectionService, type DetectOptions } from './detection';
 import { EventRecorder, MATCH_SIMILARITY, type CallContext } from './events';
 import type { ExampleService } from './examples';
 import { cosine, similarityFromCosine } from './similarity';
@@ -54,11 +53,10 @@ export class VerificationService {
 
   /** The source image's single face against every face of the target image. */
   async verifyImages(source: Buffer, target: Buffer, opts: Omit<DetectOptions, 'embeddings'>, ctx: CallContext): Promise<ImagePairVerification> {
-    // The source must show exactly one face: two detections are enough to tell.
+    // The source must show one face: the two biggest detections are enough to tell.
     const sourceAnalysis = await this.detection.detect(source, { ...opts, limit: 2, embeddings: true });
-    if (sourceAnalysis.faces.length > 1) throw new DomainError('TOO_MANY_FACES', 'More than one face in the source image');
+    const sourceFace = dominantFace(sourceAnalysis, 'the source image');
     const targetAnalysis = await this.detection.detect(target, { ...opts, embeddings: true });
-    const sourceFace = sourceAnalysis.faces[0];
     const faces = targetAnalysis.faces.map((face) => ({ face, similarity: similarityFromCosine(cosine(face.embedding, sourceFace.embedding)) }));
     await this.events.record(
       ctx,

@@ -49,3 +49,13 @@ export async function findOwnedFaceIds(q: Queryable, collectionId: number, uuids
   );
   return r.rows.map((row) => row.id);
 }
+
+/** Ids of the faces of the persons the collection owns (one person's when personId is given). */
+export async function ownedFaceIds(q: Queryable, collectionId: number, personId?: number): Promise<number[]> {
+  const r = await q.query<{ id: number }>(
+    `SELECT f.id FROM faces f JOIN persons p ON p.id = f.person_id
+      WHERE p.owner_collection_id = $1 AND ($2::bigint IS NULL OR p.id = $2) ORDER BY f.id`,
+    [collectionId, personId ?? null],
+  );
+  return r.rows.map((row) => row.id);
+}
