@@ -28,8 +28,8 @@ double numberOption(const Napi::Object& o, const char* name, double fallback, do
   if (v.IsUndefined()) return fallback;
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : lo - 1.0;
   if (!(d >= lo && d <= hi))
-    throw EngineError(ErrorCode::InvalidArgument,
-                      std::string(name) + " must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    throw EngineError(ErrorCode::InvalidArgument, std::string(name) + " must be a number in [" + std::to_string(lo) +
+                                                      ", " + std::to_string(hi) + "]");
   return d;
 }
 
@@ -124,8 +124,7 @@ Napi::Value detectBodiesJs(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
   try {
-    if (cb.Length() < 1 || !cb[0].IsBuffer())
-      throw EngineError(ErrorCode::InvalidArgument, "image must be a Buffer");
+    if (cb.Length() < 1 || !cb[0].IsBuffer()) throw EngineError(ErrorCode::InvalidArgument, "image must be a Buffer");
     const Napi::Buffer<uint8_t> image = cb[0].As<Napi::Buffer<uint8_t>>();
     float minScore = 0.5f;
     ImageLimits limits;
@@ -133,13 +132,19 @@ Napi::Value detectBodiesJs(const Napi::CallbackInfo& cb) {
       if (!cb[1].IsObject()) throw EngineError(ErrorCode::InvalidArgument, "options must be an object");
       const Napi::Object o = cb[1].As<Napi::Object>();
       minScore = static_cast<float>(numberOption(o, "minScore", minScore, 0.0, 1.0));
-      limits.maxPixels = static_cast<int64_t>(numberOption(o, "maxPixels", static_cast<double>(limits.maxPixels), 1.0,
-                                                           kMaxPixelsCap));
+      limits.maxPixels =
+          static_cast<int64_t>(numberOption(o, "maxPixels", static_cast<double>(limits.maxPixels), 1.0, kMaxPixelsCap));
     }
     limits.checkBytes(image.Length());  // before copying it
     BodyService& s = serviceFor(env);
-    auto* job = new BodyJob{deferred, std::vector<uint8_t>(image.Data(), image.Data() + image.Length()), minScore,
-                            limits, {}, false, ErrorCode::Internal, ""};
+    auto* job = new BodyJob{deferred,
+                            std::vector<uint8_t>(image.Data(), image.Data() + image.Length()),
+                            minScore,
+                            limits,
+                            {},
+                            false,
+                            ErrorCode::Internal,
+                            ""};
     try {
       BodyService* sp = &s;
       s.pool->submit([sp, job](BodyDetector& detector) { sp->run(detector, job); });

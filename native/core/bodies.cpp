@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "errors.h"
 
 namespace faceserver {
 
-BodyDetector::BodyDetector() { hog_.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector()); }
+BodyDetector::BodyDetector() {
+  hog_.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
+}
 
 std::vector<Body> BodyDetector::detect(const cv::Mat& bgr, float minScore) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw EngineError(ErrorCode::InvalidArgument, "need an 8-bit BGR image");
@@ -41,6 +42,8 @@ std::vector<Body> BodyDetector::detect(const cv::Mat& bgr, float minScore) {
   return bodies;
 }
 
-std::vector<Body> detectBodies(const cv::Mat& bgr, float minScore) { return BodyDetector().detect(bgr, minScore); }
+std::vector<Body> detectBodies(const cv::Mat& bgr, float minScore) {
+  return BodyDetector().detect(bgr, minScore);
+}
 
 }  // namespace faceserver

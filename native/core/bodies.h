@@ -2,10 +2,9 @@
 // Frames are scaled down to at most kMaxSide on their longer side first, which bounds the cost per call.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/objdetect.hpp>
+#include <vector>
 
 namespace faceserver {
 

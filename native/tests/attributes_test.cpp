@@ -1,20 +1,20 @@
 // Attribute estimators on real photos of ../shared/facedata (skipped with a message when it is absent), plus
 // argument checks. The accuracy bars are a little under what was measured (benchmarks/RESULTS.md,
 // "Attributes"), so a broken crop, colour order or merge fails them. Measured values are printed.
+#include "attributes/attributes.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
-#include "attributes/attributes.h"
 #include "attributes/gender_estimator.h"
 #include "attributes/mask_classifier.h"
 #include "attributes/mask_features.h"
@@ -96,8 +96,10 @@ std::vector<std::vector<std::string>> readTsv(const std::string& relative) {
     std::vector<std::string> cols;
     std::string cur;
     for (char c : line)
-      if (c == '\t') cols.push_back(cur), cur.clear();
-      else cur += c;
+      if (c == '\t')
+        cols.push_back(cur), cur.clear();
+      else
+        cur += c;
     cols.push_back(cur);
     rows.push_back(cols);
   }
@@ -111,7 +113,8 @@ double balancedAccuracy(const std::vector<std::pair<float, bool>>& scores, float
     (male ? men : women) += 1;
     (male ? menRight : womenRight) += (score > threshold) == male;
   }
-  return 0.5 * (static_cast<double>(menRight) / std::max(1, men) + static_cast<double>(womenRight) / std::max(1, women));
+  return 0.5 *
+         (static_cast<double>(menRight) / std::max(1, men) + static_cast<double>(womenRight) / std::max(1, women));
 }
 
 // The threshold in 0.30..0.90 with the best balanced accuracy, for the record.
@@ -236,14 +239,16 @@ TEST(attributes_utkface_gender_and_age) {
   for (double e : adultErr) adultMae += e / std::max<size_t>(1, adultErr.size());
   const auto best = bestBalancedThreshold(scores);
   const double acc = static_cast<double>(right) / std::max(1, n);
-  std::printf("     measured UTKFace: n=%d gender accuracy %.3f, balanced %.3f (best threshold %.2f: %.3f); age MAE "
-              "%.2f y, true age inside [low, high] %.3f\n",
-              n, acc, balancedAccuracy(scores, GenderEstimator::kMaleThreshold), best.first, best.second,
-              absErr / std::max(1, n), inRange / std::max(1, n));
-  std::printf("     measured UTKFace ages 20-59: n=%zu age MAE %.2f y, median abs error %.1f y, true age inside [low, high] "
-              "%.3f\n",
-              adultErr.size(), adultMae, adultErr.empty() ? 0.0 : adultErr[adultErr.size() / 2],
-              static_cast<double>(adultInRange) / std::max<size_t>(1, adultErr.size()));
+  std::printf(
+      "     measured UTKFace: n=%d gender accuracy %.3f, balanced %.3f (best threshold %.2f: %.3f); age MAE "
+      "%.2f y, true age inside [low, high] %.3f\n",
+      n, acc, balancedAccuracy(scores, GenderEstimator::kMaleThreshold), best.first, best.second,
+      absErr / std::max(1, n), inRange / std::max(1, n));
+  std::printf(
+      "     measured UTKFace ages 20-59: n=%zu age MAE %.2f y, median abs error %.1f y, true age inside [low, high] "
+      "%.3f\n",
+      adultErr.size(), adultMae, adultErr.empty() ? 0.0 : adultErr[adultErr.size() / 2],
+      static_cast<double>(adultInRange) / std::max<size_t>(1, adultErr.size()));
   CHECK(n >= 330);
   CHECK(acc >= 0.66);
   CHECK(adultMae <= 11.0);
@@ -408,10 +413,11 @@ TEST(attributes_quality_responds_to_blur_and_noise) {
   noisy.convertTo(noisy, CV_8UC3);
   const QualityResult soft = *rig().estimate(blurred, f, kQuality).quality;
   const QualityResult grainy = *rig().estimate(noisy, f, kQuality).quality;
-  std::printf("     measured quality: sharpness %.3f -> blurred %.3f; noise score %.3f -> noisy %.3f; total %.3f; "
-              "luminance %.1f; eyes %.1f px\n",
-              sharp.sharpness.score, soft.sharpness.score, sharp.noise.score, grainy.noise.score, sharp.total.score,
-              sharp.faceLuminance, sharp.interEyeDistance);
+  std::printf(
+      "     measured quality: sharpness %.3f -> blurred %.3f; noise score %.3f -> noisy %.3f; total %.3f; "
+      "luminance %.1f; eyes %.1f px\n",
+      sharp.sharpness.score, soft.sharpness.score, sharp.noise.score, grainy.noise.score, sharp.total.score,
+      sharp.faceLuminance, sharp.interEyeDistance);
   CHECK(soft.sharpness.score < sharp.sharpness.score * 0.7f);
   CHECK(!soft.sharpness.ok);
   CHECK(grainy.noise.score < sharp.noise.score - 0.2f);

@@ -1,10 +1,9 @@
 // The biggest face of a photo with its 68 landmarks, through the pipeline's own detector and landmark model.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
-
-#include <opencv2/core.hpp>
 
 #include "detector.h"
 #include "landmarks.h"

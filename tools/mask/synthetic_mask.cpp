@@ -1,9 +1,8 @@
 #include "synthetic_mask.h"
 
 #include <algorithm>
-#include <vector>
-
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace masktool {
 
@@ -61,8 +60,10 @@ void paintTexture(cv::Mat& layer, const cv::Rect& box, cv::RNG& rng) {
   } else if (kind == 2) {  // stripes or dots of a cloth mask
     const int step = std::max(3, box.width / rng.uniform(4, 12));
     for (int x = box.x; x < box.x + box.width; x += step)
-      if (rng.uniform(0, 2)) cv::line(layer, {x, box.y}, {x + step / 2, box.y + box.height}, other, std::max(1, step / 3));
-      else cv::circle(layer, {x, box.y + rng.uniform(0, std::max(1, box.height))}, std::max(1, step / 4), other, -1);
+      if (rng.uniform(0, 2))
+        cv::line(layer, {x, box.y}, {x + step / 2, box.y + box.height}, other, std::max(1, step / 3));
+      else
+        cv::circle(layer, {x, box.y + rng.uniform(0, std::max(1, box.height))}, std::max(1, step / 4), other, -1);
   }
   // kind 0, 3: plain fabric
 }

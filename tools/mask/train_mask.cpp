@@ -11,10 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
 
 #include "attributes/mask_classifier.h"
 #include "attributes/mask_features.h"
@@ -43,10 +42,14 @@ struct Counts {
   void add(bool predicted, bool truth) {
     ++total;
     right += predicted == truth;
-    if (predicted && truth) ++tp;
-    else if (!predicted && !truth) ++tn;
-    else if (predicted) ++fp;
-    else ++fn;
+    if (predicted && truth)
+      ++tp;
+    else if (!predicted && !truth)
+      ++tn;
+    else if (predicted)
+      ++fp;
+    else
+      ++fn;
   }
   double accuracy() const { return total ? static_cast<double>(right) / total : 0.0; }
 };
@@ -66,11 +69,16 @@ int main(int argc, char** argv) {
   uint64_t seed = 20261123;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--facedata") facedata = v;
-    else if (k == "--models") models = v;
-    else if (k == "--out") out = v;
-    else if (k == "--limit") limit = std::atoi(v.c_str());
-    else if (k == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
+    if (k == "--facedata")
+      facedata = v;
+    else if (k == "--models")
+      models = v;
+    else if (k == "--out")
+      out = v;
+    else if (k == "--limit")
+      limit = std::atoi(v.c_str());
+    else if (k == "--seed")
+      seed = std::strtoull(v.c_str(), nullptr, 10);
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -126,8 +134,8 @@ int main(int argc, char** argv) {
       (i % 2 == 0 ? realTrain : realHeldOut).push_back(s);
     }
   }
-  std::cout << "real: " << realTrain.size() << " training, " << realHeldOut.size() << " held out ("
-            << realMissed[1] << " masked + " << realMissed[0] << " unmasked held-out photos had no detected face)\n";
+  std::cout << "real: " << realTrain.size() << " training, " << realHeldOut.size() << " held out (" << realMissed[1]
+            << " masked + " << realMissed[0] << " unmasked held-out photos had no detected face)\n";
 
   // 3. Pick the L2 strength on the held-in data only (synthetic check + 2-fold on the real training half).
   std::vector<Sample> all = synthetic;
@@ -137,7 +145,8 @@ int main(int argc, char** argv) {
     double realScore = 0;
     for (int fold = 0; fold < 2; ++fold) {
       std::vector<Sample> fit = synthetic, check;
-      for (size_t i = 0; i < realTrain.size(); ++i) (static_cast<int>(i % 2) == fold ? check : fit).push_back(realTrain[i]);
+      for (size_t i = 0; i < realTrain.size(); ++i)
+        (static_cast<int>(i % 2) == fold ? check : fit).push_back(realTrain[i]);
       realScore += accuracyOf(masktool::trainLogistic(fit, l2, 400), check) / 2;
     }
     const double synthScore = accuracyOf(masktool::trainLogistic(synthetic, l2, 400), syntheticCheck);
@@ -158,9 +167,10 @@ int main(int argc, char** argv) {
   const double heldOut = accuracyOf(model, realHeldOut, &c);
   std::printf("chosen l2 %.4f; training accuracy %.3f; synthetic check %.3f\n", bestL2, accuracyOf(model, all),
               accuracyOf(model, syntheticCheck));
-  std::printf("HELD-OUT real photos (never trained on): accuracy %.3f = %d/%d (masked right %d/%d, unmasked right "
-              "%d/%d)\n",
-              heldOut, c.right, c.total, c.tp, c.tp + c.fn, c.tn, c.tn + c.fp);
+  std::printf(
+      "HELD-OUT real photos (never trained on): accuracy %.3f = %d/%d (masked right %d/%d, unmasked right "
+      "%d/%d)\n",
+      heldOut, c.right, c.total, c.tp, c.tp + c.fn, c.tn, c.tn + c.fp);
   std::printf("wrote %s\n", out.c_str());
   return 0;
 }

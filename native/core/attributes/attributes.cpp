@@ -18,8 +18,8 @@ namespace faceserver {
 
 unsigned parseAttribute(const std::string& name) {
   static const std::pair<const char*, Attribute> kNames[] = {
-      {"age", kAge},   {"gender", kGender}, {"emotion", kEmotion}, {"liveness", kLiveness}, {"eyes", kEyes},
-      {"mouth", kMouth}, {"pose", kPose},   {"quality", kQuality}, {"mask", kMask}};
+      {"age", kAge},     {"gender", kGender}, {"emotion", kEmotion}, {"liveness", kLiveness}, {"eyes", kEyes},
+      {"mouth", kMouth}, {"pose", kPose},     {"quality", kQuality}, {"mask", kMask}};
   for (const auto& [n, bit] : kNames)
     if (name == n) return bit;
   return 0;
@@ -44,7 +44,9 @@ class AttributeNets {
   AttributeNets(const ModelPaths& models, std::string maskWeights)
       : models_(models), maskWeights_(std::move(maskWeights)) {}
 
-  AgeEstimator& age() { return get(age_, [&] { return new AgeEstimator(models_.file("fr_age.onnx")); }); }
+  AgeEstimator& age() {
+    return get(age_, [&] { return new AgeEstimator(models_.file("fr_age.onnx")); });
+  }
   GenderEstimator& gender() {
     return get(gender_, [&] { return new GenderEstimator(models_.file("fr_gender.onnx")); });
   }
@@ -54,9 +56,15 @@ class AttributeNets {
   LivenessEstimator& liveness() {
     return get(liveness_, [&] { return new LivenessEstimator(models_.file("fr_liveness.onnx")); });
   }
-  EyeEstimator& eyes() { return get(eyes_, [&] { return new EyeEstimator(models_.file("fr_eye.onnx")); }); }
-  PoseEstimator& pose() { return get(pose_, [&] { return new PoseEstimator(models_.file("fr_pose.onnx")); }); }
-  MaskClassifier& mask() { return get(mask_, [&] { return new MaskClassifier(maskWeights_); }); }
+  EyeEstimator& eyes() {
+    return get(eyes_, [&] { return new EyeEstimator(models_.file("fr_eye.onnx")); });
+  }
+  PoseEstimator& pose() {
+    return get(pose_, [&] { return new PoseEstimator(models_.file("fr_pose.onnx")); });
+  }
+  MaskClassifier& mask() {
+    return get(mask_, [&] { return new MaskClassifier(maskWeights_); });
+  }
 
  private:
   template <typename T, typename Make>
@@ -126,8 +134,7 @@ void AttributeEstimators::preload(unsigned mask) {
   if (mask & kMask) nets_->mask();
 }
 
-AttributeResults AttributeEstimators::estimate(const cv::Mat& bgr, const Face& face, unsigned asked,
-                                               StageTimings& t) {
+AttributeResults AttributeEstimators::estimate(const cv::Mat& bgr, const Face& face, unsigned asked, StageTimings& t) {
   checkFace(bgr, face, asked);
   const unsigned run = withDependencies(asked);
   AttributeResults r;

@@ -6,10 +6,9 @@
 
 #include <array>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
-
-#include <opencv2/core.hpp>
 
 #include "face.h"
 
@@ -32,8 +31,8 @@ constexpr unsigned kAllAttributes = 511;
 unsigned parseAttribute(const std::string& name);
 
 struct AgeResult {
-  float years = 0.f;        // SSR-Net estimate
-  int low = 0;              // a range around it sized from the measured error (see age_estimator.h)
+  float years = 0.f;  // SSR-Net estimate
+  int low = 0;        // a range around it sized from the measured error (see age_estimator.h)
   int high = 0;
   float probability = 0.f;  // measured share of true ages inside [low, high] (CompreFace's age.probability)
 };
@@ -93,25 +92,25 @@ struct QualityMeasure {
 // Every field of 3DiVi's qaa block. Each `ok` is the "good" direction (e.g. noFlare.ok = no flare,
 // watermark.ok = no watermark, notMasked.ok = not masked).
 struct QualityResult {
-  QualityMeasure total;               // totalScore in [0,1]
-  QualityMeasure sharpness;           // isSharp / sharpnessScore
-  QualityMeasure illumination;        // isEvenlyIlluminated / illuminationScore
-  QualityMeasure flare;               // noFlare (score = share of over-exposed face pixels)
-  QualityMeasure leftEyeOpenness;     // isLeftEyeOpened / leftEyeOpennessScore
-  QualityMeasure rightEyeOpenness;    // isRightEyeOpened / rightEyeOpennessScore
-  QualityMeasure rotation;            // isRotationAcceptable / maxRotationDeviation (degrees, signed)
-  QualityMeasure notMasked;           // notMasked / notMaskedScore
-  QualityMeasure neutralEmotion;      // isNeutralEmotion / neutralEmotionScore
-  QualityMeasure eyesDistance;        // isEyesDistanceAcceptable / eyesDistance (pixels)
-  QualityMeasure margins;             // isMarginsAcceptable (score unused; see the two deviations)
-  float marginInnerDeviation = 0.f;   // pixels
-  float marginOuterDeviation = 0.f;   // pixels
-  QualityMeasure noise;               // isNotNoisy / noiseScore
-  QualityMeasure watermark;           // hasWatermark is !ok / watermarkScore
+  QualityMeasure total;                 // totalScore in [0,1]
+  QualityMeasure sharpness;             // isSharp / sharpnessScore
+  QualityMeasure illumination;          // isEvenlyIlluminated / illuminationScore
+  QualityMeasure flare;                 // noFlare (score = share of over-exposed face pixels)
+  QualityMeasure leftEyeOpenness;       // isLeftEyeOpened / leftEyeOpennessScore
+  QualityMeasure rightEyeOpenness;      // isRightEyeOpened / rightEyeOpennessScore
+  QualityMeasure rotation;              // isRotationAcceptable / maxRotationDeviation (degrees, signed)
+  QualityMeasure notMasked;             // notMasked / notMaskedScore
+  QualityMeasure neutralEmotion;        // isNeutralEmotion / neutralEmotionScore
+  QualityMeasure eyesDistance;          // isEyesDistanceAcceptable / eyesDistance (pixels)
+  QualityMeasure margins;               // isMarginsAcceptable (score unused; see the two deviations)
+  float marginInnerDeviation = 0.f;     // pixels
+  float marginOuterDeviation = 0.f;     // pixels
+  QualityMeasure noise;                 // isNotNoisy / noiseScore
+  QualityMeasure watermark;             // hasWatermark is !ok / watermarkScore
   QualityMeasure backgroundUniformity;  // isBackgroundUniform / backgroundUniformityScore
-  QualityMeasure dynamicRange;        // isDynamicRangeAcceptable / dynamicRangeScore
-  float faceLuminance = 0.f;          // mean luminance of the face region, 0..255
-  float interEyeDistance = 0.f;       // pixels between the eye centres
+  QualityMeasure dynamicRange;          // isDynamicRangeAcceptable / dynamicRangeScore
+  float faceLuminance = 0.f;            // mean luminance of the face region, 0..255
+  float interEyeDistance = 0.f;         // pixels between the eye centres
 };
 
 struct AttributeResults {

@@ -1,7 +1,6 @@
 #include "attributes/emotion_estimator.h"
 
 #include <algorithm>
-
 #include <opencv2/imgproc.hpp>
 
 #include "attributes/face_crops.h"
@@ -36,8 +35,8 @@ EmotionResult EmotionEstimator::estimate(const cv::Mat& bgr, const Face& face) {
   const std::vector<float> p = softmax(out.ptr<float>(), kEmotionCount);
   EmotionResult r;
   for (int i = 0; i < kEmotionCount; ++i) r.probabilities[static_cast<int>(kNetOrder[i])] = p[i];
-  r.top = static_cast<Emotion>(std::max_element(r.probabilities.begin(), r.probabilities.end()) -
-                               r.probabilities.begin());
+  r.top =
+      static_cast<Emotion>(std::max_element(r.probabilities.begin(), r.probabilities.end()) - r.probabilities.begin());
   return r;
 }
 

@@ -2,9 +2,8 @@
 // The costliest model (~50-70 ms): run it only when asked.
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "attributes/attributes.h"
 

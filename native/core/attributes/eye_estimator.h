@@ -1,9 +1,8 @@
 // Eye closedness from fr_eye.onnx, one 24x24 grey crop per eye placed by the landmarks.
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "attributes/attributes.h"
 

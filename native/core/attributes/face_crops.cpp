@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "errors.h"
@@ -38,8 +37,8 @@ cv::Mat cropWithBorder(const cv::Mat& image, const cv::Rect2f& region) {
 }
 
 cv::Rect2f fitInside(const cv::Rect2f& region, const cv::Size& imageSize) {
-  const float side = std::min({region.width, static_cast<float>(imageSize.width),
-                               static_cast<float>(imageSize.height)});
+  const float side =
+      std::min({region.width, static_cast<float>(imageSize.width), static_cast<float>(imageSize.height)});
   const float cx = region.x + region.width / 2.f, cy = region.y + region.height / 2.f;
   const float x = std::clamp(cx - side / 2.f, 0.f, imageSize.width - side);
   const float y = std::clamp(cy - side / 2.f, 0.f, imageSize.height - side);

@@ -2,9 +2,8 @@
 // Validated only on the four demo images in ../shared/facedata/liveness: a smoke test, not a rate.
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "attributes/attributes.h"
 

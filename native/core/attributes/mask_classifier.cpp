@@ -17,7 +17,8 @@ float MaskModel::probability(const std::vector<float>& x) const {
 void MaskModel::save(const std::string& path) const {
   cv::FileStorage fs(path, cv::FileStorage::WRITE);
   if (!fs.isOpened()) throw EngineError(ErrorCode::ModelLoad, "cannot write " + path);
-  fs << "format" << "faceserver-mask-logreg-1";
+  fs << "format"
+     << "faceserver-mask-logreg-1";
   fs << "features" << static_cast<int>(weights.size());
   fs << "mean" << mean << "scale" << scale << "weights" << weights;
   fs << "bias" << bias << "threshold" << threshold;

@@ -3,10 +3,9 @@
 // README states the accuracy measured on real photos that were not trained on.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "attributes/attributes.h"
 
@@ -16,7 +15,7 @@ struct MaskModel {
   std::vector<float> mean, scale;  // feature standardisation: (x - mean) * scale
   std::vector<float> weights;
   float bias = 0.f;
-  float threshold = 0.5f;          // masked when the probability is at least this
+  float threshold = 0.5f;  // masked when the probability is at least this
 
   float probability(const std::vector<float>& features) const;
   // YAML via cv::FileStorage; load() throws EngineError(ModelLoad) naming the file on any problem.

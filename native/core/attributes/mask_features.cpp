@@ -1,13 +1,12 @@
 #include "attributes/mask_features.h"
 
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
 #include "aligner.h"
-#include "landmarks.h"
 #include "errors.h"
+#include "landmarks.h"
 
 namespace faceserver {
 
@@ -66,7 +65,9 @@ float gradientEnergy(const cv::Mat& gray, const cv::Rect& r) {
 
 }  // namespace
 
-cv::Mat alignFace112(const cv::Mat& bgr, const Face& face) { return alignFace(bgr, alignmentPoints(face)); }
+cv::Mat alignFace112(const cv::Mat& bgr, const Face& face) {
+  return alignFace(bgr, alignmentPoints(face));
+}
 
 std::vector<float> maskFeatures(const cv::Mat& aligned112) {
   if (aligned112.size() != cv::Size(112, 112) || aligned112.type() != CV_8UC3)

@@ -3,9 +3,8 @@
 // Shared by the server (MaskClassifier) and the training tool (tools/mask), so both see identical features.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "face.h"
 

@@ -1,7 +1,6 @@
 #include "attributes/mouth.h"
 
 #include <algorithm>
-
 #include <opencv2/core.hpp>
 
 namespace faceserver {

@@ -1,10 +1,9 @@
 // Loading one ONNX model with a clear error, and running it on a prepared blob.
 #pragma once
 
+#include <opencv2/dnn.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/dnn.hpp>
 
 namespace faceserver {
 

@@ -1,9 +1,8 @@
 // Head pose (yaw, pitch, roll in degrees) from fr_pose.onnx (HopeNet, 66 bins of 3 degrees).
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "attributes/attributes.h"
 

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
-
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "attributes/face_crops.h"
 
@@ -15,7 +14,9 @@ namespace {
 constexpr int kFaceSide = 128;  // face measures run on the square box resized to this, so they do not depend
                                 // on the photo's resolution
 
-float clamp01(float v) { return std::clamp(v, 0.f, 1.f); }
+float clamp01(float v) {
+  return std::clamp(v, 0.f, 1.f);
+}
 
 // 255 where a pixel of `region` resized to side x side lies inside the image (crops replicate the edge
 // outside it, which must not count as face or background).
@@ -53,8 +54,10 @@ float illuminationUniformity(const cv::Mat& gray, const cv::Mat& region, int spl
     for (int x = 0; x < gray.cols; ++x) {
       if (!region.at<uchar>(y, x)) continue;
       const int bin = gray.at<uchar>(y, x) * kBins / 256;
-      if (x < splitX) left[bin] += 1, nl += 1;
-      else right[bin] += 1, nr += 1;
+      if (x < splitX)
+        left[bin] += 1, nl += 1;
+      else
+        right[bin] += 1, nr += 1;
     }
   if (nl < 1 || nr < 1) return 0.f;
   double inter = 0;
@@ -159,8 +162,7 @@ float luminanceEntropyBits(const cv::Mat& gray, const cv::Mat& region) {
   return static_cast<float>(bits);
 }
 
-QualityResult assessQuality(const cv::Mat& bgr, const Face& face, const QualityInputs& in,
-                            const QualityThresholds& t) {
+QualityResult assessQuality(const cv::Mat& bgr, const Face& face, const QualityInputs& in, const QualityThresholds& t) {
   QualityResult q;
   const cv::Rect2f square = squareBox(face.box);
   cv::Mat gray;

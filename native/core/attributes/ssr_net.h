@@ -1,9 +1,8 @@
 // SSR-Net (fr_age.onnx, fr_gender.onnx): the shared crop, normalisation and stagewise merge (MODELS.md).
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "face.h"
 
