@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <optional>
@@ -431,4 +433,40 @@ TEST(attributes_quality_responds_to_blur_and_noise) {
   img.convertTo(bright, -1, 3.0, 60);
   CHECK(rig().estimate(dark, f, kQuality).quality->dynamicRange.score < sharp.dynamicRange.score - 1.f);
   CHECK(!rig().estimate(bright, f, kQuality).quality->flare.ok);
+}
+
+// Cost per face of each attribute alone (median of 15 runs after a warm-up) with one OpenCV thread, as each
+// worker of the engine's default two-worker pool runs; printed for RESULTS.md. The check holds on any
+// machine: the 224x224 DenseNet (emotion) costs more than the 24x24 eye net.
+TEST(attributes_cost_per_face) {
+  if (skipWithoutFacedata("attributes_cost_per_face")) return;
+  const cv::Mat img = load("misc/eyes_open_eyes.png");
+  const Face f = faceOf(img, "eyes_open_eyes.png");
+  const std::pair<const char*, unsigned> each[] = {{"age", kAge},           {"gender", kGender}, {"emotion", kEmotion},
+                                                   {"liveness", kLiveness}, {"eyes", kEyes},     {"mouth", kMouth},
+                                                   {"pose", kPose},         {"mask", kMask},     {"quality", kQuality}};
+  std::map<std::string, double> median;
+  std::vector<double> measuresOnly;  // the quality stage without the models it runs
+  const int threadsBefore = cv::getNumThreads();
+  cv::setNumThreads(1);
+  std::printf("     measured ms per face, 1 OpenCV thread (median of 15):");
+  for (const auto& [name, bit] : each) {
+    std::vector<double> ms;
+    for (int i = 0; i < 16; ++i) {
+      StageTimings t;
+      rig().attributes.estimate(img, f, bit, t);
+      double total = 0;
+      for (const auto& [stage, v] : t.ms) total += v;  // quality includes the models it runs
+      if (i > 0) ms.push_back(total);
+      if (i > 0 && bit == kQuality) measuresOnly.push_back(t.ms.back().second);
+    }
+    std::sort(ms.begin(), ms.end());
+    median[name] = ms[ms.size() / 2];
+    std::printf(" %s %.2f", name, median[name]);
+  }
+  std::sort(measuresOnly.begin(), measuresOnly.end());
+  std::printf(" (quality's own image measures %.2f)\n", measuresOnly[measuresOnly.size() / 2]);
+  cv::setNumThreads(threadsBefore);
+  CHECK(median["emotion"] > median["eyes"]);
+  CHECK(median["quality"] >= median["emotion"]);
 }
