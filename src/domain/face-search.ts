@@ -32,3 +32,23 @@ export class SqlFaceSearcher implements FaceSearcher {
     return hits.map((h) => ({ faceId: h.faceId, cosine: h.similarity }));
   }
 }
+
+/** The part of the in-memory face index (src/domain/face-index.ts) the services use. */
+export interface FaceIndexLike {
+  search(collectionId: number, query: Float32Array, opts: { k: number }): Promise<{ faceId: number; similarity: number }[]>;
+  refreshFaces(faceIds: number[]): Promise<void>;
+}
+
+/** Searches through the in-memory index and keeps it told of committed writes. */
+export class IndexFaceSearcher implements FaceSearcher, FaceChangeSink {
+  constructor(private readonly index: FaceIndexLike) {}
+
+  async search(collectionId: number, embedding: Float32Array, k: number): Promise<FaceHit[]> {
+    const hits = await this.index.search(collectionId, embedding, { k });
+    return hits.map((h) => ({ faceId: h.faceId, cosine: h.similarity }));
+  }
+
+  facesChanged(faceIds: number[]): Promise<void> {
+    return this.index.refreshFaces(faceIds);
+  }
+}

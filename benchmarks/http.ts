@@ -1,0 +1,216 @@
+// `npm run bench:http`: the CompreFace recognize endpoint under load on loopback (autocannon), against a
+// collection of 10k subjects, next to the raw engine pipeline (decode, detect, landmarks, align, embed) on the
+// same probe photos with the same concurrency, in the same run. The difference is what HTTP, parsing, the
+// collection search, the subject lookup and the recognition-event insert cost on top of the pipeline.
+//
+//   npm run bench:http -- [--subjects 10000] [--seconds 15] [--connections 4] [--probes 20]
+//   DATABASE_URL=postgres://... npm run bench:http     (PostgreSQL instead of the embedded store)
+//
+// The 10k subjects are synthesised straight into the store (persons, faces, memberships in bulk SQL) with
+// real-like embeddings: each is a real face embedding from ../shared/facedata (LFW distractors) plus Gaussian
+// noise of the same norm, renormalised (cosine ~0.7 to its seed, so they are distinct identities spread like
+// real ones). The probed people are enrolled over HTTP from their gallery photos; probes are their other
+// photos, so every probe has its mate in the 10k collection. Prints one JSON line.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import autocannon from 'autocannon';
+import pino from 'pino';
+import { loadConfig } from '../src/config';
+import { startServer, type RunningServer } from '../src/server';
+import { Engine } from '../src/engine/engine';
+import { vectorToSql } from '../src/store/vector';
+
+const FACEDATA = path.resolve(import.meta.dirname, '../../shared/facedata');
+
+interface Args {
+  subjects: number;
+  seconds: number;
+  connections: number;
+  probes: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { subjects: 10_000, seconds: 15, connections: 4, probes: 20 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '') as keyof Args;
+    if (!(key in a)) throw new Error(`unknown option ${argv[i]}`);
+    a[key] = Number(argv[i + 1]);
+  }
+  return a;
+}
+
+function readTsv(file: string): string[][] {
+  return fs.readFileSync(path.join(FACEDATA, file), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+}
+
+/** Probed people (gallery + one probe each) and distractor photos that seed the synthetic subjects. */
+function pickPhotos(probes: number) {
+  const rows = readTsv('identification.tsv').filter((r) => r[2] === 'lfw');
+  const gallery = new Map<string, string>();
+  const probe = new Map<string, string>();
+  for (const [p, id, , role] of rows) {
+    if (role === 'gallery') gallery.set(id, p);
+    if (role === 'probe' && !probe.has(id)) probe.set(id, p);
+  }
+  const people = [...gallery.keys()].filter((id) => probe.has(id)).sort().slice(0, probes);
+  const seeds = rows.filter((r) => r[3] === 'distractor').map((r) => r[0]);
+  return { people: people.map((id) => ({ id, gallery: gallery.get(id)!, probe: probe.get(id)! })), seeds };
+}
+
+function gaussian(): number {
+  let u = 0;
+  while (u === 0) u = Math.random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
+}
+
+/** A seed embedding plus noise of the same norm, renormalised. */
+function around(seed: Float32Array): Float32Array {
+  const out = new Float32Array(seed.length);
+  const sigma = 1 / Math.sqrt(seed.length);
+  let n = 0;
+  for (let i = 0; i < seed.length; i++) {
+    out[i] = seed[i] + gaussian() * sigma;
+    n += out[i] * out[i];
+  }
+  n = Math.sqrt(n);
+  for (let i = 0; i < seed.length; i++) out[i] /= n;
+  return out;
+}
+
+async function synthesiseSubjects(server: RunningServer, collectionId: number, n: number, seeds: Float32Array[]): Promise<void> {
+  const batch = 1000;
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const names = Array.from({ length: count }, (_, i) => `synthetic-${start + i}`);
+    const embeddings = names.map((_, i) => around(seeds[(start + i) % seeds.length]));
+    await server.db.transaction(async (tx) => {
+      const persons = await tx.query<{ id: number }>(
+        `INSERT INTO persons (owner_collection_id, name) SELECT $1, unnest($2::text[]) RETURNING id`,
+        [collectionId, names],
+      );
+      const faces = await tx.query<{ id: number }>(
+        `INSERT INTO faces (person_id, template, embedding)
+         SELECT p, t, e::vector FROM unnest($1::bigint[], $2::bytea[], $3::text[]) AS x(p, t, e) RETURNING id`,
+        [persons.rows.map((r) => r.id), embeddings.map((e) => Engine.templateFromEmbedding(e)), embeddings.map((e) => vectorToSql(e))],
+      );
+      await tx.query(`INSERT INTO face_collections (collection_id, face_id) SELECT $1, unnest($2::bigint[])`, [
+        collectionId,
+        faces.rows.map((r) => r.id),
+      ]);
+    });
+  }
+}
+
+function multipart(field: string, bytes: Buffer): { body: Buffer; type: string } {
+  const boundary = `----faceserver${crypto.randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="probe.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, bytes, tail]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The raw pipeline: `connections` concurrent callers of engine.analyze for `seconds`, as recognize calls it. */
+async function enginePipelineRate(engine: Engine, images: Buffer[], connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const img = images[next++ % images.length];
+      const t0 = performance.now();
+      await engine.analyze(img, { detectFaces: true, template: true, maxFaces: 0, attributes: [] });
+      latencies.push(performance.now() - t0);
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return { rps: latencies.length / elapsed, p50: pct(50), p99: pct(99) };
+}
+
+const round = (x: number, d = 1) => Number(x.toFixed(d));
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(path.join(FACEDATA, 'identification.tsv'))) throw new Error(`${FACEDATA} is missing`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-bench-http-'));
+  const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const server = await startServer(config, pino({ level: 'silent' }));
+  try {
+    const { key } = await server.services.keys.create('recognition');
+    const collectionId = (await server.services.keys.authenticate(key, ['recognition'])).collectionId!;
+    const { people, seeds } = pickPhotos(args.probes);
+
+    // Seeds: real embeddings of LFW distractor photos.
+    const seedEmbeddings: Float32Array[] = [];
+    for (const p of seeds) {
+      const r = await server.engine.analyze(fs.readFileSync(path.join(FACEDATA, p)), { template: true, maxFaces: 1 });
+      if (r.faces[0]?.embedding) seedEmbeddings.push(r.faces[0].embedding);
+    }
+    const t0 = performance.now();
+    await synthesiseSubjects(server, collectionId, args.subjects - people.length, seedEmbeddings);
+    const synthMs = performance.now() - t0;
+
+    // The probed people, enrolled over HTTP like any client would.
+    for (const p of people) {
+      const { body, type } = multipart('file', fs.readFileSync(path.join(FACEDATA, p.gallery)));
+      const res = await fetch(`${server.url}/api/v1/recognition/faces?subject=${encodeURIComponent(p.id)}`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': type },
+        body: new Uint8Array(body),
+      });
+      if (res.status !== 201) throw new Error(`enrol ${p.id}: ${res.status} ${await res.text()}`);
+    }
+    const subjects = (await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM persons WHERE owner_collection_id = $1`, [collectionId])).rows[0].n;
+
+    const probeImages = people.map((p) => fs.readFileSync(path.join(FACEDATA, p.probe)));
+    const requests = probeImages.map((img) => {
+      const { body, type } = multipart('file', img);
+      return { method: 'POST', path: '/api/v1/recognition/recognize', headers: { 'x-api-key': key, 'content-type': type }, body };
+    });
+
+    // Correctness first: every probe's top subject is its own person.
+    let top1 = 0;
+    for (const [i, r] of requests.entries()) {
+      const res = await fetch(`${server.url}${r.path}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
+      const json = (await res.json()) as { result: { subjects: { subject: string }[] }[] };
+      if (json.result?.[0]?.subjects?.[0]?.subject === people[i].id) top1++;
+    }
+
+    // Warm both paths, then measure the pipeline alone and the whole HTTP request, same concurrency and time.
+    await enginePipelineRate(server.engine, probeImages, args.connections, 2);
+    const pipeline = await enginePipelineRate(server.engine, probeImages, args.connections, args.seconds);
+    await autocannon({ url: server.url, connections: args.connections, duration: 2, requests });
+    const http = await autocannon({ url: server.url, connections: args.connections, duration: args.seconds, requests });
+
+    const result = {
+      store: server.db.kind,
+      subjects,
+      synthesiseSeconds: round(synthMs / 1000),
+      probes: people.length,
+      top1Correct: top1,
+      connections: args.connections,
+      seconds: args.seconds,
+      workers: config.workers,
+      http: {
+        rps: round(http.requests.average),
+        total: http.requests.total,
+        non2xx: http.non2xx,
+        errors: http.errors,
+        latencyMs: { p50: http.latency.p50, p90: http.latency.p90, p99: http.latency.p99, max: http.latency.max },
+      },
+      pipeline: { rps: round(pipeline.rps), latencyMs: { p50: round(pipeline.p50), p99: round(pipeline.p99) } },
+      httpCostPercent: round((1 - http.requests.average / pipeline.rps) * 100),
+      loadAverage: os.loadavg().map((x) => round(x, 2)),
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    await server.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
