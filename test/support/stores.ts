@@ -57,14 +57,15 @@ export function forEachStore(fn: (name: StoreName, store: TestStore) => void): v
         }
       });
 
+      fn(name, store);
+
+      // Registered after the suite's own hooks, so theirs (closing what they opened) run first.
       after(async function () {
         this.timeout(60_000);
         for (const db of opened.splice(0)) await db.close().catch(() => {});
         await temp?.drop();
         if (location.dataDir) fs.rmSync(location.dataDir, { recursive: true, force: true });
       });
-
-      fn(name, store);
     });
   }
 }
