@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { RunningServer } from '../src/server';
 import { Api, countRows, createKeys, identificationSet, photo, requireFacedata, stores, type Keys, type Person } from './support/compreface';
+import { startTestServer } from './support/server';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const GROUP_OF_TWO = 'groups/face_recognition_kit_with_rose.jpg';
@@ -369,6 +370,38 @@ for (const store of stores()) {
         assertError(await api.post('/recognition/faces/delete', { json: { ids: [] } }), 400, 26);
         assertError(await api.get('/recognition/no-such-endpoint'), 404, 0);
       });
+
+      it('refuses image URLs on loopback and private addresses (URL_FETCH_ALLOW_PRIVATE is off)', async () => {
+        const own = `${server.url}/api/v1/static/${keys.recognition}/images/${imageIds.get(people[0].name)}`;
+        for (const url of [own, 'http://10.1.2.3/face.jpg', 'http://[::1]/face.jpg', 'http://169.254.169.254/latest/meta-data']) {
+          assertError(await api.post('/recognition/recognize', { json: { file: url } }), 400, 36);
+        }
+        assertError(await api.post('/recognition/recognize', { json: { file: 'ftp://example.com/face.jpg' } }), 400, 21);
+      });
     });
   });
 }
+
+describe('CompreFace image URLs when private addresses are allowed', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  before(async function () {
+    requireFacedata(this);
+    server = await startTestServer({ URL_FETCH_ALLOW_PRIVATE: 'true' });
+  });
+  after(async () => server?.close());
+
+  it('fetches the image from the URL given in place of base64', async () => {
+    const keys = await createKeys(server);
+    const api = new Api(server.url, keys.recognition);
+    const { people } = identificationSet(1);
+    const id = await api.enrol(people[0].name, photo(people[0].gallery));
+    // The server's own static image URL serves the enrolled photo back.
+    const url = `${server.url}/api/v1/static/${keys.recognition}/images/${id}`;
+    const r = await api.post('/recognition/recognize', { json: { file: url } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.result[0].subjects[0].subject, people[0].name);
+    assert.ok(r.body.result[0].subjects[0].similarity > 0.99);
+    assertError(await api.post('/recognition/recognize', { json: { file: `${server.url}/no/such/image.jpg` } }), 400, 0);
+  });
+});

@@ -40,7 +40,7 @@ async function openEmbedder(kind: Args['embedder'], modelsDir: string): Promise<
   return {
     embed: async (img) => {
       try {
-        return (await engine.analyze(img, { detectFaces: true, maxFaces: 1 })).faces[0]?.embedding;
+        return (await engine.analyze(img, { detectFaces: true, maxFaces: 1, template: true })).faces[0]?.embedding;
       } catch {
         return undefined; // unreadable or unsupported photo: the pair is left out
       }
