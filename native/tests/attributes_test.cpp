@@ -186,6 +186,17 @@ TEST(attributes_reject_bad_arguments_without_crashing) {
   Face huge = f;
   huge.box = {-1e6f, -1e6f, 3e6f, 3e6f};  // would need a multi-terabyte crop
   CHECK_THROWS_CODE(est.estimate(img, huge, kAge, t), ErrorCode::InvalidArgument);
+  Face farLandmarks = f;
+  for (auto& p : farLandmarks.landmarks) p = {1e30f, -1e30f};
+  farLandmarks.hasLandmarks = true;
+  CHECK_THROWS_CODE(est.estimate(img, farLandmarks, kQuality, t), ErrorCode::InvalidArgument);
+  Face tinyImageFace;  // a 1x1 image with a box and landmarks on it
+  tinyImageFace.box = {0, 0, 2, 2};
+  for (auto& p : tinyImageFace.landmarks) p = {0.5f, 0.5f};
+  tinyImageFace.hasLandmarks = true;
+  const AttributeResults tiny =
+      est.estimate(cv::Mat(1, 1, CV_8UC3, cv::Scalar(7, 7, 7)), tinyImageFace, kAllAttributes, t);
+  CHECK(tiny.quality && std::isfinite(tiny.quality->total.score));
   // A box partly outside the image and landmarks in a heap still give finite answers for every attribute.
   Face edge;
   edge.box = {130, -10, 60, 60};
@@ -334,6 +345,23 @@ TEST(attributes_emotion) {
   std::printf("     measured FER2013: n=%d emotion accuracy %.3f (chance 0.143)\n", n, acc);
   CHECK(n >= 40);
   CHECK(acc >= 0.35);
+  // LFW photos with a crowd emotion label (attributes.tsv), the 7 classes the model knows.
+  int ln = 0, lright = 0;
+  for (const auto& row : readTsv("attributes.tsv")) {
+    if (row.size() < 10 || row[9].rfind("lfw", 0) != 0 || row[4].empty()) continue;
+    int k = 0;
+    while (k < 7 && row[4] != folders[k]) ++k;
+    if (k == 7) continue;  // "contempt"
+    const cv::Mat img = load(row[0]);
+    const auto f = rig().face(img);
+    if (!f) continue;
+    ++ln;
+    lright += rig().estimate(img, *f, kEmotion).emotion->top == truth[k];
+  }
+  const double lacc = static_cast<double>(lright) / std::max(1, ln);
+  std::printf("     measured LFW emotion labels: n=%d accuracy %.3f\n", ln, lacc);
+  CHECK(ln >= 100);
+  CHECK(lacc >= 0.33);
 }
 
 TEST(attributes_liveness_smoke) {

@@ -108,12 +108,17 @@ void checkFace(const cv::Mat& bgr, const Face& face, unsigned mask) {
   if (!std::isfinite(b.x) || !std::isfinite(b.y) || !(b.width >= 2.f) || !(b.height >= 2.f) ||
       !std::isfinite(b.width) || !std::isfinite(b.height))
     throw EngineError(ErrorCode::InvalidArgument, "face box is empty or not finite");
+  // Coordinates far outside the image are no face of it; refusing them keeps every crop and polygon bounded.
+  const float reach = 4.f * static_cast<float>(bgr.cols + bgr.rows);
+  auto near = [reach](float v) { return std::fabs(v) <= reach; };
+  if (!near(b.x) || !near(b.y) || !near(b.width) || !near(b.height))
+    throw EngineError(ErrorCode::InvalidArgument, "face box lies far outside the image");
   if ((mask & kNeedLandmarks) && !face.hasLandmarks)
     throw EngineError(ErrorCode::InvalidArgument, "eyes, mouth, quality and mask need the face's landmarks");
   if (face.hasLandmarks)
     for (const cv::Point2f& p : face.landmarks)
-      if (!std::isfinite(p.x) || !std::isfinite(p.y))
-        throw EngineError(ErrorCode::InvalidArgument, "face landmarks are not finite");
+      if (!std::isfinite(p.x) || !std::isfinite(p.y) || !near(p.x) || !near(p.y))
+        throw EngineError(ErrorCode::InvalidArgument, "face landmarks are not finite or far outside the image");
 }
 
 }  // namespace
