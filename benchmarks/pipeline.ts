@@ -39,6 +39,7 @@ const PEER_FLIP = args['peer-flip'];
 const ATTRIBUTES: readonly AttributeName[] = ATTRIBUTE_NAMES;
 /** Besides the benchmark photo and the source photo, this many LFW photos (from pairs.tsv) are compared. */
 const AGREEMENT_LFW_PHOTOS = 6;
+const MIN_AGREEMENT = 0.99;
 
 /** Anything that analyses one photo asynchronously and reports per-stage milliseconds. */
 type Analyze = (image: Buffer) => Promise<{ timings: Record<string, number> }>;
@@ -348,6 +349,11 @@ async function main(): Promise<void> {
     agreement = { error: (e as Error).message };
   }
   emit({ config: 'embedding agreement ours vs peer (cosine)', ...agreement });
+  // The comparison is only meaningful if both compute the same thing: fail the run otherwise.
+  if (!(typeof agreement.minCosine === 'number' && agreement.minCosine >= MIN_AGREEMENT)) {
+    console.error(`pipeline benchmark: ours and the peer disagree (min cosine below ${MIN_AGREEMENT}): see the line above`);
+    process.exitCode = 1;
+  }
 
   const ips = (name: string) => results.get(name)?.imagesPerSecond;
   const cpu = (name: string) => results.get(name)?.cpuMsPerImage;
