@@ -13,6 +13,10 @@ import { Engine } from './engine/engine';
 import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
+import { FaceIndex } from './domain/face-index';
+import { nativeMatchers } from './domain/index/native-matcher';
+import { IndexFaceSearcher } from './domain/face-search';
+import { RetentionJob } from './store/retention';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -35,6 +39,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let httpServer: http.Server | undefined;
   let engine: Engine | undefined;
+  let faceIndex: FaceIndex | undefined;
+  let retention: RetentionJob | undefined;
   try {
     const report = await migrate(db);
     log.info({ database: db.kind, applied: report.applied, schema: report.current }, 'database ready');
@@ -59,7 +65,27 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       backend: config.backend,
       limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxWidth: config.maxImageSide, maxHeight: config.maxImageSide },
     });
-    const services = createDomainServices({ db, analyzer: new EngineFaceAnalyzer(engine), saveImages: config.saveImages });
+    // The in-memory index: loaded before the server listens, then kept in step (LISTEN/NOTIFY + re-reads).
+    faceIndex = new FaceIndex(db, {
+      createMatcher: nativeMatchers(),
+      versionCheckMs: 10_000,
+      onError: (err, context) => log.warn({ err, context }, 'face index'),
+    });
+    const loaded = await faceIndex.start();
+    log.info({ ...loaded, ms: Math.round(loaded.ms), memoryBytes: faceIndex.memoryBytes() }, 'face index loaded');
+    retention = new RetentionJob(db, config.historyRetentionDays, (deleted, err) => {
+      if (err) log.warn({ err }, 'history retention failed');
+      else if (deleted) log.info({ deleted }, 'old recognition events deleted');
+    });
+    retention.start();
+    const searcher = new IndexFaceSearcher(faceIndex);
+    const services = createDomainServices({
+      db,
+      analyzer: new EngineFaceAnalyzer(engine),
+      saveImages: config.saveImages,
+      searcher,
+      changes: searcher,
+    });
     const imageInput = {
       maxBytes: config.maxImageBytes,
       url: { allowPrivate: config.urlFetchAllowPrivate, allowHosts: config.urlFetchAllowHosts, timeoutMs: IMAGE_URL_TIMEOUT_MS },
@@ -84,9 +110,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
     let closing: Promise<void> | undefined;
     const openEngine = engine;
+    const [openIndex, openRetention] = [faceIndex, retention];
     const close = () =>
       (closing ??= (async () => {
         await stopHttp(server, config.shutdownTimeoutMs);
+        await openRetention.stop();
+        await openIndex.close();
         await openEngine.close();
         await db.close();
         log.info('stopped');
@@ -94,6 +123,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     return { url, port, db, engine, services, log, close };
   } catch (err) {
     httpServer?.close();
+    await retention?.stop();
+    await faceIndex?.close();
     await engine?.close().catch(() => undefined);
     await db.close();
     throw err;

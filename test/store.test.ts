@@ -1,7 +1,9 @@
 // The face store's schema and repositories, on embedded PostgreSQL and on the real server: every repository,
 // the triggers (photo deletion, per-person statistics, change notifications), retention and the SQL search path.
 import assert from 'node:assert/strict';
-import type { Db } from '../src/store/db';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db, Queryable } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import * as collections from '../src/store/collections';
 import * as persons from '../src/store/persons';
@@ -16,6 +18,30 @@ import { decodeVectorSendBatch, readFaceMemberships, splitCollectionRanges, stre
 import { parseVectorInto, vectorFromSql, vectorToSql } from '../src/store/vector';
 import { forEachStore } from './support/stores';
 import { clusteredEmbeddings, randomUnit } from './support/embeddings';
+
+/** The ```sql blocks of docs/SQL.md, each with its \\set variables and its statements. */
+function documentedQueries(): { vars: Map<string, string>; statements: string[] }[] {
+  const text = fs.readFileSync(path.resolve(import.meta.dirname, '../docs/SQL.md'), 'utf8');
+  return [...text.matchAll(/```sql\n([\s\S]*?)```/g)].map(([, block]) => {
+    const vars = new Map<string, string>();
+    const body = block
+      .split('\n')
+      .filter((line) => {
+        const m = /^\\set (\w+) (.*)$/.exec(line);
+        if (m) vars.set(m[1], m[2]);
+        return !m;
+      })
+      .join('\n');
+    return { vars, statements: body.split(/;\s*$/m).map((x) => x.trim()).filter(Boolean) };
+  });
+}
+
+/** psql's variable substitution: :'name' as a quoted literal, :name as is. */
+function substitute(sql: string, vars: Map<string, string>): string {
+  return sql
+    .replace(/:'(\w+)'/g, (_, name: string) => `'${vars.get(name)!.replace(/^'|'$/g, '').replace(/'/g, "''")}'`)
+    .replace(/(?<!:):(\w+)/g, (all, name: string) => vars.get(name) ?? all);
+}
 
 const template = (seed: number) => Buffer.from([0x46, 0x53, seed & 0xff, (seed >> 8) & 0xff]);
 
@@ -336,6 +362,43 @@ describe('face store', function () {
       assert.ok(overlap >= 9, `HNSW found ${overlap} of the exact top 10`);
       const thresholded = await searchCollectionSql(db, c.id, probe, { k: 50, threshold: 0.6, mode: 'exact' });
       assert.deepEqual(thresholded.map((h) => h.faceId), reference.filter((r) => r.similarity >= 0.6).slice(0, 50).map((h) => h.faceId));
+    });
+
+    it('every query in docs/SQL.md runs and the reports find the rows they are about', async () => {
+      const c = await collections.createCollection(db, { name: 'docs-sql' });
+      const cam = await cameras.ensureCamera(db, 'docs camera');
+      await apiKeys.createApiKey(db, { service: 'recognition', collectionId: c.id });
+      const p = await persons.createPerson(db, { ownerCollectionId: c.id, name: 'frank', surname: 'Doe', department: 'sales' });
+      const centre = randomUnit(60);
+      const gallery = clusteredEmbeddings(5, 1, 61);
+      const f = await faces.insertFace(db, { personId: p.id, template: template(60), embedding: centre, collectionIds: [c.id] });
+      for (let i = 0; i < 5; i++) await faces.insertFace(db, { template: template(61 + i), embedding: gallery.subarray(i * 512, (i + 1) * 512), collectionIds: [c.id] });
+      const now = Date.now();
+      const eventIds = await events.insertEvents(db, [
+        { occurredAt: new Date(now - 3_600_000), cameraId: cam.id, collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.9, embedding: centre, dialect: 'compreface', endpoint: 'recognize' },
+        { occurredAt: new Date(now - 7_200_000), cameraId: cam.id, collectionId: c.id, similarity: null, embedding: centre, verdict: 'unknown' },
+      ]);
+      const since = new Date(now - 86_400_000).toISOString();
+      const until = new Date(now + 60_000).toISOString();
+      const values: Record<string, string> = {
+        camera_id: String(cam.id), person_id: String(p.id), face_id: String(f.id), collection_id: String(c.id), event_id: String(eventIds[1]), since: `'${since}'`, until: `'${until}'`,
+      };
+      const blocks = documentedQueries();
+      assert.ok(blocks.length >= 10, `found ${blocks.length} queries`);
+      for (const block of blocks) {
+        for (const key of block.vars.keys()) assert.ok(key in values, `docs/SQL.md uses a variable the test does not set: ${key}`);
+        const vars = new Map(Object.entries(values));
+        const statements = block.statements.map((sql) => substitute(sql, vars));
+        const inTransaction = statements[0] === 'BEGIN';
+        const run = async (q: Queryable) => {
+          let last: { rows: unknown[] } = { rows: [] };
+          for (const sql of statements) if (sql !== 'BEGIN' && sql !== 'COMMIT') last = await q.query(sql);
+          return last;
+        };
+        const result = inTransaction ? await db.transaction(run) : await run(db);
+        const last = statements[statements.length - (inTransaction ? 2 : 1)];
+        if (/^(SELECT|WITH)/.test(last)) assert.ok(result.rows.length > 0, `no rows from:\n${last}`);
+      }
     });
 
     it(`vector helpers round-trip (${name})`, async () => {
