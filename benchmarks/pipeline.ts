@@ -1,10 +1,13 @@
-// npm run bench:pipeline [-- --seconds S --warmup S --photo FILE --models DIR]
+// npm run bench:pipeline [-- --seconds S --rounds R --warmup S --photo FILE --models DIR
+//                            --attribute-seconds S --no-peer-flip]
 //
-// Images per second for detect + landmarks + template on a 640x480 one-face photo: our engine with 1 and 2
-// workers, and the same pipeline as a plain Node program over onnxruntime-node (benchmarks/peer/) with 1 and
-// 2 threads; the ratio ours/peer; per-attribute cost per face from our engine's timings; and a check that both
-// pipelines give the same embeddings. One JSON line per configuration, then a summary line.
-// Every configuration is bounded: a warm-up, then a fixed wall-clock window.
+// Images per second for decode + detect + landmarks + template on a 640x480 one-face photo, our engine against
+// the same pipeline as a plain Node program over onnxruntime-node (benchmarks/peer/), in three like-for-like
+// pairs: 1 thread one image at a time, 2 threads one image at a time, 2 threads two images at a time; the
+// ratios ours/peer; per-attribute cost per face from our engine; and a check that both pipelines give the same
+// embeddings (the run fails below MIN_AGREEMENT). One JSON line per configuration, then a summary line.
+// Bounded: each pair is measured in ROUNDS interleaved slices of SECONDS/ROUNDS each, after a short warm-up.
+// FACESERVER_ADDON selects another addon build (src/engine/addon.ts). Results: benchmarks/RESULTS.md.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
