@@ -64,12 +64,19 @@ function distance(a: Float32Array, b: Float32Array): number {
 
 /** The threshold where the false reject rate (same pairs above it) meets the false accept rate (different below). */
 export function equalErrorDistance(same: number[], diff: number[]): { threshold: number; eer: number } {
-  const candidates = [...same, ...diff].sort((a, b) => a - b);
+  const s = [...same].sort((a, b) => a - b);
+  const d = [...diff].sort((a, b) => a - b);
+  const candidates = [...s, ...d].sort((a, b) => a - b);
   let best = { threshold: candidates[0], eer: 1, gap: Infinity };
+  let sameAtOrBelow = 0;
+  let diffAtOrBelow = 0;
+  // Sweep thresholds upward between consecutive distances, counting with two pointers.
   for (let i = 0; i + 1 < candidates.length; i++) {
     const t = (candidates[i] + candidates[i + 1]) / 2;
-    const frr = same.filter((d) => d > t).length / same.length;
-    const far = diff.filter((d) => d <= t).length / diff.length;
+    while (sameAtOrBelow < s.length && s[sameAtOrBelow] <= t) sameAtOrBelow++;
+    while (diffAtOrBelow < d.length && d[diffAtOrBelow] <= t) diffAtOrBelow++;
+    const frr = (s.length - sameAtOrBelow) / s.length;
+    const far = diffAtOrBelow / d.length;
     const gap = Math.abs(frr - far);
     if (gap < best.gap) best = { threshold: t, eer: (frr + far) / 2, gap };
   }

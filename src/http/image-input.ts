@@ -115,7 +115,8 @@ for (const [addr, prefix] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96], // IPv4-mapped: checked again as IPv4 below
+  // IPv4-mapped addresses are unwrapped and checked as IPv4 (a ::ffff:0:0/96 rule here would also match every
+  // plain IPv4 address: BlockList compares IPv4 against mapped IPv6 rules).
 ] as const) {
   NON_PUBLIC.addSubnet(addr, prefix, 'ipv6');
 }
