@@ -15,7 +15,7 @@ export interface QualityMeasure {
 export interface Attributes {
   /** years; [low, high] sized from the measured error; probability = measured share of true ages inside it. */
   age?: { years: number; low: number; high: number; probability: number };
-  /** probability = confidence in value, 0.5..1; maleScore = raw SSR-Net output (male when > 0.6). */
+  /** probability = confidence in value, 0.5..1; maleScore = flip-averaged SSR-Net output (male when > 0.65). */
   gender?: { value: 'male' | 'female'; probability: number; maleScore: number };
   emotion?: { top: Emotion; probabilities: Record<Emotion, number> };
   /** score = probability of a live face; real = score >= 0.5. */

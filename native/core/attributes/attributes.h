@@ -39,7 +39,7 @@ struct AgeResult {
 
 struct GenderResult {
   bool male = false;
-  float maleScore = 0.f;    // SSR-Net output in [0,1]; male when above GenderEstimator::kMaleThreshold
+  float maleScore = 0.f;    // SSR-Net output in [0,1]; male when above GenderEstimator::kMaleThreshold (0.65)
   float probability = 0.f;  // confidence in the chosen label, in [0.5,1]
 };
 
