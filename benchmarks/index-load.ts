@@ -13,7 +13,9 @@ import { migrate } from '../src/store/migrations';
 import { createCollection } from '../src/store/collections';
 import type { EmbeddingFormat } from '../src/store/face-index-queries';
 import { loadCollection } from '../src/domain/index/collection-loader';
-import { ExactMatcher } from '../src/domain/index/collection-matcher';
+import { ExactMatcher, type CollectionMatcher } from '../src/domain/index/collection-matcher';
+import { NativeMatcher } from '../src/domain/index/native-matcher';
+import { loadAddon } from '../src/engine/addon';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +31,9 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const batchSize = Number(values.batch);
 const parallel = Number(values.parallel);
+// The server's matcher when the addon has it; the float reference otherwise (then said in the output).
+const nativeAvailable = typeof loadAddon().MatcherIndex === 'function';
+const newMatcher = (): CollectionMatcher => (nativeAvailable ? new NativeMatcher() : new ExactMatcher());
 
 async function fill(db: Db, count: number): Promise<number> {
   await db.exec('DROP INDEX IF EXISTS faces_embedding_hnsw');
@@ -58,7 +63,7 @@ async function fill(db: Db, count: number): Promise<number> {
 }
 
 async function measureLoad(db: Db, collectionId: number, format: EmbeddingFormat) {
-  const matcher = new ExactMatcher();
+  const matcher = newMatcher();
   const t0 = performance.now();
   const loaded = await loadCollection(db, collectionId, matcher, { batchSize, format, parallel });
   const totalMs = performance.now() - t0;
@@ -109,6 +114,8 @@ for (const store of values.stores.split(',')) {
           loaded: r.loaded,
           load_s: +(r.totalMs / 1000).toFixed(2),
           parallel: store === 'postgres' ? parallel : 1,
+          matcher: nativeAvailable ? 'native' : 'float-reference',
+          rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
           per_1M_s: +((r.totalMs / 1000) * (1e6 / n)).toFixed(1),
           fill_s: +(fillMs / 1000).toFixed(1),
         }),

@@ -26,6 +26,7 @@ export interface Db extends Queryable {
 }
 
 const INT8_OID = 20;
+const BYTEA_OID = 17;
 
 /** A PostgreSQL server through a node-postgres pool. */
 class PostgresDb implements Db {
@@ -223,7 +224,9 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   fs.mkdirSync(dir, { recursive: true });
   const lock = DataDirLock.acquire(opts.dataDir);
   try {
-    const instance = await PGlite.create({ dataDir: dir, extensions: { vector } });
+    // bytea through Node's native hex decoder: PGlite's own parser loops in JS, ~2x slower on the index load.
+    const parsers = { [BYTEA_OID]: (hex: string) => Buffer.from(hex.slice(2), 'hex') };
+    const instance = await PGlite.create({ dataDir: dir, extensions: { vector }, parsers });
     return new EmbeddedDb(instance, lock);
   } catch (err) {
     lock.release();
