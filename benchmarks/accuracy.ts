@@ -49,7 +49,10 @@ const attributeRows = readTsv(DATA, 'attributes.tsv');
 for (const [name, rows] of Object.entries({ 'pairs.tsv': pairs, 'identification.tsv': identification, 'detection.tsv': detection, 'attributes.tsv': attributeRows }))
   if (!rows) notes.push(`${name} not found: its metrics are omitted`);
 
-for (const p of pairs ?? []) need(p.path1, true), need(p.path2, true);
+for (const p of pairs ?? []) {
+  need(p.path1, true);
+  need(p.path2, true);
+}
 for (const r of identification ?? []) need(r.path, true);
 
 const LABEL_ATTRIBUTE: [keyof Row, AttributeName][] = [
@@ -164,7 +167,10 @@ function identificationReport(results: Map<string, Analysis>, threshold: number)
         probes++;
         if (!e) continue;
         const top = best(e);
-        if (top.identity === r.identity) rank1++, (identifiedAtThreshold += top.score >= threshold ? 1 : 0);
+        if (top.identity === r.identity) {
+          rank1++;
+          if (top.score >= threshold) identifiedAtThreshold++;
+        }
       } else if (r.role === 'unknown_probe') {
         unknowns++;
         if (!e || best(e).score < threshold) rejected++;

@@ -9,12 +9,11 @@
 //   addon.templateFromEmbedding(f32) / embeddingFromTemplate(buf) / int8Code(f32) / signCode(f32)
 //
 // Errors are JS Errors with .code = errorCodeName(code) (INVALID_ARGUMENT, CORRUPT_IMAGE, BUSY, ...).
-#include <opencv2/core/utils/logger.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <opencv2/core/utils/logger.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +36,9 @@ Napi::Error jsError(Napi::Env env, ErrorCode code, const std::string& message) {
   return error;
 }
 
-[[noreturn]] void invalid(const std::string& message) { throw EngineError(ErrorCode::InvalidArgument, message); }
+[[noreturn]] void invalid(const std::string& message) {
+  throw EngineError(ErrorCode::InvalidArgument, message);
+}
 
 // Runs `body` and turns every C++ exception into a thrown JS error with a code.
 template <class F>
@@ -105,8 +106,10 @@ EngineOptions parseEngineOptions(const Napi::Object& o) {
   const Napi::Value backend = o.Get("backend");
   if (!backend.IsUndefined()) {
     const std::string name = backend.IsString() ? backend.As<Napi::String>().Utf8Value() : "";
-    if (name == "cuda") opts.backend = Backend::Cuda;
-    else if (name != "cpu") invalid("backend must be 'cpu' or 'cuda'");
+    if (name == "cuda")
+      opts.backend = Backend::Cuda;
+    else if (name != "cpu")
+      invalid("backend must be 'cpu' or 'cuda'");
   }
   const Napi::Value limits = o.Get("limits");
   if (!limits.IsUndefined()) {
@@ -266,8 +269,10 @@ void deliver(Napi::Env env, Napi::Function, StateHolder* holder, Completion* com
   if (env == nullptr) return;  // environment torn down
   Napi::HandleScope scope(env);
   try {
-    if (c->failed) c->deferred.Reject(jsError(env, c->code, c->message).Value());
-    else c->deferred.Resolve(c->toJs ? c->toJs(env) : env.Undefined());
+    if (c->failed)
+      c->deferred.Reject(jsError(env, c->code, c->message).Value());
+    else
+      c->deferred.Resolve(c->toJs ? c->toJs(env) : env.Undefined());
   } catch (const Napi::Error& e) {
     c->deferred.Reject(e.Value());
   } catch (const std::exception& e) {
@@ -293,12 +298,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       const OpenCvInfo cv = openCvInfo();
       state->backend = chooseBackend(state->options.backend, cv.cudaBackend, cv.cudaDevices);
       cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);  // no per-image decoder warnings
-      state->openCvThreads = state->options.openCvThreads > 0 ? state->options.openCvThreads
-                                                               : shareOpenCvThreads(state->options.workers);
+      state->openCvThreads =
+          state->options.openCvThreads > 0 ? state->options.openCvThreads : shareOpenCvThreads(state->options.workers);
       if (state->options.openCvThreads > 0) cv::setNumThreads(state->options.openCvThreads);
-      state->completions = CompletionQueue::New(env, Napi::Function(), "faceserver-engine", 0, 1,
-                                                new StateHolder{state},
-                                                [](Napi::Env, void*, StateHolder* h) { delete h; });
+      state->completions =
+          CompletionQueue::New(env, Napi::Function(), "faceserver-engine", 0, 1, new StateHolder{state},
+                               [](Napi::Env, void*, StateHolder* h) { delete h; });
       state->completions.Unref(env);
       state_ = state;
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <array>
-
 #include <opencv2/core.hpp>
 
 namespace faceserver {

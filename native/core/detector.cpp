@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "errors.h"
@@ -37,7 +36,8 @@ std::vector<int> windowStarts(int total, int size, int step) {
   if (size >= total) return {0};
   const int count = static_cast<int>(std::ceil(static_cast<double>(total - size) / std::max(step, 1))) + 1;
   std::vector<int> starts;
-  for (int i = 0; i < count; ++i) starts.push_back(static_cast<int>(std::lround(double(i) * (total - size) / (count - 1))));
+  for (int i = 0; i < count; ++i)
+    starts.push_back(static_cast<int>(std::lround(double(i) * (total - size) / (count - 1))));
   return starts;
 }
 
@@ -81,8 +81,8 @@ void Detector::detectWindow(const cv::Mat& image, const cv::Rect& region, double
     const float x2 = std::min<float>(width, b[4 * i + 2] * kNetWidth);
     const float y2 = std::min<float>(height, b[4 * i + 3] * kNetHeight);
     if (!(x2 > x1 && y2 > y1)) continue;
-    if ((cutLeft && x1 <= kEdgeMargin) || (cutTop && y1 <= kEdgeMargin) ||
-        (cutRight && x2 >= width - kEdgeMargin) || (cutBottom && y2 >= height - kEdgeMargin))
+    if ((cutLeft && x1 <= kEdgeMargin) || (cutTop && y1 <= kEdgeMargin) || (cutRight && x2 >= width - kEdgeMargin) ||
+        (cutBottom && y2 >= height - kEdgeMargin))
       continue;
     const float inv = static_cast<float>(1.0 / scale);
     out.push_back({cv::Rect2f(region.x + x1 * inv, region.y + y1 * inv, (x2 - x1) * inv, (y2 - y1) * inv), score});
@@ -136,7 +136,8 @@ std::vector<Face> Detector::detect(const cv::Mat& bgr, const DetectOptions& opti
     face.score = c.score;
     if (face.box.area() > 0.f) faces.push_back(face);
   }
-  std::stable_sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
   if (options.maxFaces > 0 && faces.size() > static_cast<size_t>(options.maxFaces)) faces.resize(options.maxFaces);
   return faces;
 }

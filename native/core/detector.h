@@ -4,9 +4,8 @@
 // (the face fills the image) are retried with a border, as the net needs some context around a face.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/dnn.hpp>
+#include <vector>
 
 #include "face.h"
 

@@ -2,9 +2,8 @@
 // averaging the mirrored crop is embedded too and the two raw vectors summed before normalising.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/dnn.hpp>
+#include <vector>
 
 namespace faceserver {
 

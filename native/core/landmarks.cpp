@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
-
 #include <opencv2/imgproc.hpp>
 
 #include "errors.h"
@@ -67,14 +66,27 @@ std::vector<NamedKeypoint> namedKeypoints(const Face& face) {
   if (!face.hasLandmarks) throw EngineError(ErrorCode::InvalidArgument, "face has no landmarks");
   const auto& p = face.landmarks;
   return {
-      {"left_eye_brow_left", p[17]},   {"left_eye_brow_up", p[19]},   {"left_eye_brow_right", p[21]},
-      {"right_eye_brow_left", p[22]},  {"right_eye_brow_up", p[24]},  {"right_eye_brow_right", p[26]},
-      {"left_eye_left", p[36]},        {"left_eye", mean(face, {36, 37, 38, 39, 40, 41})},
-      {"left_eye_right", p[39]},       {"right_eye_left", p[42]},
-      {"right_eye", mean(face, {42, 43, 44, 45, 46, 47})},          {"right_eye_right", p[45]},
-      {"left_ear_bottom", p[2]},       {"right_ear_bottom", p[14]},   {"nose_left", p[31]},
-      {"nose", p[30]},                 {"nose_right", p[35]},         {"mouth_left", p[48]},
-      {"mouth", mean(face, {62, 66})}, {"mouth_right", p[54]},        {"chin", p[8]},
+      {"left_eye_brow_left", p[17]},
+      {"left_eye_brow_up", p[19]},
+      {"left_eye_brow_right", p[21]},
+      {"right_eye_brow_left", p[22]},
+      {"right_eye_brow_up", p[24]},
+      {"right_eye_brow_right", p[26]},
+      {"left_eye_left", p[36]},
+      {"left_eye", mean(face, {36, 37, 38, 39, 40, 41})},
+      {"left_eye_right", p[39]},
+      {"right_eye_left", p[42]},
+      {"right_eye", mean(face, {42, 43, 44, 45, 46, 47})},
+      {"right_eye_right", p[45]},
+      {"left_ear_bottom", p[2]},
+      {"right_ear_bottom", p[14]},
+      {"nose_left", p[31]},
+      {"nose", p[30]},
+      {"nose_right", p[35]},
+      {"mouth_left", p[48]},
+      {"mouth", mean(face, {62, 66})},
+      {"mouth_right", p[54]},
+      {"chin", p[8]},
   };
 }
 

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <array>
-#include <vector>
-
 #include <opencv2/dnn.hpp>
+#include <vector>
 
 #include "face.h"
 

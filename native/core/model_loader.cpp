@@ -19,7 +19,9 @@ BackendChoice chooseBackend(Backend requested, bool openCvHasCuda, int cudaDevic
   return choice;
 }
 
-const char* backendName(Backend backend) { return backend == Backend::Cuda ? "cuda" : "cpu"; }
+const char* backendName(Backend backend) {
+  return backend == Backend::Cuda ? "cuda" : "cpu";
+}
 
 cv::dnn::Net loadOnnxNet(const std::string& path, Backend backend) {
   struct stat st;

@@ -1,9 +1,8 @@
 // Loads one ONNX file into a cv::dnn::Net on the chosen backend, with errors that name the file.
 #pragma once
 
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 namespace faceserver {
 

@@ -33,11 +33,10 @@ const char* const kFeatureFile = "fr_feature.onnx";
 }  // namespace
 
 std::vector<ModelFile> pipelineModelFiles(const ModelPaths& models) {
-  const char* const names[][2] = {{"detect", kDetectFile},       {"landmark", kLandmarkFile},
-                                  {"feature", kFeatureFile},     {"age", "fr_age.onnx"},
-                                  {"gender", "fr_gender.onnx"},  {"expression", "fr_expression.onnx"},
-                                  {"liveness", "fr_liveness.onnx"}, {"eye", "fr_eye.onnx"},
-                                  {"pose", "fr_pose.onnx"}};
+  const char* const names[][2] = {
+      {"detect", kDetectFile},          {"landmark", kLandmarkFile},  {"feature", kFeatureFile},
+      {"age", "fr_age.onnx"},           {"gender", "fr_gender.onnx"}, {"expression", "fr_expression.onnx"},
+      {"liveness", "fr_liveness.onnx"}, {"eye", "fr_eye.onnx"},       {"pose", "fr_pose.onnx"}};
   std::vector<ModelFile> files;
   for (const auto& n : names) {
     ModelFile f{n[0], models.file(n[1]), -1};
@@ -54,7 +53,8 @@ Pipeline::Pipeline(const ModelPaths& models, Backend backend, const ImageLimits&
       detector_(loadOnnxNet(models.file(kDetectFile), backend)),
       landmarks_(loadOnnxNet(models.file(kLandmarkFile), backend)),
       extractor_(loadOnnxNet(models.file(kFeatureFile), backend)),
-      attributes_(maskWeightsPath.empty() ? AttributeEstimators(models) : AttributeEstimators(models, maskWeightsPath)) {
+      attributes_(maskWeightsPath.empty() ? AttributeEstimators(models)
+                                          : AttributeEstimators(models, maskWeightsPath)) {
   // Every ONNX attribute net loads now, so a bad file fails engine start; the mask weights (our own file)
   // load on first use.
   attributes_.preload(kAge | kGender | kEmotion | kLiveness | kEyes | kPose);
@@ -99,8 +99,10 @@ AnalyzeResult Pipeline::analyze(const AnalyzeRequest& request) {
     for (const auto& timing : perAttribute.ms) {
       auto it = std::find_if(result.timings.ms.begin(), result.timings.ms.end(),
                              [&](const auto& entry) { return entry.first == timing.first; });
-      if (it == result.timings.ms.end()) result.timings.add(timing.first, timing.second);
-      else it->second += timing.second;
+      if (it == result.timings.ms.end())
+        result.timings.add(timing.first, timing.second);
+      else
+        it->second += timing.second;
     }
   }
   return result;

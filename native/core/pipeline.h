@@ -22,8 +22,8 @@ struct AnalyzeRequest {
   std::vector<uint8_t> image;  // encoded bytes
   bool detectFaces = true;     // false: the whole image is one face crop (CompreFace's detect_faces=false)
   DetectOptions detect;
-  bool embed = false;          // compute the 512-d embedding
-  unsigned attributes = 0;     // Attribute bits (attributes/attributes.h)
+  bool embed = false;       // compute the 512-d embedding
+  unsigned attributes = 0;  // Attribute bits (attributes/attributes.h)
 };
 
 struct FaceAnalysis {

@@ -4,12 +4,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "errors.h"
 #include "image/image_decoder.h"
@@ -134,8 +133,10 @@ Bytes pngClaiming(uint32_t width, uint32_t height) {
 
 TEST(decodes_every_opencv_format_to_bgr) {
   const cv::Mat source = gradient(40, 30);
-  const std::pair<const char*, ImageFormat> formats[] = {{".jpg", ImageFormat::Jpeg}, {".png", ImageFormat::Png},
-                                                         {".bmp", ImageFormat::Bmp},  {".tiff", ImageFormat::Tiff},
+  const std::pair<const char*, ImageFormat> formats[] = {{".jpg", ImageFormat::Jpeg},
+                                                         {".png", ImageFormat::Png},
+                                                         {".bmp", ImageFormat::Bmp},
+                                                         {".tiff", ImageFormat::Tiff},
                                                          {".webp", ImageFormat::WebP}};
   for (const auto& [ext, format] : formats) {
     const DecodedImage image = decode(encode(ext, source));
@@ -171,9 +172,9 @@ TEST(gif_first_frame_with_palette_and_transparency) {
   const DecodedImage image = decode(makeGif(7, 5));
   CHECK(image.format == ImageFormat::Gif);
   CHECK(image.bgr.cols == 7 && image.bgr.rows == 5);
-  CHECK(image.bgr.at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 0, 255));    // index 0 = red
-  CHECK(image.bgr.at<cv::Vec3b>(0, 1) == cv::Vec3b(0, 255, 0));    // index 1 = green
-  CHECK(image.bgr.at<cv::Vec3b>(1, 1) == cv::Vec3b(255, 0, 0));    // index 2 = blue
+  CHECK(image.bgr.at<cv::Vec3b>(0, 0) == cv::Vec3b(0, 0, 255));  // index 0 = red
+  CHECK(image.bgr.at<cv::Vec3b>(0, 1) == cv::Vec3b(0, 255, 0));  // index 1 = green
+  CHECK(image.bgr.at<cv::Vec3b>(1, 1) == cv::Vec3b(255, 0, 0));  // index 2 = blue
   // Transparent index 1 shows the background colour (index 3, white).
   const DecodedImage t = decode(makeGif(7, 5, 1));
   CHECK(t.bgr.at<cv::Vec3b>(0, 1) == cv::Vec3b(255, 255, 255));
@@ -285,8 +286,9 @@ TEST(empty_unknown_and_random_bytes_fail_cleanly) {
 
 TEST(random_bytes_behind_a_valid_magic_never_crash) {
   std::mt19937 rng(11);
-  const Bytes magics[] = {{0xFF, 0xD8, 0xFF}, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, {'B', 'M'},
-                          {'G', 'I', 'F', '8', '9', 'a'}, {'I', 'I', '*', 0}, {0, 0, 1, 0}};
+  const Bytes magics[] = {{0xFF, 0xD8, 0xFF}, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'},
+                          {'B', 'M'},         {'G', 'I', 'F', '8', '9', 'a'},
+                          {'I', 'I', '*', 0}, {0, 0, 1, 0}};
   for (const Bytes& magic : magics)
     for (int round = 0; round < 100; ++round) {
       Bytes data = magic;

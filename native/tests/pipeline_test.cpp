@@ -1,6 +1,10 @@
 // The vision pipeline on real photos (../shared/facedata) and real models: detection incl. a 40 px face in a
 // 1920x1080 frame, landmark plausibility, alignment + embeddings (same vs different person on LFW pairs), the
 // template codec, the worker pool and model loading errors.
+#include "pipeline.h"
+
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -9,19 +13,16 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "aligner.h"
 #include "errors.h"
-#include "pipeline.h"
 #include "template_codec.h"
 #include "testing.h"
 #include "worker_pool.h"
@@ -33,12 +34,12 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-#define SKIP_WITHOUT_FACEDATA()                                                              \
-  do {                                                                                       \
-    if (!testing::haveFacedata()) {                                                          \
+#define SKIP_WITHOUT_FACEDATA()                                                               \
+  do {                                                                                        \
+    if (!testing::haveFacedata()) {                                                           \
       std::cout << "skip: " << testing::facedataDir() << " not found (real photos needed)\n"; \
-      return;                                                                                \
-    }                                                                                        \
+      return;                                                                                 \
+    }                                                                                         \
   } while (0)
 
 Bytes readFile(const std::string& path) {
@@ -47,7 +48,9 @@ Bytes readFile(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-Bytes facedataFile(const std::string& relative) { return readFile(testing::facedataDir() + "/" + relative); }
+Bytes facedataFile(const std::string& relative) {
+  return readFile(testing::facedataDir() + "/" + relative);
+}
 
 Pipeline& pipeline() {
   static Pipeline p(ModelPaths{testing::modelsDir()}, Backend::Cpu, ImageLimits());
@@ -115,13 +118,14 @@ TEST(landmarks_are_plausible) {
   const Face& f = r.faces[0].face;
   CHECK(f.hasLandmarks);
   const auto five = alignmentPoints(f);
-  CHECK(five[0].x < five[2].x && five[2].x < five[1].x);                  // eyes either side of the nose
-  CHECK(five[0].y < five[2].y && five[1].y < five[2].y);                  // eyes above the nose tip
-  CHECK(five[2].y < five[3].y && five[2].y < five[4].y);                  // nose above the mouth corners
+  CHECK(five[0].x < five[2].x && five[2].x < five[1].x);  // eyes either side of the nose
+  CHECK(five[0].y < five[2].y && five[1].y < five[2].y);  // eyes above the nose tip
+  CHECK(five[2].y < five[3].y && five[2].y < five[4].y);  // nose above the mouth corners
   CHECK(five[3].x < five[4].x);
   const float eyeDistance = static_cast<float>(cv::norm(five[1] - five[0]));
   CHECK(eyeDistance > 0.25f * f.box.width && eyeDistance < 0.7f * f.box.width);
-  cv::Rect2f grown(f.box.x - f.box.width * 0.2f, f.box.y - f.box.height * 0.2f, f.box.width * 1.4f, f.box.height * 1.4f);
+  cv::Rect2f grown(f.box.x - f.box.width * 0.2f, f.box.y - f.box.height * 0.2f, f.box.width * 1.4f,
+                   f.box.height * 1.4f);
   for (const auto& p : f.landmarks) CHECK(grown.contains(p));
   const auto named = namedKeypoints(f);
   CHECK(named.size() == 21);
@@ -149,7 +153,8 @@ TEST(finds_a_40px_face_in_a_1920x1080_frame) {
   Bytes png;
   cv::imencode(".png", frame, png);
   const AnalyzeResult big = analyze(png);
-  const cv::Rect2f expected(static_cast<float>(at.x + face.x * scale), static_cast<float>(at.y + face.y * scale), 40.f, 40.f);
+  const cv::Rect2f expected(static_cast<float>(at.x + face.x * scale), static_cast<float>(at.y + face.y * scale), 40.f,
+                            40.f);
   bool found = false;
   for (const auto& f : big.faces) found = found || iou(f.face.box, expected) > 0.4f;
   CHECK(found);

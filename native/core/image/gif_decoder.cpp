@@ -13,7 +13,9 @@ namespace faceserver {
 
 namespace {
 
-[[noreturn]] void corrupt(const char* what) { throw EngineError(ErrorCode::CorruptImage, what); }
+[[noreturn]] void corrupt(const char* what) {
+  throw EngineError(ErrorCode::CorruptImage, what);
+}
 
 struct MemorySource {
   const uint8_t* data;

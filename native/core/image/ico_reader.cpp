@@ -13,7 +13,9 @@ constexpr size_t kDirectoryHeader = 6;
 constexpr size_t kEntrySize = 16;
 constexpr size_t kBmpFileHeader = 14;
 
-[[noreturn]] void corrupt(const char* what) { throw EngineError(ErrorCode::CorruptImage, what); }
+[[noreturn]] void corrupt(const char* what) {
+  throw EngineError(ErrorCode::CorruptImage, what);
+}
 
 void putLe32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));

@@ -1,8 +1,7 @@
 #include "image/image_decoder.h"
 
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
+#include <vector>
 
 #include "errors.h"
 #include "image/gif_decoder.h"

@@ -12,7 +12,9 @@ namespace faceserver {
 
 namespace {
 
-[[noreturn]] void corrupt(const char* what) { throw EngineError(ErrorCode::CorruptImage, what); }
+[[noreturn]] void corrupt(const char* what) {
+  throw EngineError(ErrorCode::CorruptImage, what);
+}
 
 ImageHeader jpegHeader(const ByteView& b) {
   // Walk the marker segments up to the first start-of-frame, which holds the dimensions.
@@ -61,7 +63,9 @@ ImageHeader bmpHeader(const ByteView& b) {
   return {ImageFormat::Bmp, std::llabs(width), std::llabs(height)};
 }
 
-ImageHeader gifHeader(const ByteView& b) { return {ImageFormat::Gif, b.le16(6), b.le16(8)}; }
+ImageHeader gifHeader(const ByteView& b) {
+  return {ImageFormat::Gif, b.le16(6), b.le16(8)};
+}
 
 ImageHeader tiffHeader(const ByteView& b) {
   const bool little = b.u8(0) == 'I';
@@ -76,13 +80,20 @@ ImageHeader tiffHeader(const ByteView& b) {
     if (tag != 256 && tag != 257 && tag != 322 && tag != 323) continue;
     const uint16_t type = u16(entry + 2);
     int64_t value;
-    if (type == 3) value = u16(entry + 8);       // SHORT
-    else if (type == 4) value = u32(entry + 8);  // LONG
-    else corrupt("TIFF dimension has an invalid type");
-    if (tag == 256) width = value;
-    else if (tag == 257) height = value;
-    else if (tag == 322) tileWidth = value;
-    else tileHeight = value;
+    if (type == 3)
+      value = u16(entry + 8);  // SHORT
+    else if (type == 4)
+      value = u32(entry + 8);  // LONG
+    else
+      corrupt("TIFF dimension has an invalid type");
+    if (tag == 256)
+      width = value;
+    else if (tag == 257)
+      height = value;
+    else if (tag == 322)
+      tileWidth = value;
+    else
+      tileHeight = value;
   }
   if (width < 0 || height < 0) corrupt("TIFF has no image dimensions");
   // The decoder allocates one tile up front (up to 1 GB in OpenCV 4.6): refuse tiles far bigger than the image.

@@ -16,7 +16,7 @@ ImageFormat sniffImageFormat(const uint8_t* data, size_t size);
 
 struct ImageHeader {
   ImageFormat format = ImageFormat::Unknown;
-  int64_t width = 0;   // as stored (before EXIF orientation)
+  int64_t width = 0;  // as stored (before EXIF orientation)
   int64_t height = 0;
 };
 
