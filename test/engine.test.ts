@@ -58,7 +58,8 @@ describe('engine', function () {
   });
 
   it('cuda falls back to the CPU and says why when OpenCV has no CUDA device', async () => {
-    const gpu = await Engine.open({ modelsDir: MODELS, workers: 1, backend: 'cuda' });
+    const warnings: string[] = [];
+    const gpu = await Engine.open({ modelsDir: MODELS, workers: 1, backend: 'cuda', warn: (m) => warnings.push(m) });
     try {
       const info = gpu.info();
       const opencv = (info.addon as { opencv: { cudaBackend: boolean; cudaDevices: number } }).opencv;
@@ -67,6 +68,8 @@ describe('engine', function () {
       } else {
         assert.equal(info.backend.used, 'cpu');
         assert.ok(info.backend.fallbackReason && info.backend.fallbackReason.length > 0);
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /cuda.*using 'cpu'/);
       }
     } finally {
       await gpu.close();
@@ -88,6 +91,8 @@ describe('engine', function () {
       const f = r.faces[0];
       assert.ok(f.score > 0.6 && f.box.width > 70 && f.box.width < 170);
       assert.equal(f.landmarks68.length, 68);
+      assert.equal(f.landmarks5.length, 5);
+      assert.ok(f.landmarks5[0][0] < f.landmarks5[1][0] && f.landmarks5[2][1] < f.landmarks5[3][1]);
       assert.equal(Object.keys(f.keypoints).length, 21);
       assert.ok(f.keypoints.left_eye[0] < f.keypoints.right_eye[0]);
       assert.ok(f.keypoints.left_eye[1] < f.keypoints.mouth[1]);

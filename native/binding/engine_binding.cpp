@@ -176,6 +176,10 @@ Napi::Object faceToJs(Napi::Env env, const FaceAnalysis& analysis, unsigned attr
     Napi::Array landmarks = Napi::Array::New(env, face.landmarks.size());
     for (uint32_t i = 0; i < face.landmarks.size(); ++i) landmarks.Set(i, point(env, face.landmarks[i]));
     out.Set("landmarks68", landmarks);
+    const auto five = alignmentPoints(face);
+    Napi::Array alignment = Napi::Array::New(env, five.size());
+    for (uint32_t i = 0; i < five.size(); ++i) alignment.Set(i, point(env, five[i]));
+    out.Set("landmarks5", alignment);
     Napi::Object keypoints = Napi::Object::New(env);
     for (const auto& k : namedKeypoints(face)) keypoints.Set(k.name, point(env, k.point));
     out.Set("keypoints", keypoints);

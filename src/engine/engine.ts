@@ -54,6 +54,8 @@ export interface EngineOptions {
   maskWeights?: string; // the mask classifier's weights file; default assets/mask/mask_classifier.yml
   /** OpenCV's thread count (process-wide!). Default 0 = cores / workers, at least 1: measured best (RESULTS.md). */
   opencvThreads?: number;
+  /** Where start-up warnings go (e.g. the CUDA fallback); default console.warn. */
+  warn?: (message: string) => void;
 }
 
 export const ATTRIBUTE_NAMES = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'] as const;
@@ -87,6 +89,7 @@ export interface FaceResult {
   box: Box; // square (side = detector box height), clipped to the image, in pixels of the oriented image
   score: number; // detector confidence (1 when detectFaces is false)
   landmarks68: [number, number][]; // iBUG-68 order
+  landmarks5: [number, number][]; // the alignment points: eye centres (image-left first), nose tip, mouth corners
   keypoints: Record<KeypointName, [number, number]>;
   embedding?: Float32Array; // 512 values, unit length (flip-averaged)
   template?: Buffer; // binary template (see native/core/template_codec.h), base64 it for the APIs
@@ -146,13 +149,16 @@ export class Engine {
   /** Starts the workers and loads every model; rejects with MODEL_LOAD naming a missing or corrupt file. */
   static async open(options: EngineOptions): Promise<Engine> {
     const addon = loadAddon();
-    const native = sync(() => new addon.Engine(options) as NativeEngine);
+    const { warn = console.warn, ...nativeOptions } = options;
+    const native = sync(() => new addon.Engine(nativeOptions) as NativeEngine);
     try {
       await native.ready();
     } catch (err) {
       await native.close().catch(() => undefined);
       throw asEngineError(err);
     }
+    const { backend } = native.info();
+    if (backend.fallbackReason) warn(`engine: backend '${backend.requested}' unavailable (${backend.fallbackReason}); using '${backend.used}'`);
     return new Engine(native);
   }
 
