@@ -1,5 +1,5 @@
 // Index load benchmark: how long the in-memory face index takes to stream N templates from each store.
-//   npm run bench:index-load -- --n 100000 [--pg postgres://...] [--stores embedded,postgres] [--formats binary,text]
+//   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres] [--formats binary,text] [--parallel 2]
 // One JSON line per (store, format, n). The gallery is generated inside the database (random unit vectors;
 // the load time depends on row size, not on the values); the HNSW index is dropped first because building it
 // for 1M rows takes far longer than the load being measured.

@@ -10,6 +10,10 @@ import { ExactMatcher, type MatcherFactory } from '../src/domain/index/collectio
 import { nativeMatchers } from '../src/domain/index/native-matcher';
 import { loadAddon } from '../src/engine/addon';
 import { forEachStore } from './support/stores';
+import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
+import { startTestServer } from './support/server';
+import { Api, identificationSet, photo, requireFacedata } from './support/compreface';
+import type { RunningServer } from '../src/server';
 import { around, clusteredEmbeddings, haveFacedata, randomUnit, realIdentities, rng, type RealIdentity } from './support/embeddings';
 
 const DIM = 512;
@@ -333,4 +337,48 @@ describe('face index kept in step with PostgreSQL', function () {
       });
     });
   }
+});
+
+describe('two faceserver instances over one PostgreSQL (in-process servers, HTTP API)', function () {
+  this.timeout(300_000);
+  let temp: TempDatabase | undefined;
+  let servers: RunningServer[] = [];
+
+  before(async function () {
+    requireFacedata(this);
+    temp = await createTempDatabase(requirePostgres(this));
+    servers = [await startTestServer({ DATABASE_URL: temp.url }), await startTestServer({ DATABASE_URL: temp.url })];
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+    await temp?.drop();
+  });
+
+  it('a face enrolled through one instance is recognized through the other; deleted through it, gone from the first', async () => {
+    const [one, two] = servers;
+    const key = (await one.services.keys.create('recognition')).key;
+    const api1 = new Api(one.url, key);
+    const api2 = new Api(two.url, key);
+    const { people } = identificationSet(3);
+    for (const p of people) await api1.enrol(p.name, photo(p.gallery));
+    const recognize = async (api: Api, file: string) => {
+      const r = await api.post('/recognition/recognize', { files: { file: photo(file) } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.result[0].subjects as { subject: string; similarity: number }[];
+    };
+    // The second instance learns of the enrolments only through LISTEN/NOTIFY: wait for it briefly.
+    const eventually = async (check: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    const target = people[0];
+    await eventually(async () => (await recognize(api2, target.probes[0]))[0]?.subject === target.name);
+    assert.equal((await recognize(api2, target.probes[0]))[0]?.subject, target.name);
+
+    const del = await api2.delete(`/recognition/subjects/${encodeURIComponent(target.name)}`);
+    assert.equal(del.status, 200, JSON.stringify(del.body));
+    await eventually(async () => (await recognize(api1, target.probes[0])).every((s) => s.subject !== target.name));
+    assert.ok((await recognize(api1, target.probes[0])).every((s) => s.subject !== target.name), 'deleted subject still found by instance one');
+    // The others are still there on both.
+    for (const api of [api1, api2]) assert.equal((await recognize(api, people[1].probes[0]))[0]?.subject, people[1].name);
+  });
 });
