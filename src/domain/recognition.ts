@@ -82,8 +82,9 @@ export class RecognitionService {
 
   /** The most similar subjects, each scored by its best face. */
   private async bestSubjects(collectionId: number, embedding: Float32Array, predictionCount: PredictionCount): Promise<SubjectMatch[]> {
-    // Several faces may belong to one subject: look further than the subjects wanted.
-    const k = predictionCount < 0 ? ALL_SUBJECTS_K : Math.min(ALL_SUBJECTS_K, Math.max(predictionCount * 10, 50));
+    // The nearest face's subject is the best subject, so one hit answers the usual prediction_count=1. For more
+    // subjects look further, since several nearest faces may belong to one subject.
+    const k = predictionCount < 0 ? ALL_SUBJECTS_K : predictionCount === 1 ? 1 : Math.min(ALL_SUBJECTS_K, Math.max(predictionCount * 10, 50));
     const hits = await this.searcher.search(collectionId, embedding, k);
     if (!hits.length) return [];
     const faces = await getFacesByIds(this.db, hits.map((h) => h.faceId));
