@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 #include "attributes/ssr_net.h"
@@ -10,7 +11,7 @@ namespace faceserver {
 
 class AgeEstimator {
  public:
-  explicit AgeEstimator(const std::string& modelPath) : net_(modelPath) {}
+  explicit AgeEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   AgeResult estimate(const cv::Mat& bgr, const Face& face);
 
   // The range is years -/+ kRangeFraction * years (at least kMinHalfWidth years each side). Measured on the

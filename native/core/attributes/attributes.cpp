@@ -41,32 +41,34 @@ const char* emotionName(Emotion e) {
 // The estimators, each created the first time a request needs it.
 class AttributeNets {
  public:
-  AttributeNets(const ModelPaths& models, std::string maskWeights)
-      : models_(models), maskWeights_(std::move(maskWeights)) {}
+  AttributeNets(const ModelPaths& models, std::string maskWeights, Backend backend)
+      : models_(models), maskWeights_(std::move(maskWeights)), backend_(backend) {}
 
   AgeEstimator& age() {
-    return get(age_, [&] { return new AgeEstimator(models_.file("fr_age.onnx")); });
+    return get(age_, [&] { return new AgeEstimator(net("fr_age.onnx")); });
   }
   GenderEstimator& gender() {
-    return get(gender_, [&] { return new GenderEstimator(models_.file("fr_gender.onnx")); });
+    return get(gender_, [&] { return new GenderEstimator(net("fr_gender.onnx")); });
   }
   EmotionEstimator& emotion() {
-    return get(emotion_, [&] { return new EmotionEstimator(models_.file("fr_expression.onnx")); });
+    return get(emotion_, [&] { return new EmotionEstimator(net("fr_expression.onnx")); });
   }
   LivenessEstimator& liveness() {
-    return get(liveness_, [&] { return new LivenessEstimator(models_.file("fr_liveness.onnx")); });
+    return get(liveness_, [&] { return new LivenessEstimator(net("fr_liveness.onnx")); });
   }
   EyeEstimator& eyes() {
-    return get(eyes_, [&] { return new EyeEstimator(models_.file("fr_eye.onnx")); });
+    return get(eyes_, [&] { return new EyeEstimator(net("fr_eye.onnx")); });
   }
   PoseEstimator& pose() {
-    return get(pose_, [&] { return new PoseEstimator(models_.file("fr_pose.onnx")); });
+    return get(pose_, [&] { return new PoseEstimator(net("fr_pose.onnx")); });
   }
   MaskClassifier& mask() {
     return get(mask_, [&] { return new MaskClassifier(maskWeights_); });
   }
 
  private:
+  cv::dnn::Net net(const char* file) const { return loadOnnxNet(models_.file(file), backend_); }
+
   template <typename T, typename Make>
   static T& get(std::unique_ptr<T>& slot, Make make) {
     if (!slot) slot.reset(make());
@@ -75,6 +77,7 @@ class AttributeNets {
 
   ModelPaths models_;
   std::string maskWeights_;
+  Backend backend_;
   std::unique_ptr<AgeEstimator> age_;
   std::unique_ptr<GenderEstimator> gender_;
   std::unique_ptr<EmotionEstimator> emotion_;
@@ -123,8 +126,8 @@ void checkFace(const cv::Mat& bgr, const Face& face, unsigned mask) {
 
 }  // namespace
 
-AttributeEstimators::AttributeEstimators(const ModelPaths& models, const std::string& maskWeightsPath)
-    : nets_(std::make_unique<AttributeNets>(models, maskWeightsPath)) {}
+AttributeEstimators::AttributeEstimators(const ModelPaths& models, const std::string& maskWeightsPath, Backend backend)
+    : nets_(std::make_unique<AttributeNets>(models, maskWeightsPath, backend)) {}
 
 AttributeEstimators::~AttributeEstimators() = default;
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "face.h"
+#include "model_loader.h"
 
 namespace faceserver {
 
@@ -132,9 +133,11 @@ class AttributeEstimators {
   // models.dir holds the fr_*.onnx files; the mask weights are read from maskWeightsPath (the default
   // assets/mask/mask_classifier.yml, relative to the working directory, is what the server ships).
   // Nets load lazily on the first request that needs them; a missing file throws EngineError(ModelLoad)
-  // naming the file at that point. Call preload() to load everything up front.
+  // naming the file at that point. Call preload() to load everything up front. The ONNX nets run on `backend`
+  // (the engine's choice after chooseBackend()).
   explicit AttributeEstimators(const ModelPaths& models,
-                               const std::string& maskWeightsPath = "assets/mask/mask_classifier.yml");
+                               const std::string& maskWeightsPath = "assets/mask/mask_classifier.yml",
+                               Backend backend = Backend::Cpu);
   ~AttributeEstimators();
   AttributeEstimators(const AttributeEstimators&) = delete;
   AttributeEstimators& operator=(const AttributeEstimators&) = delete;

@@ -19,8 +19,6 @@ constexpr Emotion kNetOrder[kEmotionCount] = {Emotion::Angry, Emotion::Disgusted
 
 }  // namespace
 
-EmotionEstimator::EmotionEstimator(const std::string& modelPath) : net_(loadOnnx(modelPath)) {}
-
 EmotionResult EmotionEstimator::estimate(const cv::Mat& bgr, const Face& face) {
   // MODELS.md: the crop starts at the box's top-left corner and spans 1.2x its width and height.
   const cv::Rect2f region(face.box.x, face.box.y, face.box.width * kCropScale, face.box.height * kCropScale);

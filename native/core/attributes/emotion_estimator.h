@@ -4,6 +4,7 @@
 
 #include <opencv2/dnn.hpp>
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 
@@ -11,7 +12,7 @@ namespace faceserver {
 
 class EmotionEstimator {
  public:
-  explicit EmotionEstimator(const std::string& modelPath);
+  explicit EmotionEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   EmotionResult estimate(const cv::Mat& bgr, const Face& face);
 
  private:

@@ -13,8 +13,6 @@ constexpr int kInputSide = 24;
 constexpr float kCropScale = 1.6f;
 }  // namespace
 
-EyeEstimator::EyeEstimator(const std::string& modelPath) : net_(loadOnnx(modelPath)) {}
-
 // firstPoint = 36 (image-left eye) or 42: the six eye points are firstPoint..firstPoint+5, corners at +0 and +3,
 // eyelids at +1, +2, +4, +5.
 float EyeEstimator::closedProbability(const cv::Mat& gray, const Face& face, int firstPoint) {

@@ -3,6 +3,7 @@
 
 #include <opencv2/dnn.hpp>
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 
@@ -10,7 +11,7 @@ namespace faceserver {
 
 class EyeEstimator {
  public:
-  explicit EyeEstimator(const std::string& modelPath);
+  explicit EyeEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   EyesResult estimate(const cv::Mat& bgr, const Face& face);
 
   // An eye is open when its closed probability is below this.

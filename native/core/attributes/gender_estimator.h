@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 #include "attributes/ssr_net.h"
@@ -10,7 +11,7 @@ namespace faceserver {
 
 class GenderEstimator {
  public:
-  explicit GenderEstimator(const std::string& modelPath) : net_(modelPath) {}
+  explicit GenderEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   GenderResult estimate(const cv::Mat& bgr, const Face& face);
 
   // Measured on ../shared/facedata with flip averaging: threshold 0.65 gives UTKFace (n=360) 74.2% (its best) and

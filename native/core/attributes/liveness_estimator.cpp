@@ -13,8 +13,6 @@ constexpr int kInputSide = 128;
 constexpr float kCropScale = 2.7f;
 }  // namespace
 
-LivenessEstimator::LivenessEstimator(const std::string& modelPath) : net_(loadOnnx(modelPath)) {}
-
 LivenessResult LivenessEstimator::estimate(const cv::Mat& bgr, const Face& face) {
   // MODELS.md: 2.7x the box around its centre, moved (and if needed shrunk) to stay inside the image, since
   // the net looks at the context around the face (screen borders, paper edges).

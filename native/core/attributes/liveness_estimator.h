@@ -4,6 +4,7 @@
 
 #include <opencv2/dnn.hpp>
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 
@@ -11,7 +12,7 @@ namespace faceserver {
 
 class LivenessEstimator {
  public:
-  explicit LivenessEstimator(const std::string& modelPath);
+  explicit LivenessEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   LivenessResult estimate(const cv::Mat& bgr, const Face& face);
 
   static constexpr float kRealThreshold = 0.5f;

@@ -2,23 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-
-#include "errors.h"
 
 namespace faceserver {
-
-cv::dnn::Net loadOnnx(const std::string& path) {
-  if (!std::ifstream(path, std::ios::binary).good())
-    throw EngineError(ErrorCode::ModelLoad, "model file not found or unreadable: " + path);
-  try {
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
-    if (net.empty()) throw EngineError(ErrorCode::ModelLoad, "model file holds no network: " + path);
-    return net;
-  } catch (const cv::Exception& e) {
-    throw EngineError(ErrorCode::ModelLoad, "cannot load model " + path + ": " + e.what());
-  }
-}
 
 std::vector<float> softmax(const float* logits, int n) {
   std::vector<float> p(logits, logits + n);

@@ -1,14 +1,9 @@
-// Loading one ONNX model with a clear error, and running it on a prepared blob.
+// Helpers shared by the attribute nets. (Nets are loaded by model_loader.h, on the engine's backend.)
 #pragma once
 
-#include <opencv2/dnn.hpp>
-#include <string>
 #include <vector>
 
 namespace faceserver {
-
-// Throws EngineError(ModelLoad) naming the file when it is missing or unreadable.
-cv::dnn::Net loadOnnx(const std::string& path);
 
 // Softmax over `n` floats.
 std::vector<float> softmax(const float* logits, int n);

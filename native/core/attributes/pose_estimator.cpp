@@ -16,8 +16,6 @@ const cv::Scalar kStd(0.225, 0.224, 0.229);
 const std::vector<std::string> kOutputs = {"output", "617", "618"};  // yaw, pitch, roll
 }  // namespace
 
-PoseEstimator::PoseEstimator(const std::string& modelPath) : net_(loadOnnx(modelPath)) {}
-
 float PoseEstimator::binsToDegrees(const float* logits) {
   const std::vector<float> p = softmax(logits, kBins);
   float expected = 0.f;

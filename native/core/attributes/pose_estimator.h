@@ -3,6 +3,7 @@
 
 #include <opencv2/dnn.hpp>
 #include <string>
+#include <utility>
 
 #include "attributes/attributes.h"
 
@@ -10,7 +11,7 @@ namespace faceserver {
 
 class PoseEstimator {
  public:
-  explicit PoseEstimator(const std::string& modelPath);
+  explicit PoseEstimator(cv::dnn::Net net) : net_(std::move(net)) {}
   PoseResult estimate(const cv::Mat& bgr, const Face& face);
 
   // Expected value over the bins: sum(p_i * i) * 3 - 99 degrees, p = softmax of the 66 logits.

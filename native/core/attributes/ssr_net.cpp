@@ -23,8 +23,6 @@ const std::vector<std::string> kOutputs = {"prob_stage_1",        "prob_stage_2"
 
 }  // namespace
 
-SsrNet::SsrNet(const std::string& modelPath) : net_(loadOnnx(modelPath)) {}
-
 float SsrNet::merge(const float* x, float range) {
   const float s1 = 3.f * (1.f + x[9]), s2 = 3.f * (1.f + x[10]), s3 = 3.f * (1.f + x[11]);
   float a = 0.f, b = 0.f, c = 0.f;

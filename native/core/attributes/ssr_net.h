@@ -3,6 +3,7 @@
 
 #include <opencv2/dnn.hpp>
 #include <string>
+#include <utility>
 
 #include "face.h"
 
@@ -10,7 +11,7 @@ namespace faceserver {
 
 class SsrNet {
  public:
-  explicit SsrNet(const std::string& modelPath);
+  explicit SsrNet(cv::dnn::Net net) : net_(std::move(net)) {}
 
   // Runs the net on the face's 1.4x square crop and on its mirror image, merges the three stages of each,
   // scaled by `range` (101 for age in years, 1 for gender), and returns the mean of the two.
