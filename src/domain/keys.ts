@@ -2,7 +2,7 @@
 // (src/store/api-keys.ts); the plain key is returned once, at creation.
 import crypto from 'node:crypto';
 import type { Db } from '../store/db';
-import { createApiKey, findActiveApiKey, listApiKeys, revokeApiKey, type ApiKey } from '../store/api-keys';
+import { createApiKey, findActiveApiKey, hashApiKey, listApiKeys, revokeApiKey, type ApiKey } from '../store/api-keys';
 import { ensureCollection, getCollection } from '../store/collections';
 import { DomainError } from './errors';
 
@@ -23,7 +23,16 @@ export interface KeyInfo {
   revokedAt: Date | null;
 }
 
+/**
+ * How long a successful key lookup is reused. Revoking through this process takes effect at once; a
+ * revocation by another process (the CLI, another instance) within this time.
+ */
+export const KEY_CACHE_MS = 2000;
+
 export class KeyService {
+  /** sha-256 of a presented key -> its record, for KEY_CACHE_MS (one database read less per request). */
+  private readonly cache = new Map<string, { record: ApiKey; until: number }>();
+
   constructor(private readonly db: Db) {}
 
   /** Creates a key for a service; a recognition key gets (or shares) the named collection. */
@@ -51,16 +60,31 @@ export class KeyService {
   /** Revokes a key given in full or by its listed prefix; returns what was revoked (empty: nothing matched). */
   async revoke(keyOrPrefix: string): Promise<KeyInfo[]> {
     const revoked = await revokeApiKey(this.db, keyOrPrefix);
+    this.cache.clear();
     return Promise.all(revoked.map((k) => this.describe(k)));
   }
 
   /** The grant of an active key for one of the given services; KEY_INVALID otherwise. */
   async authenticate(key: string, services: readonly string[]): Promise<KeyGrant> {
-    const record = await findActiveApiKey(this.db, key);
+    const record = await this.lookup(key);
     if (!record || !services.includes(record.service) || (record.service === 'recognition' && record.collectionId === null)) {
       throw new DomainError('KEY_INVALID', `${services[0]} service with API Key ${key} not found`, { service: services[0] });
     }
     return { keyId: record.id, service: record.service, collectionId: record.collectionId };
+  }
+
+  private async lookup(key: string): Promise<ApiKey | undefined> {
+    const id = hashApiKey(key).toString('hex');
+    const cached = this.cache.get(id);
+    if (cached && cached.until > Date.now()) return cached.record;
+    const record = await findActiveApiKey(this.db, key);
+    if (record) {
+      if (this.cache.size > 10_000) this.cache.clear(); // bounded: keys are few, presented junk is not cached
+      this.cache.set(id, { record, until: Date.now() + KEY_CACHE_MS });
+    } else {
+      this.cache.delete(id);
+    }
+    return record;
   }
 
   private async describe(k: ApiKey, q: Pick<Db, 'query'> = this.db): Promise<KeyInfo> {
