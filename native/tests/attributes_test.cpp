@@ -24,6 +24,7 @@
 #include "attributes/pose_estimator.h"
 #include "attributes/quality.h"
 #include "attributes/ssr_net.h"
+#include "bodies.h"
 #include "detector.h"
 #include "errors.h"
 #include "landmarks.h"
@@ -497,4 +498,25 @@ TEST(attributes_cost_per_face) {
   cv::setNumThreads(threadsBefore);
   CHECK(median["emotion"] > median["eyes"]);
   CHECK(median["quality"] >= median["emotion"]);
+}
+
+TEST(bodies_hog_people_detector) {
+  BodyDetector detector;
+  CHECK_THROWS_CODE(detector.detect(cv::Mat()), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(detector.detect(cv::Mat(200, 100, CV_8UC1, cv::Scalar(0))), ErrorCode::InvalidArgument);
+  CHECK(detector.detect(cv::Mat(1, 1, CV_8UC3, cv::Scalar(0, 0, 0))).empty());
+  CHECK(detector.detect(cv::Mat(127, 300, CV_8UC3, cv::Scalar(0, 0, 0))).empty());     // under one 64x128 window
+  CHECK(detector.detect(cv::Mat(480, 640, CV_8UC3, cv::Scalar(90, 90, 90))).empty());  // nothing in a flat frame
+  if (skipWithoutFacedata("bodies_hog_people_detector")) return;
+  const cv::Mat crowd = load("groups/insightface_ssh_t2.jpg");
+  const std::vector<Body> bodies = detector.detect(crowd);
+  std::printf("     measured bodies in the 5334x2767 crowd photo: %zu\n", bodies.size());
+  CHECK(bodies.size() >= 3);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const Body& b = bodies[i];
+    CHECK(b.score >= 0.5f && b.score <= 1.f);
+    CHECK(i == 0 || bodies[i - 1].score >= b.score);
+    CHECK(b.box.x >= 0 && b.box.y >= 0 && b.box.br().x <= crowd.cols && b.box.br().y <= crowd.rows);
+    CHECK(b.box.height > b.box.width);  // upright people
+  }
 }
