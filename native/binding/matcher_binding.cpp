@@ -192,9 +192,9 @@ class MatcherIndexWrap : public Napi::ObjectWrap<MatcherIndexWrap> {
     return DefineClass(
         env, "MatcherIndex",
         {InstanceMethod<&MatcherIndexWrap::add>("add"), InstanceMethod<&MatcherIndexWrap::addBatch>("addBatch"),
-         InstanceMethod<&MatcherIndexWrap::remove>("remove"), InstanceMethod<&MatcherIndexWrap::has>("has"),
-         InstanceMethod<&MatcherIndexWrap::clear>("clear"), InstanceMethod<&MatcherIndexWrap::size>("size"),
-         InstanceMethod<&MatcherIndexWrap::memoryBytes>("memoryBytes"),
+         InstanceMethod<&MatcherIndexWrap::reserve>("reserve"), InstanceMethod<&MatcherIndexWrap::remove>("remove"),
+         InstanceMethod<&MatcherIndexWrap::has>("has"), InstanceMethod<&MatcherIndexWrap::clear>("clear"),
+         InstanceMethod<&MatcherIndexWrap::size>("size"), InstanceMethod<&MatcherIndexWrap::memoryBytes>("memoryBytes"),
          InstanceMethod<&MatcherIndexWrap::bytesPerTemplate>("bytesPerTemplate"),
          InstanceMethod<&MatcherIndexWrap::search>("search"),
          InstanceMethod<&MatcherIndexWrap::searchAsync>("searchAsync")});
@@ -240,6 +240,18 @@ class MatcherIndexWrap : public Napi::ObjectWrap<MatcherIndexWrap> {
         fail(env, "embeddings must hold ids.length * 512 values");
       }
       index_->addBatch(ids.data(), embeddings.Data(), ids.size());
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value reserve(const Napi::CallbackInfo& cb) {
+    Napi::Env env = cb.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      const double count = cb[0].IsNumber() ? cb[0].As<Napi::Number>().DoubleValue() : -1;
+      if (!(count >= 0 && count <= static_cast<double>(matcher::kMaxTemplates)) || std::floor(count) != count) {
+        fail(env, "reserve(count) takes an integer within 0..268435456");
+      }
+      index_->reserve(static_cast<size_t>(count));
       return env.Undefined();
     });
   }

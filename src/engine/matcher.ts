@@ -2,6 +2,7 @@
 //
 //   const index = new FaceIndex();                 // one per collection (FaceIndexSet keeps them by key)
 //   index.add(id, embedding);                      // 512 floats; normalised inside; an existing id is replaced
+//   index.reserve(total);                          // optional, before streaming a known count in batches
 //   index.addBatch(ids, embeddings);               // ids: Float64Array | BigInt64Array, embeddings: n*512 floats
 //   index.remove(id); index.has(id); index.clear(); index.size; index.memoryBytes(); index.bytesPerTemplate();
 //   const hits = await index.search(query, { k: 5, threshold: 0.45 });   // [{ id, score }], best first
@@ -62,6 +63,7 @@ export const DEFAULT_SYNC_BELOW = 50_000;
 interface NativeMatcherIndex {
   add(id: FaceId, embedding: Float32Array): void;
   addBatch(ids: Float64Array | BigInt64Array, embeddings: Float32Array): void;
+  reserve(count: number): void;
   remove(id: FaceId): boolean;
   has(id: FaceId): boolean;
   clear(): void;
@@ -102,6 +104,11 @@ export class FaceIndex {
   /** Adds (or replaces) ids.length templates at once; validates every row before changing anything. */
   addBatch(ids: Float64Array | BigInt64Array, embeddings: Float32Array): void {
     guarded(() => this.native.addBatch(ids, embeddings));
+  }
+
+  /** Room for `count` templates in total: call before streaming a known number in batches (no regrowth). */
+  reserve(count: number): void {
+    guarded(() => this.native.reserve(count));
   }
 
   /** Returns whether the id was present. */

@@ -8,6 +8,10 @@
 #include <new>
 #include <type_traits>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace faceserver::matcher {
 
 template <typename T>
@@ -24,24 +28,43 @@ class AlignedBuffer {
   void reallocate(size_t capacity) {
     T* fresh = nullptr;
     if (capacity > 0) {
-      const size_t bytes = (capacity * sizeof(T) + 63) / 64 * 64;
-      fresh = static_cast<T*>(std::aligned_alloc(64, bytes));
+      // Big arrays (the codes of a large collection) go on 2 MB pages where the kernel allows it: rescoring
+      // reads scattered templates, and with 4 KB pages each one costs a page walk as well as a cache miss.
+      const bool huge = capacity * sizeof(T) >= (size_t{4} << 20);
+      const size_t alignment = huge ? (size_t{2} << 20) : 64;
+      const size_t bytes = (capacity * sizeof(T) + alignment - 1) / alignment * alignment;
+      fresh = static_cast<T*>(std::aligned_alloc(alignment, bytes));
       if (!fresh) throw std::bad_alloc();
-      std::memset(static_cast<void*>(fresh), 0, bytes);
-      if (data_)
-        std::memcpy(static_cast<void*>(fresh), data_, (capacity < capacity_ ? capacity : capacity_) * sizeof(T));
+#ifdef __linux__
+      if (huge) madvise(fresh, bytes, MADV_HUGEPAGE);  // advisory: fine if refused
+#endif
+      const size_t kept = (data_ ? (capacity < capacity_ ? capacity : capacity_) : 0) * sizeof(T);
+      if (kept) std::memcpy(static_cast<void*>(fresh), data_, kept);
+      std::memset(reinterpret_cast<char*>(fresh) + kept, 0, bytes - kept);
     }
     std::free(data_);
     data_ = fresh;
     capacity_ = capacity;
   }
 
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  size_t capacity() const { return capacity_; }
-  size_t bytes() const { return capacity_ * sizeof(T); }
+  T* data() {
+    return data_;
+  }
+  const T* data() const {
+    return data_;
+  }
+  T& operator[](size_t i) {
+    return data_[i];
+  }
+  const T& operator[](size_t i) const {
+    return data_[i];
+  }
+  size_t capacity() const {
+    return capacity_;
+  }
+  size_t bytes() const {
+    return capacity_ * sizeof(T);
+  }
 
  private:
   T* data_ = nullptr;

@@ -9,7 +9,10 @@ namespace faceserver::matcher {
 namespace {
 
 int8_t quantize(float x) {
-  const long q = std::lround(x * kCodeScale);
+  // Round half away from zero by truncation (a plain cvttss2si; std::lround is a library call, and bulk
+  // loading 1M templates quantises 512M values).
+  const float v = x * kCodeScale;
+  const int q = static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f));
   return static_cast<int8_t>(q > kCodeMax ? kCodeMax : (q < -kCodeMax ? -kCodeMax : q));
 }
 

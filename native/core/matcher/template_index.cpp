@@ -28,12 +28,17 @@ void TemplateIndex::addBatch(const int64_t* ids, const float* embeddings, size_t
   for (size_t i = 0; i < n; ++i) normalizeEmbedding(embeddings + i * kDims, check.data());
   std::vector<float> units(kSlice * kDims);
   std::unique_lock<std::shared_mutex> lock(mutex_);
-  store_.reserve(store_.size() + n);
+  store_.grow(store_.size() + n);
   for (size_t start = 0; start < n; start += kSlice) {
     const size_t count = std::min(kSlice, n - start);
     for (size_t i = 0; i < count; ++i) normalizeEmbedding(embeddings + (start + i) * kDims, units.data() + i * kDims);
     for (size_t i = 0; i < count; ++i) store_.put(ids[start + i], units.data() + i * kDims);
   }
+}
+
+void TemplateIndex::reserve(size_t count) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  store_.reserve(count);
 }
 
 bool TemplateIndex::remove(int64_t id) {

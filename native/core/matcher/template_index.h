@@ -17,6 +17,8 @@ class TemplateIndex {
   void add(int64_t id, const float* embedding);
   // n ids and n x 512 floats; validates all before changing anything. A repeated id: the last one wins.
   void addBatch(const int64_t* ids, const float* embeddings, size_t n);
+  // Room for `count` templates in total (call before streaming a known number in batches).
+  void reserve(size_t count);
   bool remove(int64_t id);
   bool contains(int64_t id) const;
   void clear();

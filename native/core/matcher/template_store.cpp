@@ -29,6 +29,10 @@ void TemplateStore::reserve(size_t count) {
   ids_.reserve(count);
 }
 
+void TemplateStore::grow(size_t count) {
+  if (count > capacity_) reserve(std::max<size_t>({count, capacity_ + capacity_ / 8, 64}));
+}
+
 void TemplateStore::writeSlot(size_t slot, int64_t id, const float* unit) {
   uint64_t sign[kSignWords];
   encodeUnit(unit, codes_.data() + slot * kDims, sign);
@@ -49,10 +53,7 @@ void TemplateStore::put(int64_t id, const float* unit) {
     writeSlot(static_cast<size_t>(existing), id, unit);
     return;
   }
-  if (size_ == capacity_) {
-    // Grow by a quarter: less slack than doubling (RAM per template is a budget), still amortised O(1).
-    reserve(std::max<size_t>({size_ + 1, capacity_ + capacity_ / 4, 64}));
-  }
+  if (size_ == capacity_) grow(size_ + 1);
   writeSlot(size_, id, unit);
   ids_.put(id, static_cast<uint32_t>(size_));
   ++size_;

@@ -22,8 +22,11 @@ class TemplateStore {
   bool remove(int64_t id);
   bool contains(int64_t id) const { return ids_.find(id) >= 0; }
   void clear();
-  // Room for `count` templates in total without reallocating.
+  // Room for exactly `count` templates in total without reallocating.
   void reserve(size_t count);
+  // Room for `count` templates, growing by at least an eighth: repeated batches stay amortised O(1), and
+  // the slack stays small enough for the ~700 bytes per template budget (reserve() first avoids it).
+  void grow(size_t count);
 
   size_t size() const { return size_; }
   size_t memoryBytes() const;
