@@ -234,6 +234,10 @@ describe('engine', function () {
       await rejectsWith(Engine.open({ modelsDir: dir, workers: 1 }), 'MODEL_LOAD', 'fr_feature.onnx');
     });
 
+    it('missing mask weights fail open with MODEL_LOAD naming the file', async () => {
+      await rejectsWith(Engine.open({ modelsDir: dir, workers: 1, maskWeights: path.join(dir, 'no_mask.yml') }), 'MODEL_LOAD', 'no_mask.yml');
+    });
+
     it('a corrupt model file fails open with MODEL_LOAD naming it', async () => {
       const file = path.join(dir, 'fr_pose.onnx');
       fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 5000));

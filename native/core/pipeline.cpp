@@ -53,11 +53,9 @@ Pipeline::Pipeline(const ModelPaths& models, Backend backend, const ImageLimits&
       detector_(loadOnnxNet(models.file(kDetectFile), backend)),
       landmarks_(loadOnnxNet(models.file(kLandmarkFile), backend)),
       extractor_(loadOnnxNet(models.file(kFeatureFile), backend)),
-      attributes_(maskWeightsPath.empty() ? AttributeEstimators(models)
-                                          : AttributeEstimators(models, maskWeightsPath)) {
-  // Every ONNX attribute net loads now, so a bad file fails engine start; the mask weights (our own file)
-  // load on first use.
-  attributes_.preload(kAge | kGender | kEmotion | kLiveness | kEyes | kPose);
+      attributes_(models, maskWeightsPath.empty() ? kDefaultMaskWeights : maskWeightsPath, backend) {
+  // Every attribute model (the ONNX nets and our mask weights) loads now, so a bad file fails engine start.
+  attributes_.preload(kAllAttributes);
 }
 
 AnalyzeResult Pipeline::analyze(const AnalyzeRequest& request) {

@@ -48,13 +48,16 @@ struct ModelFile {
 // The files every pipeline needs; sizes read from disk (-1 for a missing file).
 std::vector<ModelFile> pipelineModelFiles(const ModelPaths& models);
 
+// The mask classifier's weights the server ships (AttributeEstimators' default), relative to the working directory.
+constexpr const char* kDefaultMaskWeights = "assets/mask/mask_classifier.yml";
+
 // Embeddings are the average of the crop and its mirror image (measured better on LFW; see RESULTS.md).
 constexpr bool kFlipAverage = true;
 
 class Pipeline {
  public:
   // Loads every net now: throws EngineError(ModelLoad) naming a missing or corrupt file. An empty
-  // maskWeightsPath means the attribute estimators' default.
+  // maskWeightsPath means kDefaultMaskWeights.
   Pipeline(const ModelPaths& models, Backend backend, const ImageLimits& limits,
            const std::string& maskWeightsPath = "");
 

@@ -12,7 +12,10 @@
 //   await engine.close();
 //
 // Every failure is an EngineError whose .code is one of ENGINE_ERROR_CODES.
+import path from 'node:path';
 import { loadAddon } from './addon';
+
+const DEFAULT_MASK_WEIGHTS = path.resolve(import.meta.dirname, '../../assets/mask/mask_classifier.yml');
 
 export const ENGINE_ERROR_CODES = [
   'INVALID_ARGUMENT', // an option or argument outside its documented range, or the engine is closed
@@ -51,7 +54,7 @@ export interface EngineOptions {
   queueSize?: number; // requests waiting for a worker before analyze() fails with BUSY; default 64
   backend?: Backend; // 'cuda' is used only when OpenCV has its CUDA backend and a device; else CPU (see info())
   limits?: ImageLimits;
-  maskWeights?: string; // the mask classifier's weights file; default assets/mask/mask_classifier.yml
+  maskWeights?: string; // the mask classifier's weights file; default <repo>/assets/mask/mask_classifier.yml
   /** OpenCV's thread count (process-wide!). Default 0 = cores / workers, at least 1: measured best (RESULTS.md). */
   opencvThreads?: number;
   /** Where start-up warnings go (e.g. the CUDA fallback); default console.warn. */
@@ -149,7 +152,8 @@ export class Engine {
   /** Starts the workers and loads every model; rejects with MODEL_LOAD naming a missing or corrupt file. */
   static async open(options: EngineOptions): Promise<Engine> {
     const addon = loadAddon();
-    const { warn = console.warn, ...nativeOptions } = options;
+    const { warn = console.warn, maskWeights = DEFAULT_MASK_WEIGHTS, ...rest } = options;
+    const nativeOptions = { ...rest, maskWeights };
     const native = sync(() => new addon.Engine(nativeOptions) as NativeEngine);
     try {
       await native.ready();
