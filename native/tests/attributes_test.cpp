@@ -466,7 +466,7 @@ TEST(attributes_quality_responds_to_blur_and_noise) {
 
 // Cost per face of each attribute alone (median of 15 runs after a warm-up) with one OpenCV thread, as each
 // worker of the engine's default two-worker pool runs; printed for RESULTS.md. The check holds on any
-// machine: the 224x224 DenseNet (emotion) costs more than the 24x24 eye net.
+// machine: the 224x224 DenseNet (emotion) costs more than the 24x24 eye net and than the quality image measures.
 TEST(attributes_cost_per_face) {
   if (skipWithoutFacedata("attributes_cost_per_face")) return;
   const cv::Mat img = load("misc/eyes_open_eyes.png");
@@ -497,7 +497,7 @@ TEST(attributes_cost_per_face) {
   std::printf(" (quality's own image measures %.2f)\n", measuresOnly[measuresOnly.size() / 2]);
   cv::setNumThreads(threadsBefore);
   CHECK(median["emotion"] > median["eyes"]);
-  CHECK(median["quality"] >= median["emotion"]);
+  CHECK(measuresOnly[measuresOnly.size() / 2] < median["emotion"]);  // the image measures are cheap
 }
 
 TEST(bodies_hog_people_detector) {
