@@ -33,21 +33,24 @@ export class DetectionService {
 }
 
 /**
- * A second face at least this fraction of the biggest face's area makes "the" face of a photo ambiguous.
- * Smaller ones are bystanders (LFW portraits often show part of another face in the background).
+ * A second face at least this fraction of the biggest face's area is a rival for "the" face of a photo;
+ * smaller ones are bystanders (LFW portraits often show part of another face in the background).
  */
-export const AMBIGUOUS_FACE_AREA_RATIO = 0.5;
+export const RIVAL_FACE_AREA_RATIO = 0.5;
 
 /**
- * The one face a photo is about (enrolment, the source of a verification): the biggest, unless another face
- * is nearly as big (TOO_MANY_FACES). `faces` is biggest first.
+ * The one face a photo is about (enrolment, the source of a verification): the biggest face, provided it is
+ * clearly the most central too, i.e. every rival (a face at least RIVAL_FACE_AREA_RATIO of its area) is at
+ * least twice as far from the image centre. Otherwise the photo is ambiguous (two people side by side):
+ * TOO_MANY_FACES, as CompreFace answers. `faces` is biggest first.
  */
 export function dominantFace(analysis: ImageAnalysis, what = 'the given image'): AnalyzedFace {
-  const [first, second] = analysis.faces;
+  const [first, ...others] = analysis.faces;
   if (!first) throw new DomainError('NO_FACE', 'No face is found in the given image');
   const area = (f: AnalyzedFace) => f.box.width * f.box.height;
-  if (second && area(second) >= AMBIGUOUS_FACE_AREA_RATIO * area(first)) {
-    throw new DomainError('TOO_MANY_FACES', `More than one face in ${what}`);
-  }
+  const offCentre = (f: AnalyzedFace) =>
+    Math.hypot(f.box.x + f.box.width / 2 - analysis.width / 2, f.box.y + f.box.height / 2 - analysis.height / 2);
+  const rivals = others.filter((f) => area(f) >= RIVAL_FACE_AREA_RATIO * area(first));
+  if (rivals.some((f) => offCentre(f) < 2 * offCentre(first))) throw new DomainError('TOO_MANY_FACES', `More than one face in ${what}`);
   return first;
 }

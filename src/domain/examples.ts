@@ -40,8 +40,8 @@ export class ExampleService {
 
   async enrol(collectionId: number, subjectName: string, image: Buffer, opts: EnrolOptions = {}): Promise<Example & { face: AnalyzedFace }> {
     checkSubjectName(subjectName);
-    // The two biggest faces are enough to tell whether one face dominates the photo.
-    const analysis = await this.analyzer.analyze(image, { detectFaces: true, minScore: opts.minScore, maxFaces: 2, template: true, attributes: [] });
+    // The three biggest faces are enough to tell whether one face dominates the photo.
+    const analysis = await this.analyzer.analyze(image, { detectFaces: true, minScore: opts.minScore, maxFaces: 3, template: true, attributes: [] });
     const face = dominantFace(analysis);
     const example = await this.db.transaction(async (tx) => {
       const existing = await findSubject(tx, collectionId, subjectName);

@@ -53,8 +53,8 @@ export class VerificationService {
 
   /** The source image's single face against every face of the target image. */
   async verifyImages(source: Buffer, target: Buffer, opts: Omit<DetectOptions, 'embeddings'>, ctx: CallContext): Promise<ImagePairVerification> {
-    // The source must show one face: the two biggest detections are enough to tell.
-    const sourceAnalysis = await this.detection.detect(source, { ...opts, limit: 2, embeddings: true });
+    // The source must show one face: the three biggest detections are enough to tell.
+    const sourceAnalysis = await this.detection.detect(source, { ...opts, limit: 3, embeddings: true });
     const sourceFace = dominantFace(sourceAnalysis, 'the source image');
     const targetAnalysis = await this.detection.detect(target, { ...opts, embeddings: true });
     const faces = targetAnalysis.faces.map((face) => ({ face, similarity: similarityFromCosine(cosine(face.embedding, sourceFace.embedding)) }));
