@@ -192,7 +192,12 @@ export class FaceIndex {
         waiters.forEach((w) => w.resolve());
       } catch (err) {
         waiters.forEach((w) => w.reject(err as Error));
-        if (!waiters.length) this.reportError(err as Error, 'applying notifications');
+        this.reportError(err as Error, 'applying face changes');
+        // The notified collections may now be behind without a version gap to show it: reload them.
+        const notified = new Set(batch.flatMap((w) => (w.kind === 'change' ? [w.change.collectionId] : [])));
+        for (const collectionId of notified) {
+          this.queue.push({ kind: 'reload', collectionId, done: { resolve: () => {}, reject: (e) => this.reportError(e, 'reload') } });
+        }
       }
     }
   }
