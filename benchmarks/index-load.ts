@@ -12,6 +12,7 @@ import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { createCollection } from '../src/store/collections';
 import type { EmbeddingFormat } from '../src/store/face-index-queries';
+type LoadFormat = EmbeddingFormat | 'copy';
 import { loadCollection } from '../src/domain/index/collection-loader';
 import { ExactMatcher, type CollectionMatcher } from '../src/domain/index/collection-matcher';
 import { NativeMatcher } from '../src/domain/index/native-matcher';
@@ -22,7 +23,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: '100000' },
     pg: { type: 'string', default: process.env.TEST_DATABASE_URL ?? '' },
     stores: { type: 'string', default: 'embedded,postgres' },
-    formats: { type: 'string', default: 'binary,text' },
+    formats: { type: 'string', default: 'copy,binary,text' },
     batch: { type: 'string', default: '20000' },
     parallel: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
@@ -45,14 +46,10 @@ async function fill(db: Db, count: number): Promise<number> {
       await tx.query(
         `WITH v AS (
            SELECT l2_normalize((SELECT array_agg(random() - 0.5) FROM generate_series(1, 512) WHERE g > 0)::real[]::vector) AS e
-             FROM generate_series(1, $1) g)
-         INSERT INTO faces (template, embedding) SELECT vector_send(e), e FROM v`,
-        [m],
-      );
-      await tx.query(
-        `INSERT INTO face_collections (collection_id, face_id)
-         SELECT $1, id FROM faces WHERE id NOT IN (SELECT face_id FROM face_collections) `,
-        [collection.id],
+             FROM generate_series(1, $1) g),
+         ins AS (INSERT INTO faces (template, embedding) SELECT vector_send(e), e FROM v RETURNING id)
+         INSERT INTO face_collections (collection_id, face_id) SELECT $2, id FROM ins`,
+        [m, collection.id],
       );
     });
   }
@@ -62,7 +59,7 @@ async function fill(db: Db, count: number): Promise<number> {
   return collection.id;
 }
 
-async function measureLoad(db: Db, collectionId: number, format: EmbeddingFormat) {
+async function measureLoad(db: Db, collectionId: number, format: LoadFormat) {
   const matcher = newMatcher();
   const t0 = performance.now();
   const loaded = await loadCollection(db, collectionId, matcher, { batchSize, format, parallel });
@@ -102,7 +99,7 @@ for (const store of values.stores.split(',')) {
     const t0 = performance.now();
     const collectionId = await fill(db, n);
     const fillMs = performance.now() - t0;
-    for (const format of values.formats.split(',') as EmbeddingFormat[]) {
+    for (const format of values.formats.split(',') as LoadFormat[]) {
       const r = await measureLoad(db, collectionId, format);
       console.log(
         JSON.stringify({

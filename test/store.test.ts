@@ -14,7 +14,15 @@ import * as events from '../src/store/events';
 import * as apiKeys from '../src/store/api-keys';
 import { searchCollectionSql } from '../src/store/vector-search';
 import { RetentionJob } from '../src/store/retention';
-import { decodeVectorSendBatch, readFaceMemberships, splitCollectionRanges, streamCollectionEmbeddings } from '../src/store/face-index-queries';
+import {
+  BinaryCopyBatcher,
+  copyCollectionEmbeddings,
+  decodeVectorSendBatch,
+  readFaceMemberships,
+  splitCollectionRanges,
+  streamCollectionEmbeddings,
+  type EmbeddingBatch,
+} from '../src/store/face-index-queries';
 import { parseVectorInto, vectorFromSql, vectorToSql } from '../src/store/vector';
 import { forEachStore } from './support/stores';
 import { clusteredEmbeddings, randomUnit } from './support/embeddings';
@@ -317,6 +325,30 @@ describe('face store', function () {
           seen.push(...batch.ids);
         }
         assert.deepEqual(seen, ids);
+      }
+      if (db.copyOut) {
+        // The binary COPY path (PostgreSQL server): same rows; the parser copes with any message boundaries.
+        const fromCopy: number[] = [];
+        const chunks: Buffer[] = [];
+        const onBatch = (b: EmbeddingBatch) => {
+          b.ids.forEach((id, i) => {
+            const k = ids.indexOf(id);
+            assert.deepEqual(Array.from(b.embeddings.subarray(i * 512, (i + 1) * 512)), Array.from(gallery.subarray(k * 512, (k + 1) * 512)));
+          });
+          fromCopy.push(...b.ids);
+        };
+        const wrapped: Db = { ...db, kind: db.kind, copyOut: (sql, onData) => db.copyOut!(sql, (chunk) => (chunks.push(Buffer.from(chunk)), onData(chunk))) } as Db;
+        await copyCollectionEmbeddings(wrapped, c.id, { afterId: -1, upToId: Number.MAX_SAFE_INTEGER }, 10, onBatch);
+        assert.deepEqual(fromCopy.sort((a, b) => a - b), ids);
+        const whole = Buffer.concat(chunks);
+        fromCopy.length = 0;
+        const batcher = new BinaryCopyBatcher(7, onBatch);
+        for (let pos = 0; pos < whole.length; pos += 997) batcher.push(whole.subarray(pos, pos + 997));
+        batcher.finish();
+        assert.deepEqual(fromCopy.sort((a, b) => a - b), ids);
+        const truncated = new BinaryCopyBatcher(7, () => {});
+        truncated.push(whole.subarray(0, whole.length - 100));
+        assert.throws(() => truncated.finish(), RangeError);
       }
       const ranges = await splitCollectionRanges(db, c.id, 3);
       assert.equal(ranges.length, 3);

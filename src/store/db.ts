@@ -22,7 +22,43 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `COPY (...) TO STDOUT (FORMAT binary)` and hands over each CopyData message as it arrives (PostgreSQL
+   * server only: the bulk read of the face index at start, without hex or per-row objects).
+   */
+  copyOut?(sql: string, onData: (chunk: Buffer) => void): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A node-postgres "submittable" for COPY ... TO STDOUT: forwards CopyData messages, settles at ReadyForQuery. */
+class CopyOutQuery {
+  private error?: Error;
+  constructor(
+    private readonly text: string,
+    private readonly onData: (chunk: Buffer) => void,
+    private readonly settle: (err?: Error) => void,
+  ) {}
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleCopyData(msg: { chunk: Buffer }): void {
+    if (this.error) return;
+    try {
+      this.onData(msg.chunk);
+    } catch (err) {
+      this.error = err as Error; // keep draining the stream; report at the end
+    }
+  }
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handleError(err: Error): void {
+    this.error ??= err;
+  }
+  handleReadyForQuery(): void {
+    this.settle(this.error);
+  }
 }
 
 const INT8_OID = 20;
@@ -96,6 +132,18 @@ class PostgresDb implements Db {
     return async () => {
       set.delete(onPayload);
     };
+  }
+
+  async copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const query = new CopyOutQuery(sql, onData, (err) => (err ? reject(err) : resolve()));
+        client.query(query as unknown as pg.QueryConfig);
+      });
+    } finally {
+      client.release();
+    }
   }
 
   async close(): Promise<void> {
@@ -183,7 +231,7 @@ class DataDirLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = Number(fs.readFileSync(file, 'utf8'));
         if (owner && owner !== process.pid && isAlive(owner)) {
-          throw new Error(`the data folder ${dir} is in use by process ${owner}; stop it or set DATA_DIR to another folder`);
+          throw new Error(`the data folder ${dir} is in use by process ${owner}; stop it or set DATA_DIR to another folder`, { cause: err });
         }
         fs.rmSync(file, { force: true });
       }

@@ -2,7 +2,7 @@
 // current state of changed faces. Embeddings are read as pgvector's binary send format through bytea
 // (vector_send), which is several times faster to decode than the vector text on both drivers (see
 // benchmarks/RESULTS.md "Index load").
-import type { Queryable } from './db';
+import type { Db, Queryable } from './db';
 import { EMBEDDING_DIM, parseVectorInto } from './vector';
 
 export interface InMemoryCollection {
@@ -126,4 +126,103 @@ export async function readFaceMemberships(q: Queryable, faceIds: number[]): Prom
     members: r.rows.map((row) => ({ collectionId: row.collection_id, faceId: row.face_id })),
     embeddings: decodeRows(r.rows, 'binary'),
   };
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const COPY_HEADER_BYTES = 19; // signature, flags int32, header extension length int32
+const VECTOR_SEND_BYTES = VECTOR_HEADER_BYTES + EMBEDDING_DIM * 4;
+// int16 field count, int32 length + int8 face id, int32 length + vector
+const COPY_ROW_BYTES = 2 + 4 + 8 + 4 + VECTOR_SEND_BYTES;
+
+/**
+ * Parses PostgreSQL's binary COPY of (face_id bigint, embedding vector(512)) rows into batches, whatever the
+ * message boundaries. Every length is checked before it is read.
+ */
+export class BinaryCopyBatcher {
+  private pending?: Buffer;
+  private headerDone = false;
+  private trailerSeen = false;
+  private ids: number[] = [];
+  private readonly out: Float32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(
+    private readonly batchSize: number,
+    private readonly onBatch: (batch: EmbeddingBatch) => void,
+  ) {
+    this.out = new Float32Array(batchSize * EMBEDDING_DIM);
+    this.bytes = new Uint8Array(this.out.buffer);
+  }
+
+  push(chunk: Buffer): void {
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    let pos = 0;
+    if (!this.headerDone) {
+      if (buf.length < COPY_HEADER_BYTES) {
+        this.pending = buf;
+        return;
+      }
+      if (!buf.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) throw new RangeError('not a binary COPY stream');
+      pos = COPY_HEADER_BYTES + buf.readInt32BE(15);
+      this.headerDone = true;
+    }
+    while (buf.length - pos >= 2 && !this.trailerSeen) {
+      const fields = buf.readInt16BE(pos);
+      if (fields === -1) {
+        this.trailerSeen = true;
+        pos += 2;
+        break;
+      }
+      if (buf.length - pos < COPY_ROW_BYTES) break;
+      if (fields !== 2 || buf.readInt32BE(pos + 2) !== 8 || buf.readInt32BE(pos + 14) !== VECTOR_SEND_BYTES || buf.readInt16BE(pos + 18) !== EMBEDDING_DIM) {
+        throw new RangeError('unexpected row in the binary COPY of embeddings');
+      }
+      this.bytes.set(buf.subarray(pos + 22, pos + COPY_ROW_BYTES), this.ids.length * EMBEDDING_DIM * 4);
+      this.ids.push(Number(buf.readBigInt64BE(pos + 6)));
+      pos += COPY_ROW_BYTES;
+      if (this.ids.length === this.batchSize) this.flush();
+    }
+    this.pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : undefined;
+  }
+
+  /** Hands over the last partial batch; throws if the stream ended inside a row. */
+  finish(): void {
+    if (this.pending || !this.trailerSeen) throw new RangeError('the binary COPY stream ended early');
+    this.flush();
+  }
+
+  private flush(): void {
+    const n = this.ids.length;
+    if (!n) return;
+    const used = Buffer.from(this.out.buffer, 0, n * EMBEDDING_DIM * 4);
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) used.swap32(); // big-endian floats on the wire
+    this.onBatch({ ids: this.ids, embeddings: this.out.slice(0, n * EMBEDDING_DIM) });
+    this.ids = [];
+  }
+}
+
+/**
+ * Reads a collection's faces with ids in (afterId, upToId] through one binary COPY (PostgreSQL server only:
+ * no hex, no per-row objects); batches are handed to onBatch as they fill.
+ */
+export async function copyCollectionEmbeddings(
+  db: Db,
+  collectionId: number,
+  range: { afterId: number; upToId: number },
+  batchSize: number,
+  onBatch: (batch: EmbeddingBatch) => void,
+): Promise<void> {
+  if (!db.copyOut) throw new Error(`the ${db.kind} store cannot COPY`);
+  const int = (n: number) => {
+    if (!Number.isSafeInteger(n)) throw new RangeError(`not an integer: ${n}`);
+    return String(n);
+  };
+  const batcher = new BinaryCopyBatcher(batchSize, onBatch);
+  await db.copyOut(
+    `COPY (SELECT fc.face_id, f.embedding FROM face_collections fc JOIN faces f ON f.id = fc.face_id
+            WHERE fc.collection_id = ${int(collectionId)} AND fc.face_id > ${int(range.afterId)} AND fc.face_id <= ${int(range.upToId)})
+       TO STDOUT (FORMAT binary)`,
+    (chunk) => batcher.push(chunk),
+  );
+  batcher.finish();
 }
