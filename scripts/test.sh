@@ -42,6 +42,25 @@ else
   record "native unit tests (ASan+UBSan) build" 1
 fi
 
+step "fuzz target (libFuzzer, clang) builds and runs"
+# The million-run record is in benchmarks/RESULTS.md; this keeps the target compiling under clang and
+# replays a short fresh campaign so a crash in decode + detect is caught on every run.
+{ CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DFS_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+  cmake --build build/fuzz -j "$jobs" --target fuzz_decode_detect; } > build/fuzz.log 2>&1 || tail -40 build/fuzz.log
+if [ -x build/fuzz/fuzz_decode_detect ]; then
+  # Seeds: a few real JPEG and PNG photos from ../shared/facedata when it is there (never copied into git).
+  mkdir -p build/fuzz-corpus build/fuzz-seeds
+  if [ -d ../shared/facedata ]; then
+    for ext in png jpg; do find ../shared/facedata -type f -name "*.$ext" -size -60k | sort | head -n 4; done |
+      while read -r f; do cp "$f" build/fuzz-seeds/; done
+  fi
+  ASAN_OPTIONS=detect_leaks=0 build/fuzz/fuzz_decode_detect -runs=5000 -max_len=65536 -rss_limit_mb=4096 \
+    -close_fd_mask=2 build/fuzz-corpus build/fuzz-seeds > build/fuzz-run.log 2>&1
+  status=$?; grep -E '^(Done|==[0-9]+==ERROR)' build/fuzz-run.log | tail -3; record "fuzz decode + detect (5000 runs)" $status
+else
+  record "fuzz target build" 1
+fi
+
 step "addon also builds with node-gyp (binding.gyp)"
 bash scripts/check-gyp-build.sh > build/gyp.log 2>&1; status=$?; tail -5 build/gyp.log; record "node-gyp build" $status
 

@@ -2,8 +2,10 @@
 // (unsigned offset-binary gallery bytes x signed query bytes), float dots with FMA.
 // GCC 12's AVX-512 headers build their "undefined" vectors from themselves, which -Wuninitialized flags
 // inside every inlined reduce/extract intrinsic (a GCC bug, not ours).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include "kernels.h"
