@@ -2,7 +2,7 @@
 // float reference, async searches that leave the event loop free, and argument errors with codes.
 import assert from 'node:assert/strict';
 
-import { EMBEDDING_SIZE, FaceIndex, FaceIndexSet, MatcherError, matcherKernels, type SearchMode } from '../src/engine/matcher';
+import { EMBEDDING_SIZE, FaceIndex, FaceIndexSet, MatcherError, matcherKernels, type SearchMode, type SearchOptions } from '../src/engine/matcher';
 
 // Seeded generator so failures reproduce.
 function rng(seed: number): () => number {
@@ -96,22 +96,30 @@ describe('matcher (FaceIndex)', function () {
     index.addBatch(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), gallery);
     const kernels = matcherKernels();
     assert.ok(kernels.available.includes('scalar'));
-    const modes: SearchMode[] = ['twoStage', 'exact', 'exactFloat', 'hamming'];
+    const configs: SearchOptions[] = [
+      { mode: 'twoStage' },
+      { mode: 'twoStage', prefilter: 'hamming' },
+      { mode: 'twoStage', rescore: 'int8' },
+      { mode: 'exact' },
+      { mode: 'exactFloat' },
+      { mode: 'hamming' },
+    ];
     for (let p = 0; p < 30; p++) {
       const mate = (p * 97) % n;
       const probe = sample(mate);
       const reference = bruteForce(gallery, probe, 5);
       assert.equal(reference[0], mate);
-      for (const mode of modes) {
-        const scalar = index.searchSync(probe, { k: 5, mode, kernel: 'scalar', candidates: 200 });
-        assert.equal(scalar[0].id, reference[0], `${mode}: top-1 differs from float search`);
+      for (const config of configs) {
+        const label = JSON.stringify(config);
+        const scalar = index.searchSync(probe, { ...config, k: 5, kernel: 'scalar', candidates: 200 });
+        assert.equal(scalar[0].id, reference[0], `${label}: top-1 differs from float search`);
         for (const kernel of kernels.available) {
           for (const threads of [1, 2]) {
-            const got = index.searchSync(probe, { k: 5, mode, kernel, threads, candidates: 200 });
+            const got = index.searchSync(probe, { ...config, k: 5, kernel, threads, candidates: 200 });
             assert.deepEqual(
               got.map((m) => m.id),
               scalar.map((m) => m.id),
-              `${mode} on ${kernel}`,
+              `${label} on ${kernel}`,
             );
             got.forEach((m, i) => assert.ok(Math.abs(m.score - scalar[i].score) < 1e-5));
           }
@@ -175,6 +183,7 @@ describe('matcher (FaceIndex)', function () {
     assert.equal(code(() => index.searchSync(good, { k: 0 })), 'INVALID_ARGUMENT');
     assert.equal(code(() => index.searchSync(good, { mode: 'fuzzy' as SearchMode })), 'INVALID_ARGUMENT');
     assert.equal(code(() => index.searchSync(good, { candidateRatio: 3 })), 'INVALID_ARGUMENT');
+    assert.equal(code(() => index.searchSync(good, { prefilter: 'bloom' as 'hamming' })), 'INVALID_ARGUMENT');
     const big = new FaceIndex(0); // always async
     big.add(1, good);
     await assert.rejects(big.search(good, { k: 0 }), (err: unknown) => err instanceof MatcherError && err.code === 'INVALID_ARGUMENT');

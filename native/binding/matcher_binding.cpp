@@ -125,6 +125,13 @@ SearchOptions searchOptions(const Napi::Value& value) {
     o.rescore = matcher::Rescore::Float;
   else
     fail(value.Env(), "rescore must be int8 or float");
+  const std::string prefilter = stringOption(options, "prefilter", "weighted");
+  if (prefilter == "weighted")
+    o.prefilter = matcher::Prefilter::Weighted;
+  else if (prefilter == "hamming")
+    o.prefilter = matcher::Prefilter::Hamming;
+  else
+    fail(value.Env(), "prefilter must be weighted or hamming");
   o.path = matcher::kernelPathFromName(stringOption(options, "kernel", "auto"));
   return o;
 }

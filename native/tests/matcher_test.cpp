@@ -125,21 +125,70 @@ TEST(matcher_id_map_matches_std_map_under_churn) {
 
 TEST(matcher_int8_code_keeps_cosine_close_to_float) {
   const auto data = clusteredData(200, 200, 3);
-  double worst = 0;
+  double worstInt8 = 0, worstFloat = 0, worstRefined = 0;
   for (size_t p = 0; p < 200; ++p) {
     const float* a = data.probes.data() + p * kDims;
     const float* b = data.gallery.data() + data.probeOf[p] * kDims;
     QueryCodes qa;
     encodeQuery(a, qa);
     uint8_t codeB[kDims];
-    uint64_t signB[kSignWords];
-    encodeUnit(b, codeB, signB);
+    uint64_t signB[kSignWords], residualB[kSignWords];
+    // Scaled by 3: the codes and the scale do not depend on the embedding's length.
+    std::vector<float> scaled(b, b + kDims);
+    for (auto& x : scaled) x *= 3.0f;
+    const float scaleB = encodeTemplate(scaled.data(), codeB, signB, residualB);
     int64_t dot = 0;
-    for (size_t i = 0; i < kDims; ++i) dot += int64_t(qa.code[i]) * (int(codeB[i]) - 128);
-    worst = std::max(worst, std::fabs(double(dot) / (kCodeScale * kCodeScale) - floatDot(a, b)));
+    double floatDotOfCode = 0;
+    int largest = 0;
+    for (size_t i = 0; i < kDims; ++i) {
+      const int c = int(codeB[i]) - 128;
+      dot += int64_t(qa.code[i]) * c;
+      floatDotOfCode += double(qa.unit[i]) * c;
+      largest = std::max(largest, std::abs(c));
+    }
+    CHECK(largest == kCodeMax);  // the largest component uses the whole int8 range
+    worstInt8 = std::max(worstInt8, std::fabs(double(dot) * qa.scale * scaleB - floatDot(a, b)));
+    worstFloat = std::max(worstFloat, std::fabs(floatDotOfCode * scaleB - floatDot(a, b)));
+    const double refined = (floatDotOfCode + residualCorrection(residualB, qa)) * scaleB;
+    worstRefined = std::max(worstRefined, std::fabs(refined - floatDot(a, b)));
     for (size_t i = 0; i < kDims; ++i) CHECK(((signB[i / 64] >> (i % 64)) & 1) == (b[i] > 0 ? 1u : 0u));
   }
-  CHECK(worst < 0.0035);
+  // A fixed x400 scale gave up to ~0.0035 (int8 x int8); a scale of its own per template halves that.
+  CHECK(worstInt8 < 0.002);
+  CHECK(worstFloat < 0.0015);
+  CHECK(worstRefined < 0.6 * worstFloat);  // the residual bits halve the rounding error
+}
+
+TEST(matcher_query_weights_are_4_bit_planes_of_the_query) {
+  std::mt19937 rng(4);
+  const auto q = randomUnit(rng);
+  QueryCodes query;
+  encodeQuery(q.data(), query);
+  float maxAbs = 0;
+  for (float x : q) maxAbs = std::max(maxAbs, std::fabs(x));
+  for (size_t i = 0; i < kDims; ++i) {
+    int weight = 0;
+    for (size_t p = 0; p < kQueryPlanes; ++p)
+      weight += kPlaneWeights[p] * int((query.planes[p][i / 64] >> (i % 64)) & 1);
+    CHECK(std::abs(weight - q[i] * 7 / maxAbs) <= 0.5001f);
+  }
+  // The weighted cost of a template is kWeightedCostMax - sum of the query weights where its sign bit is set.
+  AlignedBuffer<uint64_t> block;
+  block.reallocate(kBlockWords);
+  std::mt19937_64 bits(9);
+  for (size_t i = 0; i < kBlockWords; ++i) block[i] = bits();
+  uint32_t index[kBlockTemplates];
+  uint16_t cost[kBlockTemplates];
+  CHECK(scalarKernels().weightedBelow(block.data(), 1, query, 65535, index, cost) == kBlockTemplates);
+  for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
+    int estimate = 0;
+    for (size_t i = 0; i < kDims; ++i) {
+      if (!((block[(i / 64) * kBlockTemplates + lane] >> (i % 64)) & 1)) continue;
+      for (size_t p = 0; p < kQueryPlanes; ++p)
+        estimate += kPlaneWeights[p] * int((query.planes[p][i / 64] >> (i % 64)) & 1);
+    }
+    CHECK(index[lane] == lane && cost[lane] == kWeightedCostMax - estimate);
+  }
 }
 
 TEST(matcher_kernels_of_every_path_equal_scalar) {
@@ -172,6 +221,13 @@ TEST(matcher_kernels_of_every_path_equal_scalar) {
       CHECK(found == refFound);
       for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
     }
+    for (uint32_t below : {0u, 3000u, 3584u, 4000u, 7169u}) {
+      const size_t refFound = ref.weightedBelow(aligned.data(), blocks, query, below, refIndex.data(), refDist.data());
+      const size_t found = k.weightedBelow(aligned.data(), blocks, query, below, index.data(), dist.data());
+      CHECK(found == refFound);
+      for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
+    }
+    CHECK(ref.weightedBelow(aligned.data(), blocks, query, 7169, refIndex.data(), refDist.data()) == n);
     k.offsetDots(codes.data(), n, query, dots.data());
     CHECK(dots == refDots);
     for (size_t t = 0; t < n; ++t) {
@@ -208,6 +264,7 @@ TEST(matcher_every_path_mode_and_thread_count_gives_the_scalar_answers) {
         SearchOptions base;
         base.k = 10;
         base.mode = mode;
+        base.prefilter = p % 2 ? Prefilter::Weighted : Prefilter::Hamming;
         base.candidates = 300;
         base.path = KernelPath::Scalar;
         const auto expected = index.search(probes.data() + p * kDims, base);
@@ -239,7 +296,7 @@ TEST(matcher_searches_agree_with_brute_force_float_reference) {
   const auto data = clusteredData(20000, 200, 31);
   TemplateIndex index;
   fill(index, data.gallery);
-  int top1Exact = 0, top1TwoStage = 0, top1Float = 0, mateFound = 0;
+  int top1Exact = 0, top1TwoStage = 0, top1Float = 0, top1Hamming = 0, mateFound = 0;
   for (size_t p = 0; p < 200; ++p) {
     const float* q = data.probes.data() + p * kDims;
     const auto reference = floatReference(data.gallery, q, 10);
@@ -251,16 +308,21 @@ TEST(matcher_searches_agree_with_brute_force_float_reference) {
       const auto exact = index.search(q, o);
       o.mode = SearchMode::TwoStage;
       o.candidates = 200;
+      o.rescore = Rescore::Int8;
       const auto twoStage = index.search(q, o);
       o.rescore = Rescore::Float;
       const auto twoStageFloat = index.search(q, o);
+      o.prefilter = Prefilter::Hamming;
+      const auto twoStageHamming = index.search(q, o);
       // Scores are cosines: the top one is within quantisation error of the float cosine.
-      CHECK_NEAR(exact[0].score, floatDot(q, data.gallery.data() + exact[0].id * kDims), 0.0035);
-      CHECK_NEAR(twoStageFloat[0].score, floatDot(q, data.gallery.data() + twoStageFloat[0].id * kDims), 0.0035);
+      CHECK_NEAR(exact[0].score, floatDot(q, data.gallery.data() + exact[0].id * kDims), 0.002);
+      CHECK_NEAR(twoStage[0].score, floatDot(q, data.gallery.data() + twoStage[0].id * kDims), 0.002);
+      CHECK_NEAR(twoStageFloat[0].score, floatDot(q, data.gallery.data() + twoStageFloat[0].id * kDims), 0.0015);
       if (path == KernelPath::Scalar) {
         top1Exact += exact[0].id == reference[0];
         top1TwoStage += twoStage[0].id == reference[0];
         top1Float += twoStageFloat[0].id == reference[0];
+        top1Hamming += twoStageHamming[0].id == reference[0];
         mateFound += exact[0].id == int64_t(data.probeOf[p]);
       }
     }
@@ -268,6 +330,7 @@ TEST(matcher_searches_agree_with_brute_force_float_reference) {
   CHECK(top1Exact == 200);
   CHECK(top1TwoStage == 200);
   CHECK(top1Float == 200);
+  CHECK(top1Hamming == 200);
   CHECK(mateFound == 200);
 }
 

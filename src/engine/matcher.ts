@@ -8,8 +8,8 @@
 //   const hits = await index.search(query, { k: 5, threshold: 0.45 });   // [{ id, score }], best first
 //
 // Face ids are non-negative safe integers (JS numbers, up to 2^53-1; BigInt is accepted on input). Results
-// always carry numbers. Scores are cosines. Per template the index keeps a 512-byte int8 code and a 64-byte
-// sign code (not the float vector): about 600 bytes of RAM each.
+// always carry numbers. Scores are cosines. Per template the index keeps a 512-byte int8 code with its own
+// scale and a 64-byte sign code (not the float vector): about 615 bytes of RAM each.
 //
 // search() answers collections below `syncBelow` templates on the calling thread (a scan that short costs
 // less than the hop to another thread) and bigger ones on the matcher's own thread, so the event loop stays
@@ -34,7 +34,9 @@ export const EMBEDDING_SIZE = 512;
 
 /**
  * twoStage: popcount over the sign codes keeps `candidates` templates (or `candidateRatio` of the collection,
- *   whichever is more), which are then rescored with int8 codes or with the float query ('rescore').
+ *   whichever is more), which are then rescored with int8 codes or with the float query ('rescore'). The
+ *   pre-filter ranks by the query's 4-bit weights summed over each template's sign bits ('weighted',
+ *   default) or by plain Hamming distance ('hamming').
  * exact: int8 dot against every template. exactFloat: the float query against every int8 code.
  * hamming: sign codes only, score = cos(pi * distance / 512).
  */
@@ -46,6 +48,7 @@ export interface SearchOptions {
   threshold?: number; // minimum cosine, default -1 (no limit)
   mode?: SearchMode; // default 'twoStage'
   rescore?: 'int8' | 'float'; // twoStage only; default 'float' (float query x int8 codes, more exact, same cost)
+  prefilter?: 'weighted' | 'hamming'; // twoStage pre-filter ranking; default 'weighted'
   candidates?: number; // twoStage pre-filter size; default 1024
   candidateRatio?: number; // 0..1; default 0
   threads?: number; // scan threads for big collections; default 1 (capped at the cores)

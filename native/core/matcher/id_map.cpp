@@ -43,6 +43,20 @@ void IdMap::put(int64_t id, uint32_t slot) {
   }
 }
 
+int64_t IdMap::findOrInsert(int64_t id, uint32_t slot) {
+  if ((size_ + 1) * 4 > keys_.size() * 3) rehash(keys_.empty() ? 64 : keys_.size() * 2);
+  const size_t mask = keys_.size() - 1;
+  for (size_t b = bucketOf(id);; b = (b + 1) & mask) {
+    if (keys_[b] == id) return slots_[b];
+    if (keys_[b] == kEmpty) {
+      keys_[b] = id;
+      slots_[b] = slot;
+      ++size_;
+      return -1;
+    }
+  }
+}
+
 bool IdMap::erase(int64_t id) {
   if (keys_.empty()) return false;
   const size_t mask = keys_.size() - 1;

@@ -16,6 +16,12 @@ class IdMap {
   int64_t find(int64_t id) const;
   // Inserts or overwrites.
   void put(int64_t id, uint32_t slot);
+  // The slot of `id` if present (unchanged); otherwise inserts (id, slot) and returns -1.
+  int64_t findOrInsert(int64_t id, uint32_t slot);
+  // Starts loading the bucket `id` hashes to (bulk inserts run ahead with it).
+  void prefetch(int64_t id) const {
+    if (!keys_.empty()) __builtin_prefetch(keys_.data() + bucketOf(id));
+  }
   // Returns whether `id` was present.
   bool erase(int64_t id);
   void clear();

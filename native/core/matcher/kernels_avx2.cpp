@@ -50,6 +50,51 @@ FS_AVX2 size_t hammingBelow(const uint64_t* blocks, size_t nBlocks, const uint64
   return found;
 }
 
+// Popcount of every byte (nibble lookup table).
+FS_AVX2 __m256i bytePopcount(__m256i x) {
+  const __m256i nibbleCounts =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i lowNibbles = _mm256_set1_epi8(0x0f);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(x, lowNibbles)),
+                         _mm256_shuffle_epi8(nibbleCounts, _mm256_and_si256(_mm256_srli_epi16(x, 4), lowNibbles)));
+}
+
+FS_AVX2 size_t weightedBelow(const uint64_t* blocks, size_t nBlocks, const QueryCodes& query, uint32_t below,
+                             uint32_t* indexOut, uint16_t* costOut) {
+  const __m256i zero = _mm256_setzero_si256();
+  size_t found = 0;
+  alignas(32) int64_t estimates[kBlockTemplates];
+  for (size_t b = 0; b < nBlocks; ++b) {
+    const uint64_t* block = blocks + b * kBlockWords;
+    __m256i low = zero, high = zero;  // weighted sums of templates 0-3 and 4-7, 64-bit lanes
+    for (size_t p = 0; p < kQueryPlanes; ++p) {
+      // Per-byte popcounts over 8 words stay <= 64: byte accumulators cannot overflow.
+      __m256i bytesLow = zero, bytesHigh = zero;
+      for (size_t w = 0; w < kSignWords; ++w) {
+        const __m256i plane = _mm256_set1_epi64x(static_cast<long long>(query.planes[p][w]));
+        const __m256i g0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8));
+        const __m256i g1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8 + 4));
+        bytesLow = _mm256_add_epi8(bytesLow, bytePopcount(_mm256_and_si256(g0, plane)));
+        bytesHigh = _mm256_add_epi8(bytesHigh, bytePopcount(_mm256_and_si256(g1, plane)));
+      }
+      const __m256i weight = _mm256_set1_epi64x(kPlaneWeights[p]);
+      low = _mm256_add_epi64(low, _mm256_mul_epi32(_mm256_sad_epu8(bytesLow, zero), weight));
+      high = _mm256_add_epi64(high, _mm256_mul_epi32(_mm256_sad_epu8(bytesHigh, zero), weight));
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(estimates), low);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(estimates + 4), high);
+    for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
+      const auto cost = static_cast<uint32_t>(static_cast<int64_t>(kWeightedCostMax) - estimates[lane]);
+      if (cost < below) {
+        indexOut[found] = static_cast<uint32_t>(b * kBlockTemplates + lane);
+        costOut[found] = static_cast<uint16_t>(cost);
+        ++found;
+      }
+    }
+  }
+  return found;
+}
+
 FS_AVX2 int32_t horizontalSum(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -93,7 +138,7 @@ FS_AVX2 float floatDot(const uint8_t* code, const QueryCodes& query) {
 }  // namespace
 
 const Kernels& avx2Kernels() {
-  static const Kernels kernels{KernelPath::Avx2, hammingBelow, offsetDots, floatDot};
+  static const Kernels kernels{KernelPath::Avx2, hammingBelow, weightedBelow, offsetDots, floatDot};
   return kernels;
 }
 

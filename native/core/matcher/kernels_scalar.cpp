@@ -25,6 +25,31 @@ size_t hammingBelow(const uint64_t* blocks, size_t nBlocks, const uint64_t* quer
   return found;
 }
 
+size_t weightedBelow(const uint64_t* blocks, size_t nBlocks, const QueryCodes& query, uint32_t below,
+                     uint32_t* indexOut, uint16_t* costOut) {
+  size_t found = 0;
+  for (size_t b = 0; b < nBlocks; ++b) {
+    const uint64_t* block = blocks + b * kBlockWords;
+    for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
+      int32_t estimate = 0;
+      for (size_t p = 0; p < kQueryPlanes; ++p) {
+        int32_t bits = 0;
+        for (size_t w = 0; w < kSignWords; ++w) {
+          bits += __builtin_popcountll(block[w * kBlockTemplates + lane] & query.planes[p][w]);
+        }
+        estimate += kPlaneWeights[p] * bits;
+      }
+      const auto cost = static_cast<uint32_t>(static_cast<int32_t>(kWeightedCostMax) - estimate);
+      if (cost < below) {
+        indexOut[found] = static_cast<uint32_t>(b * kBlockTemplates + lane);
+        costOut[found] = static_cast<uint16_t>(cost);
+        ++found;
+      }
+    }
+  }
+  return found;
+}
+
 void offsetDots(const uint8_t* codes, size_t n, const QueryCodes& query, int32_t* out) {
   for (size_t t = 0; t < n; ++t) {
     const uint8_t* code = codes + t * kDims;
@@ -43,7 +68,7 @@ float floatDot(const uint8_t* code, const QueryCodes& query) {
 }  // namespace
 
 const Kernels& scalarKernels() {
-  static const Kernels kernels{KernelPath::Scalar, hammingBelow, offsetDots, floatDot};
+  static const Kernels kernels{KernelPath::Scalar, hammingBelow, weightedBelow, offsetDots, floatDot};
   return kernels;
 }
 

@@ -18,6 +18,10 @@ enum class SearchMode {
 
 enum class Rescore { Int8, Float };
 
+// How the TwoStage pre-filter ranks templates by their sign codes: by the query's own 4-bit-weighted sum
+// over each template's sign bits (4 popcounts per word, about half the noise), or by plain Hamming distance.
+enum class Prefilter { Weighted, Hamming };
+
 constexpr size_t kMaxK = 10000;
 constexpr size_t kDefaultCandidates = 1024;
 
@@ -25,7 +29,8 @@ struct SearchOptions {
   size_t k = 1;
   float threshold = -1.0f;  // keep matches with score >= threshold (cosine)
   SearchMode mode = SearchMode::TwoStage;
-  Rescore rescore = Rescore::Float;        // float query x int8 codes: no query quantisation, same cost
+  Rescore rescore = Rescore::Float;  // float query x int8 codes: no query quantisation, same cost
+  Prefilter prefilter = Prefilter::Weighted;
   size_t candidates = kDefaultCandidates;  // pre-filter size for TwoStage ...
   double candidateRatio = 0;               // ... or this share of the collection, whichever is larger
   size_t threads = 1;                      // capped at ScanPool::shared().parallelism()

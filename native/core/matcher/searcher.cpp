@@ -11,10 +11,15 @@ namespace faceserver::matcher {
 
 namespace {
 
-constexpr size_t kChunkBlocks = 256;  // 2048 templates per Hamming kernel call (fits L1 buffers)
-constexpr size_t kDotChunk = 256;     // templates per int8 kernel call
-constexpr double kInt8Scale = 1.0 / (kCodeScale * kCodeScale);
-constexpr double kFloatCostScale = 1 << 24;  // float scores as fixed-point costs, so one Ranked type serves all
+constexpr size_t kChunkBlocks = 256;    // 2048 templates per Hamming kernel call (fits L1 buffers)
+constexpr size_t kDotChunk = 256;       // templates per int8 kernel call
+constexpr double kCostScale = 1 << 24;  // cosines as fixed-point costs (-cosine x 2^24), so one Ranked type serves all
+constexpr size_t kRescoreAhead = 8;     // candidates are scattered: fetch this many codes ahead
+constexpr size_t kRefineExtra = 4;      // float-ranked lists keep k + this many for the residual re-rank
+
+int64_t costOf(double cosine) {
+  return -std::llround(cosine * kCostScale);
+}
 constexpr double kPi = 3.14159265358979323846;
 
 }  // namespace
@@ -56,20 +61,24 @@ Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
   return merged.takeSorted();
 }
 
-Searcher::Ranked Searcher::hammingTop(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {
+Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_t keep, size_t firstBlock,
+                                   size_t endBlock) const {
   TopK<int64_t> top(keep);
   uint32_t index[kChunkBlocks * kBlockTemplates];
-  uint16_t distance[kChunkBlocks * kBlockTemplates];
+  uint16_t cost[kChunkBlocks * kBlockTemplates];
   const size_t size = store_.size();
+  const uint32_t worst = weighted ? 2 * kWeightedCostMax : kDims;
   for (size_t block = firstBlock; block < endBlock; block += kChunkBlocks) {
     const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
-    // Only distances strictly below the worst kept one can enter (ties lose to the lower slot kept).
-    const uint32_t below = top.full() ? static_cast<uint32_t>(top.worstCost()) : kDims + 1;
-    const size_t found =
-        kernels_.hammingBelow(store_.signBlocks() + block * kBlockWords, nBlocks, query.sign, below, index, distance);
+    // Only costs strictly below the worst kept one can enter (ties lose to the lower slot kept): once the
+    // list is full, almost every block is rejected inside the kernel by one compare.
+    const uint32_t below = top.full() ? static_cast<uint32_t>(top.worstCost()) : worst + 1;
+    const uint64_t* blocks = store_.signBlocks() + block * kBlockWords;
+    const size_t found = weighted ? kernels_.weightedBelow(blocks, nBlocks, query, below, index, cost)
+                                  : kernels_.hammingBelow(blocks, nBlocks, query.sign, below, index, cost);
     for (size_t i = 0; i < found; ++i) {
       const size_t slot = block * kBlockTemplates + index[i];
-      if (slot < size) top.push(distance[i], static_cast<uint32_t>(slot));  // skip the last block's padding
+      if (slot < size) top.push(cost[i], static_cast<uint32_t>(slot));  // skip the last block's padding
     }
   }
   return top.takeSorted();
@@ -84,7 +93,10 @@ Searcher::Ranked Searcher::int8Top(const QueryCodes& query, size_t keep, size_t 
   for (size_t slot = first; slot < end; slot += kDotChunk) {
     const size_t n = std::min(kDotChunk, end - slot);
     kernels_.offsetDots(store_.codeOf(slot), n, query, dots);
-    for (size_t i = 0; i < n; ++i) top.push(-static_cast<int64_t>(dots[i] - offset), static_cast<uint32_t>(slot + i));
+    for (size_t i = 0; i < n; ++i) {
+      const double cosine = static_cast<double>(dots[i] - offset) * query.scale * store_.scaleOf(slot + i);
+      top.push(costOf(cosine), static_cast<uint32_t>(slot + i));
+    }
   }
   return top.takeSorted();
 }
@@ -94,39 +106,52 @@ Searcher::Ranked Searcher::floatTop(const QueryCodes& query, size_t keep, size_t
   const size_t first = firstBlock * kBlockTemplates;
   const size_t end = std::min(store_.size(), endBlock * kBlockTemplates);
   for (size_t slot = first; slot < end; ++slot) {
-    const double score = kernels_.floatDot(store_.codeOf(slot), query) / kCodeScale;
-    top.push(-std::llround(score * kFloatCostScale), static_cast<uint32_t>(slot));
+    const double cosine = static_cast<double>(kernels_.floatDot(store_.codeOf(slot), query)) * store_.scaleOf(slot);
+    top.push(costOf(cosine), static_cast<uint32_t>(slot));
   }
   return top.takeSorted();
 }
 
+Searcher::Ranked Searcher::refine(const QueryCodes& query, Ranked ranked, size_t k) const {
+  for (auto& [cost, slot] : ranked) {
+    const double cosine = (static_cast<double>(kernels_.floatDot(store_.codeOf(slot), query)) +
+                           residualCorrection(store_.residualOf(slot), query)) *
+                          store_.scaleOf(slot);
+    cost = costOf(cosine);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  if (ranked.size() > k) ranked.resize(k);
+  return ranked;
+}
+
 std::vector<Match> Searcher::rescore(const QueryCodes& query, const Ranked& candidates) const {
-  TopK<int64_t> top(options_.k);
+  const bool refined = options_.rescore == Rescore::Float;
+  TopK<int64_t> top(refined ? options_.k + kRefineExtra : options_.k);
   const int32_t offset = 128 * query.codeSum;
-  constexpr size_t kAhead = 4;  // candidates are scattered: prefetch a few codes ahead
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (i + kAhead < candidates.size()) {
-      const uint8_t* next = store_.codeOf(candidates[i + kAhead].second);
+    if (i + kRescoreAhead < candidates.size()) {
+      const uint8_t* next = store_.codeOf(candidates[i + kRescoreAhead].second);
       for (size_t line = 0; line < kDims; line += 64) __builtin_prefetch(next + line);
     }
     const uint32_t slot = candidates[i].second;
+    double cosine;
     if (options_.rescore == Rescore::Int8) {
       int32_t dot;
       kernels_.offsetDots(store_.codeOf(slot), 1, query, &dot);
-      top.push(-static_cast<int64_t>(dot - offset), slot);
+      cosine = static_cast<double>(dot - offset) * query.scale * store_.scaleOf(slot);
     } else {
-      const double score = kernels_.floatDot(store_.codeOf(slot), query) / kCodeScale;
-      top.push(-std::llround(score * kFloatCostScale), slot);
+      cosine = static_cast<double>(kernels_.floatDot(store_.codeOf(slot), query)) * store_.scaleOf(slot);
     }
+    top.push(costOf(cosine), slot);
   }
-  return toMatches(top.takeSorted(), options_.rescore == Rescore::Int8 ? -kInt8Scale : -1.0 / kFloatCostScale);
+  return toMatches(refined ? refine(query, top.takeSorted(), options_.k) : top.takeSorted());
 }
 
-std::vector<Match> Searcher::toMatches(const Ranked& ranked, double costToScore) const {
+std::vector<Match> Searcher::toMatches(const Ranked& ranked) const {
   std::vector<Match> matches;
   for (const auto& [cost, slot] : ranked) {
     // Quantisation can push a near-duplicate's estimate a little past 1; report a valid cosine.
-    const float score = static_cast<float>(std::min(1.0, static_cast<double>(cost) * costToScore));
+    const float score = static_cast<float>(std::min(1.0, static_cast<double>(-cost) / kCostScale));
     if (score < options_.threshold) break;  // ranked best first
     matches.push_back({store_.idOf(slot), score});
   }
@@ -137,13 +162,14 @@ std::vector<Match> Searcher::search(const QueryCodes& query) const {
   if (store_.size() == 0) return {};
   const size_t k = std::min(options_.k, store_.size());
   switch (options_.mode) {
-    case SearchMode::Exact:
-      return toMatches(splitScan(k, [&](size_t a, size_t b) { return int8Top(query, k, a, b); }), -kInt8Scale);
-    case SearchMode::ExactFloat:
-      return toMatches(splitScan(k, [&](size_t a, size_t b) { return floatTop(query, k, a, b); }),
-                       -1.0 / kFloatCostScale);
+    case SearchMode::Exact: return toMatches(splitScan(k, [&](size_t a, size_t b) { return int8Top(query, k, a, b); }));
+    case SearchMode::ExactFloat: {
+      const size_t keep = k + kRefineExtra;
+      return toMatches(
+          refine(query, splitScan(keep, [&](size_t a, size_t b) { return floatTop(query, keep, a, b); }), k));
+    }
     case SearchMode::Hamming: {
-      const Ranked ranked = splitScan(k, [&](size_t a, size_t b) { return hammingTop(query, k, a, b); });
+      const Ranked ranked = splitScan(k, [&](size_t a, size_t b) { return signTop(query, false, k, a, b); });
       std::vector<Match> matches;
       for (const auto& [distance, slot] : ranked) {
         const float score = static_cast<float>(std::cos(kPi * static_cast<double>(distance) / kDims));
@@ -154,7 +180,8 @@ std::vector<Match> Searcher::search(const QueryCodes& query) const {
     }
     case SearchMode::TwoStage: {
       const size_t keep = candidateCount();
-      return rescore(query, splitScan(keep, [&](size_t a, size_t b) { return hammingTop(query, keep, a, b); }));
+      const bool weighted = options_.prefilter == Prefilter::Weighted;
+      return rescore(query, splitScan(keep, [&](size_t a, size_t b) { return signTop(query, weighted, keep, a, b); }));
     }
   }
   return {};

@@ -23,11 +23,14 @@ class Searcher {
   template <typename Scan>
   Ranked splitScan(size_t keep, const Scan& scan) const;
 
-  Ranked hammingTop(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const;
+  // The `keep` best by sign codes: Hamming distance, or the query-weighted cost when `weighted`.
+  Ranked signTop(const QueryCodes& query, bool weighted, size_t keep, size_t firstBlock, size_t endBlock) const;
   Ranked int8Top(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const;
   Ranked floatTop(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const;
   std::vector<Match> rescore(const QueryCodes& query, const Ranked& candidates) const;
-  std::vector<Match> toMatches(const Ranked& ranked, double costToScore) const;
+  // Re-ranks the best few of a float-rescored list with the residual bits; returns the best `k`.
+  Ranked refine(const QueryCodes& query, Ranked ranked, size_t k) const;
+  std::vector<Match> toMatches(const Ranked& ranked) const;
 
   const TemplateStore& store_;
   SearchOptions options_;

@@ -1,5 +1,8 @@
 #include "template_code.h"
 
+#include <emmintrin.h>  // SSE2: part of every x86-64 CPU, so one code path serves every kernel table
+
+#include <cfloat>
 #include <cmath>
 
 #include "errors.h"
@@ -8,45 +11,129 @@ namespace faceserver::matcher {
 
 namespace {
 
-int8_t quantize(float x) {
-  // Round half away from zero by truncation (a plain cvttss2si; std::lround is a library call, and bulk
-  // loading 1M templates quantises 512M values).
-  const float v = x * kCodeScale;
-  const int q = static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f));
-  return static_cast<int8_t>(q > kCodeMax ? kCodeMax : (q < -kCodeMax ? -kCodeMax : q));
+// Below this largest |component| a vector counts as zero (its direction is noise).
+constexpr float kMinMaxAbs = 1e-30f;
+constexpr int kQueryWeightMax = 7;  // 4-bit signed query weights use -7..7
+
+float horizontalMax(__m128 v) {
+  v = _mm_max_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_max_ss(v, _mm_shuffle_ps(v, v, 0x55));
+  return _mm_cvtss_f32(v);
+}
+
+float horizontalSum(__m128 v) {
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_add_ss(v, _mm_shuffle_ps(v, v, 0x55));
+  return _mm_cvtss_f32(v);
+}
+
+// The largest |component| and the norm of embedding / that largest one (in [1, sqrt(512)], so no
+// overflow or underflow whatever the embedding's scale). Validates on the way.
+struct Magnitude {
+  float maxAbs;
+  float scaledNorm;
+};
+
+Magnitude measure(const float* x) {
+  const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  const __m128 largest = _mm_set1_ps(FLT_MAX);
+  __m128 max0 = _mm_setzero_ps(), max1 = _mm_setzero_ps();
+  __m128 finite = _mm_castsi128_ps(_mm_set1_epi32(-1));
+  for (size_t i = 0; i < kDims; i += 8) {
+    const __m128 a0 = _mm_and_ps(_mm_loadu_ps(x + i), absMask);
+    const __m128 a1 = _mm_and_ps(_mm_loadu_ps(x + i + 4), absMask);
+    finite = _mm_and_ps(finite, _mm_and_ps(_mm_cmple_ps(a0, largest), _mm_cmple_ps(a1, largest)));  // NaN: false
+    max0 = _mm_max_ps(max0, a0);
+    max1 = _mm_max_ps(max1, a1);
+  }
+  if (_mm_movemask_ps(finite) != 0xf) throw EngineError(ErrorCode::InvalidArgument, "embedding has a non-finite value");
+  const float maxAbs = horizontalMax(_mm_max_ps(max0, max1));
+  if (!(maxAbs >= kMinMaxAbs)) throw EngineError(ErrorCode::InvalidArgument, "embedding is a zero vector");
+  const __m128 inv = _mm_set1_ps(1.0f / maxAbs);
+  __m128 sum0 = _mm_setzero_ps(), sum1 = _mm_setzero_ps();
+  for (size_t i = 0; i < kDims; i += 8) {
+    const __m128 y0 = _mm_mul_ps(_mm_loadu_ps(x + i), inv);
+    const __m128 y1 = _mm_mul_ps(_mm_loadu_ps(x + i + 4), inv);
+    sum0 = _mm_add_ps(sum0, _mm_mul_ps(y0, y0));
+    sum1 = _mm_add_ps(sum1, _mm_mul_ps(y1, y1));
+  }
+  return {maxAbs, std::sqrt(horizontalSum(_mm_add_ps(sum0, sum1)))};
+}
+
+// code[i] = round-to-nearest(x[i] x 127 / maxAbs) (+ `offset`), sign bit i = x[i] > 0, residual bit i =
+// the scaled value lies above its rounded code.
+void quantize(const float* x, float maxAbs, int8_t offset, int8_t* code, uint64_t* sign, uint64_t* residual) {
+  const __m128 k = _mm_set1_ps(static_cast<float>(kCodeMax) / maxAbs);
+  const __m128i shift = _mm_set1_epi8(offset);
+  const __m128 zero = _mm_setzero_ps();
+  for (size_t w = 0; w < kSignWords; ++w) sign[w] = residual[w] = 0;
+  for (size_t i = 0; i < kDims; i += 16) {
+    __m128i q[4];
+    uint64_t signBits = 0, residualBits = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      const __m128 v = _mm_loadu_ps(x + i + 4 * j);
+      const __m128 scaled = _mm_mul_ps(v, k);  // |x x k| <= 127 (+ rounding); the packs saturate anyway
+      q[j] = _mm_cvtps_epi32(scaled);
+      signBits |= static_cast<uint64_t>(_mm_movemask_ps(_mm_cmpgt_ps(v, zero))) << (4 * j);
+      residualBits |= static_cast<uint64_t>(_mm_movemask_ps(_mm_cmpgt_ps(scaled, _mm_cvtepi32_ps(q[j])))) << (4 * j);
+    }
+    const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(code + i), _mm_add_epi8(bytes, shift));
+    sign[i / 64] |= signBits << (i % 64);
+    residual[i / 64] |= residualBits << (i % 64);
+  }
 }
 
 }  // namespace
 
-void normalizeEmbedding(const float* embedding, float* unit) {
-  double norm2 = 0;
-  for (size_t i = 0; i < kDims; ++i) {
-    if (!std::isfinite(embedding[i])) throw EngineError(ErrorCode::InvalidArgument, "embedding has a non-finite value");
-    norm2 += static_cast<double>(embedding[i]) * embedding[i];
-  }
-  if (!(norm2 > 1e-20)) throw EngineError(ErrorCode::InvalidArgument, "embedding is a zero vector");
-  const double inv = 1.0 / std::sqrt(norm2);
-  for (size_t i = 0; i < kDims; ++i) unit[i] = static_cast<float>(embedding[i] * inv);
+float encodeTemplate(const float* embedding, uint8_t* offsetCode, uint64_t* sign, uint64_t* residual) {
+  const Magnitude m = measure(embedding);
+  quantize(embedding, m.maxAbs, static_cast<int8_t>(-128), reinterpret_cast<int8_t*>(offsetCode), sign, residual);
+  // code = x x 127 / maxAbs and unit = x / |x|, so unit = code x maxAbs / (127 |x|) = code / (127 scaledNorm).
+  return 1.0f / (static_cast<float>(kCodeMax) * m.scaledNorm);
 }
 
-void encodeUnit(const float* unit, uint8_t* offsetCode, uint64_t* sign) {
-  for (size_t w = 0; w < kSignWords; ++w) sign[w] = 0;
-  for (size_t i = 0; i < kDims; ++i) {
-    offsetCode[i] = static_cast<uint8_t>(quantize(unit[i]) + 128);
-    if (unit[i] > 0) sign[i / 64] |= uint64_t{1} << (i % 64);
-  }
+void validateEmbedding(const float* embedding) {
+  measure(embedding);
+}
+
+void normalizeEmbedding(const float* embedding, float* unit) {
+  const Magnitude m = measure(embedding);
+  const float inv = 1.0f / m.maxAbs, invNorm = 1.0f / m.scaledNorm;  // two steps: no overflow at any scale
+  for (size_t i = 0; i < kDims; ++i) unit[i] = embedding[i] * inv * invNorm;
 }
 
 void encodeQuery(const float* embedding, QueryCodes& query) {
+  const Magnitude m = measure(embedding);
   normalizeEmbedding(embedding, query.unit);
-  uint8_t offset[kDims];
-  encodeUnit(query.unit, offset, query.sign);
+  uint64_t unusedResidual[kSignWords];
+  quantize(embedding, m.maxAbs, 0, query.code, query.sign, unusedResidual);
+  query.scale = 1.0f / (static_cast<float>(kCodeMax) * m.scaledNorm);
   query.codeSum = 0;
+  query.unitSum = 0;
   for (size_t i = 0; i < kDims; ++i) {
-    query.code[i] = static_cast<int8_t>(static_cast<int>(offset[i]) - 128);
     query.code16[i] = query.code[i];
     query.codeSum += query.code[i];
+    query.unitSum += query.unit[i];
   }
+  // 4-bit weights: -7..7 over the largest component, in two's complement bit planes.
+  for (auto& plane : query.planes) {
+    for (auto& word : plane) word = 0;
+  }
+  const float k = static_cast<float>(kQueryWeightMax) / m.maxAbs;
+  for (size_t i = 0; i < kDims; ++i) {
+    const auto weight = static_cast<unsigned>(static_cast<int>(std::lrint(embedding[i] * k))) & 0xfu;
+    for (size_t p = 0; p < kQueryPlanes; ++p) query.planes[p][i / 64] |= uint64_t{(weight >> p) & 1u} << (i % 64);
+  }
+}
+
+float residualCorrection(const uint64_t* residual, const QueryCodes& query) {
+  // sum of unit[i] x (+-0.25) = 0.25 x (2 x sum over set bits of unit[i] - sum of unit[i])
+  float above = 0;
+  for (size_t i = 0; i < kDims; ++i) {
+    if ((residual[i / 64] >> (i % 64)) & 1) above += query.unit[i];
+  }
+  return 0.25f * (2 * above - query.unitSum);
 }
 
 }  // namespace faceserver::matcher

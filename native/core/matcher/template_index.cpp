@@ -10,30 +10,20 @@ namespace faceserver::matcher {
 
 void TemplateIndex::add(int64_t id, const float* embedding) {
   if (id < 0) throw EngineError(ErrorCode::InvalidArgument, "face id must be >= 0");
-  alignas(64) float unit[kDims];
-  normalizeEmbedding(embedding, unit);
+  validateEmbedding(embedding);  // outside the lock: a bad one never waits for running scans
   std::unique_lock<std::shared_mutex> lock(mutex_);
-  store_.put(id, unit);
+  store_.putValidated(&id, embedding, 1);
 }
 
 void TemplateIndex::addBatch(const int64_t* ids, const float* embeddings, size_t n) {
   if (n > kMaxTemplates) throw EngineError(ErrorCode::InvalidArgument, "too many templates in one batch");
-  // Normalise (and so validate) outside the lock, in slices, so a bad row changes nothing and a 1M batch
-  // holds no second full-size copy.
-  constexpr size_t kSlice = 4096;
+  // Validate every row before the lock, so a bad row changes nothing and scans are not held up by it.
   for (size_t i = 0; i < n; ++i) {
     if (ids[i] < 0) throw EngineError(ErrorCode::InvalidArgument, "face id must be >= 0");
+    validateEmbedding(embeddings + i * kDims);
   }
-  std::vector<float> check(kDims);
-  for (size_t i = 0; i < n; ++i) normalizeEmbedding(embeddings + i * kDims, check.data());
-  std::vector<float> units(kSlice * kDims);
   std::unique_lock<std::shared_mutex> lock(mutex_);
-  store_.grow(store_.size() + n);
-  for (size_t start = 0; start < n; start += kSlice) {
-    const size_t count = std::min(kSlice, n - start);
-    for (size_t i = 0; i < count; ++i) normalizeEmbedding(embeddings + (start + i) * kDims, units.data() + i * kDims);
-    for (size_t i = 0; i < count; ++i) store_.put(ids[start + i], units.data() + i * kDims);
-  }
+  store_.putValidated(ids, embeddings, n);
 }
 
 void TemplateIndex::reserve(size_t count) {

@@ -19,6 +19,8 @@ void TemplateStore::setCapacity(size_t capacity) {
   capacity = roundUpToBlock(capacity);
   signs_.reallocate(capacity / kBlockTemplates * kBlockWords);
   codes_.reallocate(capacity * kDims);
+  scales_.reallocate(capacity);
+  residuals_.reallocate(capacity * kSignWords);
   slotIds_.reallocate(capacity);
   capacity_ = capacity;
 }
@@ -33,30 +35,43 @@ void TemplateStore::grow(size_t count) {
   if (count > capacity_) reserve(std::max<size_t>({count, capacity_ + capacity_ / 8, 64}));
 }
 
-void TemplateStore::writeSlot(size_t slot, int64_t id, const float* unit) {
+void TemplateStore::writeSlot(size_t slot, int64_t id, const float* embedding) {
   uint64_t sign[kSignWords];
-  encodeUnit(unit, codes_.data() + slot * kDims, sign);
+  scales_[slot] = encodeTemplate(embedding, codes_.data() + slot * kDims, sign, residuals_.data() + slot * kSignWords);
   for (size_t w = 0; w < kSignWords; ++w) signs_[signIndex(slot, w)] = sign[w];
   slotIds_[slot] = id;
 }
 
 void TemplateStore::moveSlot(size_t from, size_t to) {
   std::memcpy(codes_.data() + to * kDims, codes_.data() + from * kDims, kDims);
+  scales_[to] = scales_[from];
+  std::memcpy(residuals_.data() + to * kSignWords, residuals_.data() + from * kSignWords,
+              kSignWords * sizeof(uint64_t));
   for (size_t w = 0; w < kSignWords; ++w) signs_[signIndex(to, w)] = signs_[signIndex(from, w)];
   slotIds_[to] = slotIds_[from];
 }
 
-void TemplateStore::put(int64_t id, const float* unit) {
+void TemplateStore::put(int64_t id, const float* embedding) {
   if (id < 0) throw EngineError(ErrorCode::InvalidArgument, "face id must be >= 0");
-  const int64_t existing = ids_.find(id);
-  if (existing >= 0) {
-    writeSlot(static_cast<size_t>(existing), id, unit);
-    return;
+  validateEmbedding(embedding);
+  putValidated(&id, embedding, 1);
+}
+
+void TemplateStore::putValidated(const int64_t* ids, const float* embeddings, size_t n) {
+  grow(size_ + n);
+  ids_.reserve(size_ + n);
+  constexpr size_t kAhead = 8;  // id map buckets are random accesses: fetch them a few ids early
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) ids_.prefetch(ids[i + kAhead]);
+    // One probe finds an existing id or claims the next free slot for a new one.
+    const int64_t existing = ids_.findOrInsert(ids[i], static_cast<uint32_t>(size_));
+    if (existing >= 0) {
+      writeSlot(static_cast<size_t>(existing), ids[i], embeddings + i * kDims);
+    } else {
+      writeSlot(size_, ids[i], embeddings + i * kDims);
+      ++size_;
+    }
   }
-  if (size_ == capacity_) grow(size_ + 1);
-  writeSlot(size_, id, unit);
-  ids_.put(id, static_cast<uint32_t>(size_));
-  ++size_;
 }
 
 bool TemplateStore::remove(int64_t id) {
@@ -82,7 +97,8 @@ void TemplateStore::clear() {
 }
 
 size_t TemplateStore::memoryBytes() const {
-  return sizeof(*this) + signs_.bytes() + codes_.bytes() + slotIds_.bytes() + ids_.bytes();
+  return sizeof(*this) + signs_.bytes() + codes_.bytes() + scales_.bytes() + residuals_.bytes() + slotIds_.bytes() +
+         ids_.bytes();
 }
 
 }  // namespace faceserver::matcher

@@ -1,6 +1,7 @@
 // The templates of one collection in dense arrays: sign codes in the block layout (see kernels.h), int8
-// codes row by row, face ids by slot, and an id -> slot map. Removing swaps the last template into the hole,
-// so the arrays stay dense and scans never skip gaps. Not thread-safe (TemplateIndex locks around it).
+// codes row by row with one scale and residual bits each, face ids by slot, and an id -> slot map. Removing swaps the
+// last template into the hole, so the arrays stay dense and scans never skip gaps. Not thread-safe (TemplateIndex locks
+// around it).
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,11 @@ constexpr size_t kMaxTemplates = size_t{1} << 28;  // 268M per collection: slots
 
 class TemplateStore {
  public:
-  // Adds or, when the id is already present, replaces. `unit` must be L2-normalised.
-  void put(int64_t id, const float* unit);
+  // Adds or, when the id is already present, replaces. The embedding need not be normalised; it is
+  // validated (InvalidArgument, nothing changed) before anything is written.
+  void put(int64_t id, const float* embedding);
+  // put() for n ids and n x 512 floats, already validated (see validateEmbedding).
+  void putValidated(const int64_t* ids, const float* embeddings, size_t n);
   bool remove(int64_t id);
   bool contains(int64_t id) const { return ids_.find(id) >= 0; }
   void clear();
@@ -33,6 +37,8 @@ class TemplateStore {
 
   const uint64_t* signBlocks() const { return signs_.data(); }
   const uint8_t* codeOf(size_t slot) const { return codes_.data() + slot * kDims; }
+  float scaleOf(size_t slot) const { return scales_[slot]; }
+  const uint64_t* residualOf(size_t slot) const { return residuals_.data() + slot * kSignWords; }
   int64_t idOf(size_t slot) const { return slotIds_[slot]; }
   // Sign word w of the template in `slot` (for tests of the layout).
   uint64_t signWord(size_t slot, size_t w) const { return signs_[signIndex(slot, w)]; }
@@ -41,12 +47,14 @@ class TemplateStore {
   static size_t signIndex(size_t slot, size_t w) {
     return (slot / kBlockTemplates) * kBlockWords + w * kBlockTemplates + slot % kBlockTemplates;
   }
-  void writeSlot(size_t slot, int64_t id, const float* unit);
+  void writeSlot(size_t slot, int64_t id, const float* embedding);
   void moveSlot(size_t from, size_t to);
   void setCapacity(size_t capacity);
 
-  AlignedBuffer<uint64_t> signs_;  // capacity / 8 blocks of 64 words
-  AlignedBuffer<uint8_t> codes_;   // capacity x 512 offset-binary bytes
+  AlignedBuffer<uint64_t> signs_;      // capacity / 8 blocks of 64 words
+  AlignedBuffer<uint8_t> codes_;       // capacity x 512 offset-binary bytes
+  AlignedBuffer<float> scales_;        // capacity: cosine per unit of code . unit query
+  AlignedBuffer<uint64_t> residuals_;  // capacity x 8 words: int8 rounding direction bits
   AlignedBuffer<int64_t> slotIds_;
   IdMap ids_;
   size_t size_ = 0;
