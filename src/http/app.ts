@@ -7,11 +7,16 @@ import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Logger } from '../log';
 import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
+import { readMultipart, tooLarge, type Upload } from './multipart';
 
 declare module 'koa' {
   interface DefaultContext {
     log: Logger;
     requestId: string;
+  }
+  interface Request {
+    /** A multipart request's files by field name (in memory). */
+    uploads?: Record<string, Upload[]>;
   }
 }
 
@@ -63,17 +68,26 @@ function selectDialect(dialects: Dialect[]): Koa.Middleware {
   };
 }
 
-/** koa-body with its failures turned into HttpErrors the dialects can render. */
+/**
+ * Request bodies: multipart in memory (src/http/multipart.ts), everything else (JSON, forms, text) through
+ * koa-body, its failures turned into HttpErrors the dialects can render.
+ */
 function bodyParser(maxBodyBytes: number, maxFileBytes: number): Koa.Middleware {
+  const multipartLimits = { maxBodyBytes, maxFileBytes, maxFiles: 8, maxFields: 100 };
   const parse = koaBody({
-    multipart: true,
+    multipart: false,
     jsonLimit: maxBodyBytes,
     formLimit: maxBodyBytes,
     textLimit: maxBodyBytes,
     jsonStrict: true,
-    formidable: { maxFileSize: maxFileBytes, maxTotalFileSize: maxBodyBytes, maxFiles: 8, maxFields: 100 },
   });
   return async (ctx, next) => {
+    if (ctx.is('multipart/form-data')) {
+      const body = await readMultipart(ctx.req, ctx.get('content-type'), multipartLimits);
+      ctx.request.body = body.fields;
+      ctx.request.uploads = body.files;
+      return next();
+    }
     let parsed = false;
     try {
       await parse(ctx, async () => {
@@ -82,11 +96,9 @@ function bodyParser(maxBodyBytes: number, maxFileBytes: number): Koa.Middleware 
       });
     } catch (err) {
       if (parsed) throw err; // thrown by a route, not by the parser
-      const e = err as { status?: number; httpCode?: number; code?: number | string; message?: string };
-      const status = e.status ?? e.httpCode ?? 400;
-      if (status === 413 || e.code === 1009 || e.code === 1016) {
-        throw new HttpError(413, 'BODY_TOO_LARGE', `request body or file is too large (limit ${maxFileBytes} bytes per file)`);
-      }
+      const e = err as { status?: number; message?: string };
+      const status = e.status ?? 400;
+      if (status === 413) throw tooLarge('request body', maxBodyBytes);
       if (status === 415) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported content type');
       throw new HttpError(400, 'MALFORMED_BODY', `malformed request body: ${e.message ?? 'cannot parse'}`);
     }

@@ -1,9 +1,8 @@
 // Reads the image a request carries: a multipart file, a base64 string in a JSON field (a data: URL prefix is
 // accepted), or an http(s) URL in that field. URL fetches refuse loopback, private, link-local and other
 // non-public addresses unless configured otherwise (checked on the address actually connected to, so a DNS
-// answer cannot swap in a private one), and are bounded in size and time. Uploaded temp files are deleted
-// when the request ends: photos are biometric data.
-import fs from 'node:fs/promises';
+// answer cannot swap in a private one), and are bounded in size and time. Uploads are held in memory only
+// (src/http/multipart.ts): photos are biometric data and never reach the disk.
 import http from 'node:http';
 import https from 'node:https';
 import dns from 'node:dns';
@@ -23,33 +22,9 @@ export interface ImageInputOptions {
   url: UrlFetchPolicy;
 }
 
-interface UploadedFile {
-  filepath: string;
-  size: number;
-  originalFilename?: string | null;
-}
-
-function uploadedFiles(ctx: Koa.Context): UploadedFile[] {
-  const files = (ctx.request as { files?: Record<string, UploadedFile | UploadedFile[]> }).files ?? {};
-  return Object.values(files).flatMap((f) => (Array.isArray(f) ? f : [f]));
-}
-
-/** Middleware: deletes every uploaded temp file once the request is done, whatever happened. */
-export function removeUploads(): Koa.Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      await Promise.all(uploadedFiles(ctx).map((f) => fs.rm(f.filepath, { force: true }).catch(() => {})));
-    }
-  };
-}
-
 /** The multipart file of this field, if the request has one. */
-function fileField(ctx: Koa.Context, field: string): UploadedFile | undefined {
-  const files = (ctx.request as { files?: Record<string, UploadedFile | UploadedFile[]> }).files ?? {};
-  const f = files[field];
-  return Array.isArray(f) ? f[0] : f;
+function fileField(ctx: Koa.Context, field: string): Buffer | undefined {
+  return ctx.request.uploads?.[field]?.[0]?.bytes;
 }
 
 /** The JSON (or form) field, if the body has it. */
@@ -83,8 +58,8 @@ export function decodeBase64Image(text: string, maxBytes: number): Buffer {
 export async function readImage(ctx: Koa.Context, field: string, opts: ImageInputOptions): Promise<Buffer | undefined> {
   const file = fileField(ctx, field);
   if (file) {
-    if (file.size > opts.maxBytes) throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${opts.maxBytes} bytes`, { limit: opts.maxBytes });
-    return fs.readFile(file.filepath);
+    if (file.length > opts.maxBytes) throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${opts.maxBytes} bytes`, { limit: opts.maxBytes });
+    return file;
   }
   const value = bodyField(ctx, field);
   if (value === undefined || value === null) return undefined;

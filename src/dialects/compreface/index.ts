@@ -2,7 +2,6 @@
 // CompreFace renders them.
 import Router from '@koa/router';
 import type { Dialect } from '../../http/app';
-import { removeUploads } from '../../http/image-input';
 import { compreFaceAuth } from './auth';
 import { DIALECT, type CompreFaceDeps } from './context';
 import { renderCompreFaceError } from './errors';
@@ -13,7 +12,6 @@ export type { CompreFaceDeps } from './context';
 
 export function createCompreFaceDialect(deps: CompreFaceDeps): Dialect {
   const router = new Router({ prefix: '/api/v1' });
-  router.use(removeUploads());
   // The static image URL carries its key in the path; every other route needs the x-api-key header.
   const keyed = compreFaceAuth(deps.services.keys);
   router.use(async (ctx, next) => (ctx.path.startsWith('/api/v1/static/') ? next() : keyed(ctx, next)));
