@@ -17,6 +17,7 @@ import { FaceIndex } from './domain/face-index';
 import { nativeMatchers } from './domain/index/native-matcher';
 import { IndexFaceSearcher } from './domain/face-search';
 import { RetentionJob } from './store/retention';
+import { EventRecorder } from './domain/events';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -79,12 +80,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     });
     retention.start();
     const searcher = new IndexFaceSearcher(faceIndex);
+    const events = new EventRecorder(db, { log: log.child({ component: 'recognition-events' }) });
     const services = createDomainServices({
       db,
       analyzer: new EngineFaceAnalyzer(engine),
       saveImages: config.saveImages,
       searcher,
       changes: searcher,
+      events,
     });
     const imageInput = {
       maxBytes: config.maxImageBytes,
@@ -114,6 +117,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const close = () =>
       (closing ??= (async () => {
         await stopHttp(server, config.shutdownTimeoutMs);
+        await events.close(config.shutdownTimeoutMs); // the events of the last requests, written before the database closes
         await openRetention.stop();
         await openIndex.close();
         await openEngine.close();

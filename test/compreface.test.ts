@@ -201,6 +201,7 @@ for (const store of stores()) {
     });
 
     it('records one recognition event per probe face of every recognize and verify call', async () => {
+      await server.services.events.flush();
       const before = await countRows(server, 'recognition_events');
       const rec = await api.post('/recognition/recognize', { files: { file: photo(GROUP_OF_TWO) } });
       const ver = await api.post(`/recognition/faces/${imageIds.get(people[0].name)}/verify?limit=1`, { files: { file: photo(people[0].probes[0]) } });
@@ -209,6 +210,7 @@ for (const store of stores()) {
         .post('/verification/verify?limit=1', { files: { source_image: photo(people[0].gallery), target_image: photo(people[0].probes[0]) } });
       const probeFaces = rec.body.result.length + ver.body.result.length + pair.body.result[0].face_matches.length;
       assert.equal(probeFaces, 4);
+      await server.services.events.flush(); // events are written behind the response
       assert.equal(await countRows(server, 'recognition_events'), before + probeFaces);
       const r = await server.db.query<{ dialect: string; endpoint: string; person_id: number | null; verdict: string; similarity: number }>(
         `SELECT dialect, endpoint, person_id, verdict, similarity FROM recognition_events ORDER BY id DESC LIMIT 2`,
@@ -319,6 +321,7 @@ for (const store of stores()) {
       it('image errors: no face, too many faces, unsupported, corrupt, bad base64, too big, missing file', async () => {
         const facesBefore = await countRows(server, 'faces');
         const personsBefore = await countRows(server, 'persons');
+        await server.services.events.flush();
         const eventsBefore = await countRows(server, 'recognition_events');
         const enrol = (files: Record<string, Buffer>) => api.post('/recognition/faces?subject=Should%20Not%20Exist', { files });
         const grey = await noFaceJpeg();
@@ -348,6 +351,7 @@ for (const store of stores()) {
         assert.equal(malformed.status, 400);
         assert.deepEqual(Object.keys((await malformed.json()) as object).sort(), ['code', 'message']);
         // Nothing was stored by any of these.
+        await server.services.events.flush();
         assert.equal(await countRows(server, 'faces'), facesBefore);
         assert.equal(await countRows(server, 'persons'), personsBefore);
         assert.equal(await countRows(server, 'recognition_events'), eventsBefore);

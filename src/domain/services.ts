@@ -1,7 +1,7 @@
 // The domain services every dialect uses, built once by the composition root.
 import type { Db } from '../store/db';
 import { DetectionService } from './detection';
-import { EventRecorder } from './events';
+import type { EventRecorder } from './events';
 import { ExampleService } from './examples';
 import type { FaceAnalyzer } from './face-analyzer';
 import { NO_FACE_CHANGE_SINK, SqlFaceSearcher, type FaceChangeSink, type FaceSearcher } from './face-search';
@@ -17,6 +17,7 @@ export interface DomainServices {
   subjects: SubjectService;
   examples: ExampleService;
   keys: KeyService;
+  events: EventRecorder;
 }
 
 export interface DomainOptions {
@@ -28,10 +29,12 @@ export interface DomainOptions {
   searcher?: FaceSearcher;
   /** Told of every committed face change (the in-memory index); nothing by default. */
   changes?: FaceChangeSink;
+  /** Where recognize and verify calls record their events (written behind the response). */
+  events: EventRecorder;
 }
 
 export function createDomainServices(o: DomainOptions): DomainServices {
-  const events = new EventRecorder(o.db);
+  const events = o.events;
   const detection = new DetectionService(o.analyzer);
   const changes = o.changes ?? NO_FACE_CHANGE_SINK;
   const examples = new ExampleService(o.db, o.analyzer, o.saveImages, changes);
@@ -42,5 +45,6 @@ export function createDomainServices(o: DomainOptions): DomainServices {
     subjects: new SubjectService(o.db, changes),
     examples,
     keys: new KeyService(o.db),
+    events,
   };
 }

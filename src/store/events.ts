@@ -122,6 +122,32 @@ export async function insertEvents(q: Queryable, events: NewRecognitionEvent[]):
   return r.rows.map((row) => row.id);
 }
 
+/**
+ * The events with their references to rows deleted since (face, person, collection, camera) cleared, as ON
+ * DELETE SET NULL would have cleared them had the events been written first.
+ */
+export async function clearDeletedReferences(q: Queryable, events: NewRecognitionEvent[]): Promise<NewRecognitionEvent[]> {
+  const ids = (pick: (e: NewRecognitionEvent) => number | null | undefined) => [
+    ...new Set(events.map(pick).filter((id): id is number => id !== null && id !== undefined)),
+  ];
+  const r = await q.query<{ kind: string; id: number }>(
+    `SELECT 'face' AS kind, id FROM faces WHERE id = ANY($1::bigint[])
+     UNION ALL SELECT 'person', id FROM persons WHERE id = ANY($2::bigint[])
+     UNION ALL SELECT 'collection', id FROM collections WHERE id = ANY($3::bigint[])
+     UNION ALL SELECT 'camera', id FROM cameras WHERE id = ANY($4::bigint[])`,
+    [ids((e) => e.faceId), ids((e) => e.personId), ids((e) => e.collectionId), ids((e) => e.cameraId)],
+  );
+  const live = new Set(r.rows.map((row) => `${row.kind}:${Number(row.id)}`));
+  const keep = (kind: string, id: number | null | undefined) => (id !== null && id !== undefined && live.has(`${kind}:${id}`) ? id : null);
+  return events.map((e) => ({
+    ...e,
+    faceId: keep('face', e.faceId),
+    personId: keep('person', e.personId),
+    collectionId: keep('collection', e.collectionId),
+    cameraId: keep('camera', e.cameraId),
+  }));
+}
+
 export async function insertEvent(q: Queryable, e: NewRecognitionEvent): Promise<number> {
   return (await insertEvents(q, [e]))[0];
 }
