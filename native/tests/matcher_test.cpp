@@ -12,6 +12,7 @@
 #include "matcher/kernels.h"
 #include "matcher/scan_pool.h"
 #include "matcher/template_index.h"
+#include "matcher/top_k.h"
 #include "testing.h"
 
 using namespace faceserver;
@@ -120,6 +121,23 @@ TEST(matcher_id_map_matches_std_map_under_churn) {
   for (int64_t id = 0; id < 5000; ++id) {
     const auto it = reference.find(id);
     CHECK(map.find(id) == (it == reference.end() ? -1 : int64_t(it->second)));
+  }
+}
+
+TEST(matcher_lowest_costs_keeps_the_same_set_as_a_heap) {
+  std::mt19937 rng(3);
+  for (size_t keep : {1, 10, 300, 5000}) {
+    TopK<int64_t> heap(keep);
+    LowestCosts buffer(keep);
+    // Costs from a small range so many tie; slots in increasing order as a scan visits them, with the bar
+    // applied the way the pre-filter applies it.
+    for (uint32_t slot = 0; slot < 40000; ++slot) {
+      const auto cost = static_cast<uint32_t>(rng() % 700);
+      heap.push(cost, slot);
+      if (cost < buffer.below()) buffer.add(cost, slot);
+      if (slot % 2048 == 2047) buffer.settle();
+    }
+    CHECK(buffer.takeSorted() == heap.takeSorted());
   }
 }
 

@@ -63,25 +63,26 @@ Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
 
 Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_t keep, size_t firstBlock,
                                    size_t endBlock) const {
-  TopK<int64_t> top(keep);
+  LowestCosts best(keep);
   uint32_t index[kChunkBlocks * kBlockTemplates];
   uint16_t cost[kChunkBlocks * kBlockTemplates];
   const size_t size = store_.size();
   const uint32_t worst = weighted ? 2 * kWeightedCostMax : kDims;
   for (size_t block = firstBlock; block < endBlock; block += kChunkBlocks) {
     const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
-    // Only costs strictly below the worst kept one can enter (ties lose to the lower slot kept): once the
-    // list is full, almost every block is rejected inside the kernel by one compare.
-    const uint32_t below = top.full() ? static_cast<uint32_t>(top.worstCost()) : worst + 1;
+    // Only costs strictly below the worst kept one can enter: once the list is full, almost every block is
+    // rejected inside the kernel by one compare.
+    const uint32_t below = std::min(best.below(), worst + 1);
     const uint64_t* blocks = store_.signBlocks() + block * kBlockWords;
     const size_t found = weighted ? kernels_.weightedBelow(blocks, nBlocks, query, below, index, cost)
                                   : kernels_.hammingBelow(blocks, nBlocks, query.sign, below, index, cost);
     for (size_t i = 0; i < found; ++i) {
       const size_t slot = block * kBlockTemplates + index[i];
-      if (slot < size) top.push(cost[i], static_cast<uint32_t>(slot));  // skip the last block's padding
+      if (slot < size) best.add(cost[i], static_cast<uint32_t>(slot));  // skip the last block's padding
     }
+    best.settle();
   }
-  return top.takeSorted();
+  return best.takeSorted();
 }
 
 Searcher::Ranked Searcher::int8Top(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {

@@ -27,6 +27,26 @@ float horizontalSum(__m128 v) {
   return _mm_cvtss_f32(v);
 }
 
+// The largest |component|; throws on a non-finite value or a zero vector. Four accumulators: the loop
+// runs once per template at load time, and one chain of max latencies would double its cost.
+float largestMagnitude(const float* x) {
+  const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  const __m128 largest = _mm_set1_ps(FLT_MAX);
+  __m128 max[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+  __m128 finite = _mm_castsi128_ps(_mm_set1_epi32(-1));
+  for (size_t i = 0; i < kDims; i += 16) {
+    for (size_t j = 0; j < 4; ++j) {
+      const __m128 a = _mm_and_ps(_mm_loadu_ps(x + i + 4 * j), absMask);
+      finite = _mm_and_ps(finite, _mm_cmple_ps(a, largest));  // false for NaN and infinities
+      max[j] = _mm_max_ps(max[j], a);
+    }
+  }
+  if (_mm_movemask_ps(finite) != 0xf) throw EngineError(ErrorCode::InvalidArgument, "embedding has a non-finite value");
+  const float maxAbs = horizontalMax(_mm_max_ps(_mm_max_ps(max[0], max[1]), _mm_max_ps(max[2], max[3])));
+  if (!(maxAbs >= kMinMaxAbs)) throw EngineError(ErrorCode::InvalidArgument, "embedding is a zero vector");
+  return maxAbs;
+}
+
 // The largest |component| and the norm of embedding / that largest one (in [1, sqrt(512)], so no
 // overflow or underflow whatever the embedding's scale). Validates on the way.
 struct Magnitude {
@@ -35,29 +55,16 @@ struct Magnitude {
 };
 
 Magnitude measure(const float* x) {
-  const __m128 absMask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
-  const __m128 largest = _mm_set1_ps(FLT_MAX);
-  __m128 max0 = _mm_setzero_ps(), max1 = _mm_setzero_ps();
-  __m128 finite = _mm_castsi128_ps(_mm_set1_epi32(-1));
-  for (size_t i = 0; i < kDims; i += 8) {
-    const __m128 a0 = _mm_and_ps(_mm_loadu_ps(x + i), absMask);
-    const __m128 a1 = _mm_and_ps(_mm_loadu_ps(x + i + 4), absMask);
-    finite = _mm_and_ps(finite, _mm_and_ps(_mm_cmple_ps(a0, largest), _mm_cmple_ps(a1, largest)));  // NaN: false
-    max0 = _mm_max_ps(max0, a0);
-    max1 = _mm_max_ps(max1, a1);
-  }
-  if (_mm_movemask_ps(finite) != 0xf) throw EngineError(ErrorCode::InvalidArgument, "embedding has a non-finite value");
-  const float maxAbs = horizontalMax(_mm_max_ps(max0, max1));
-  if (!(maxAbs >= kMinMaxAbs)) throw EngineError(ErrorCode::InvalidArgument, "embedding is a zero vector");
+  const float maxAbs = largestMagnitude(x);
   const __m128 inv = _mm_set1_ps(1.0f / maxAbs);
-  __m128 sum0 = _mm_setzero_ps(), sum1 = _mm_setzero_ps();
-  for (size_t i = 0; i < kDims; i += 8) {
-    const __m128 y0 = _mm_mul_ps(_mm_loadu_ps(x + i), inv);
-    const __m128 y1 = _mm_mul_ps(_mm_loadu_ps(x + i + 4), inv);
-    sum0 = _mm_add_ps(sum0, _mm_mul_ps(y0, y0));
-    sum1 = _mm_add_ps(sum1, _mm_mul_ps(y1, y1));
+  __m128 sum[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+  for (size_t i = 0; i < kDims; i += 16) {
+    for (size_t j = 0; j < 4; ++j) {
+      const __m128 y = _mm_mul_ps(_mm_loadu_ps(x + i + 4 * j), inv);
+      sum[j] = _mm_add_ps(sum[j], _mm_mul_ps(y, y));
+    }
   }
-  return {maxAbs, std::sqrt(horizontalSum(_mm_add_ps(sum0, sum1)))};
+  return {maxAbs, std::sqrt(horizontalSum(_mm_add_ps(_mm_add_ps(sum[0], sum[1]), _mm_add_ps(sum[2], sum[3]))))};
 }
 
 // code[i] = round-to-nearest(x[i] x 127 / maxAbs) (+ `offset`), sign bit i = x[i] > 0, residual bit i =
