@@ -177,35 +177,33 @@ TEST(matcher_int8_code_keeps_cosine_close_to_float) {
   CHECK(worstRefined < 0.6 * worstFloat);  // the residual bits halve the rounding error
 }
 
-TEST(matcher_query_weights_are_4_bit_planes_of_the_query) {
+TEST(matcher_weighted_cost_is_the_query_weighted_hamming_distance) {
   std::mt19937 rng(4);
   const auto q = randomUnit(rng);
   QueryCodes query;
   encodeQuery(q.data(), query);
   float maxAbs = 0;
   for (float x : q) maxAbs = std::max(maxAbs, std::fabs(x));
+  std::vector<int> weights(kDims);
   for (size_t i = 0; i < kDims; ++i) {
-    int weight = 0;
-    for (size_t p = 0; p < kQueryPlanes; ++p)
-      weight += kPlaneWeights[p] * int((query.planes[p][i / 64] >> (i % 64)) & 1);
-    CHECK(std::abs(weight - q[i] * 7 / maxAbs) <= 0.5001f);
+    for (size_t p = 0; p < kWeightPlanes; ++p) weights[i] += int((query.planes[p][i / 64] >> (i % 64)) & 1) << p;
+    CHECK(std::abs(weights[i] - std::fabs(q[i]) * kWeightMax / maxAbs) <= 0.5001f);  // |q_i| rounded to 0..3
   }
-  // The weighted cost of a template is kWeightedCostMax - sum of the query weights where its sign bit is set.
+  // Cost of a template = sum of the weights of the components whose sign differs from the query's.
   AlignedBuffer<uint64_t> block;
   block.reallocate(kBlockWords);
   std::mt19937_64 bits(9);
   for (size_t i = 0; i < kBlockWords; ++i) block[i] = bits();
   uint32_t index[kBlockTemplates];
   uint16_t cost[kBlockTemplates];
-  CHECK(scalarKernels().weightedBelow(block.data(), 1, query, 65535, index, cost) == kBlockTemplates);
+  CHECK(scalarKernels().weightedBelow(block.data(), 1, query, kWeightedCostMax + 1, index, cost) == kBlockTemplates);
   for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
-    int estimate = 0;
+    int expected = 0;
     for (size_t i = 0; i < kDims; ++i) {
-      if (!((block[(i / 64) * kBlockTemplates + lane] >> (i % 64)) & 1)) continue;
-      for (size_t p = 0; p < kQueryPlanes; ++p)
-        estimate += kPlaneWeights[p] * int((query.planes[p][i / 64] >> (i % 64)) & 1);
+      const bool templatePositive = (block[(i / 64) * kBlockTemplates + lane] >> (i % 64)) & 1;
+      if (templatePositive != (q[i] > 0)) expected += weights[i];
     }
-    CHECK(index[lane] == lane && cost[lane] == kWeightedCostMax - estimate);
+    CHECK(index[lane] == lane && cost[lane] == expected);
   }
 }
 
@@ -239,13 +237,13 @@ TEST(matcher_kernels_of_every_path_equal_scalar) {
       CHECK(found == refFound);
       for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
     }
-    for (uint32_t below : {0u, 3000u, 3584u, 4000u, 7169u}) {
+    for (uint32_t below : {0u, 300u, 700u, 768u, 900u, kWeightedCostMax + 1}) {
       const size_t refFound = ref.weightedBelow(aligned.data(), blocks, query, below, refIndex.data(), refDist.data());
       const size_t found = k.weightedBelow(aligned.data(), blocks, query, below, index.data(), dist.data());
       CHECK(found == refFound);
       for (size_t i = 0; i < found; ++i) CHECK(index[i] == refIndex[i] && dist[i] == refDist[i]);
     }
-    CHECK(ref.weightedBelow(aligned.data(), blocks, query, 7169, refIndex.data(), refDist.data()) == n);
+    CHECK(ref.weightedBelow(aligned.data(), blocks, query, kWeightedCostMax + 1, refIndex.data(), refDist.data()) == n);
     k.offsetDots(codes.data(), n, query, dots.data());
     CHECK(dots == refDots);
     for (size_t t = 0; t < n; ++t) {

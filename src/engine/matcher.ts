@@ -35,8 +35,8 @@ export const EMBEDDING_SIZE = 512;
 /**
  * twoStage: popcount over the sign codes keeps `candidates` templates (or `candidateRatio` of the collection,
  *   whichever is more), which are then rescored with int8 codes or with the float query ('rescore'). The
- *   pre-filter ranks by the query's 4-bit weights summed over each template's sign bits ('weighted',
- *   default) or by plain Hamming distance ('hamming').
+ *   pre-filter ranks by a Hamming distance in which each bit counts the query's |component| there, rounded
+ *   to 0..3 ('weighted', default), or by the plain Hamming distance ('hamming').
  * exact: int8 dot against every template. exactFloat: the float query against every int8 code.
  * hamming: sign codes only, score = cos(pi * distance / 512).
  */

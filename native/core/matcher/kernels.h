@@ -27,8 +27,8 @@ struct Kernels {
   // (0-based within this call) and distance of every template whose distance is < `below`; returns how many.
   size_t (*hammingBelow)(const uint64_t* blocks, size_t nBlocks, const uint64_t* querySign, uint32_t below,
                          uint32_t* indexOut, uint16_t* distanceOut);
-  // The same over the query-weighted score: cost = kWeightedCostMax - sum over planes p and sign bits i of
-  // template: kPlaneWeights[p] x (plane p bit i of the query) (see template_code.h). Lower is better.
+  // The same for the weighted cost: sum over planes p of 2^p x popcount((template sign ^ query sign) &
+  // query plane p) (see template_code.h).
   size_t (*weightedBelow)(const uint64_t* blocks, size_t nBlocks, const QueryCodes& query, uint32_t below,
                           uint32_t* indexOut, uint16_t* costOut);
   // For each of n consecutive offset-binary int8 codes: sum(code'[i] * query.code[i]) (the +128 offset is

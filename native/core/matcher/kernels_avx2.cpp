@@ -63,28 +63,29 @@ FS_AVX2 size_t weightedBelow(const uint64_t* blocks, size_t nBlocks, const Query
                              uint32_t* indexOut, uint16_t* costOut) {
   const __m256i zero = _mm256_setzero_si256();
   size_t found = 0;
-  alignas(32) int64_t estimates[kBlockTemplates];
+  alignas(32) uint64_t costs[kBlockTemplates];
   for (size_t b = 0; b < nBlocks; ++b) {
     const uint64_t* block = blocks + b * kBlockWords;
-    __m256i low = zero, high = zero;  // weighted sums of templates 0-3 and 4-7, 64-bit lanes
-    for (size_t p = 0; p < kQueryPlanes; ++p) {
+    __m256i low = zero, high = zero;  // costs of templates 0-3 and 4-7, 64-bit lanes
+    for (size_t p = 0; p < kWeightPlanes; ++p) {
       // Per-byte popcounts over 8 words stay <= 64: byte accumulators cannot overflow.
       __m256i bytesLow = zero, bytesHigh = zero;
       for (size_t w = 0; w < kSignWords; ++w) {
+        const __m256i querySign = _mm256_set1_epi64x(static_cast<long long>(query.sign[w]));
         const __m256i plane = _mm256_set1_epi64x(static_cast<long long>(query.planes[p][w]));
         const __m256i g0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8));
         const __m256i g1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + w * 8 + 4));
-        bytesLow = _mm256_add_epi8(bytesLow, bytePopcount(_mm256_and_si256(g0, plane)));
-        bytesHigh = _mm256_add_epi8(bytesHigh, bytePopcount(_mm256_and_si256(g1, plane)));
+        bytesLow = _mm256_add_epi8(bytesLow, bytePopcount(_mm256_and_si256(_mm256_xor_si256(g0, querySign), plane)));
+        bytesHigh = _mm256_add_epi8(bytesHigh, bytePopcount(_mm256_and_si256(_mm256_xor_si256(g1, querySign), plane)));
       }
-      const __m256i weight = _mm256_set1_epi64x(kPlaneWeights[p]);
-      low = _mm256_add_epi64(low, _mm256_mul_epi32(_mm256_sad_epu8(bytesLow, zero), weight));
-      high = _mm256_add_epi64(high, _mm256_mul_epi32(_mm256_sad_epu8(bytesHigh, zero), weight));
+      const __m128i weight = _mm_cvtsi32_si128(static_cast<int>(p));  // plane p counts 2^p
+      low = _mm256_add_epi64(low, _mm256_sll_epi64(_mm256_sad_epu8(bytesLow, zero), weight));
+      high = _mm256_add_epi64(high, _mm256_sll_epi64(_mm256_sad_epu8(bytesHigh, zero), weight));
     }
-    _mm256_store_si256(reinterpret_cast<__m256i*>(estimates), low);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(estimates + 4), high);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(costs), low);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(costs + 4), high);
     for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
-      const auto cost = static_cast<uint32_t>(static_cast<int64_t>(kWeightedCostMax) - estimates[lane]);
+      const auto cost = static_cast<uint32_t>(costs[lane]);
       if (cost < below) {
         indexOut[found] = static_cast<uint32_t>(b * kBlockTemplates + lane);
         costOut[found] = static_cast<uint16_t>(cost);

@@ -50,25 +50,20 @@ FS_AVX512 size_t hammingBelow(const uint64_t* blocks, size_t nBlocks, const uint
 
 FS_AVX512 size_t weightedBelow(const uint64_t* blocks, size_t nBlocks, const QueryCodes& query, uint32_t below,
                                uint32_t* indexOut, uint16_t* costOut) {
-  static_assert(kQueryPlanes == 4, "the kernel unrolls four planes");
+  static_assert(kWeightPlanes == 2, "the kernel unrolls two planes");
   const __m512i limit = _mm512_set1_epi64(below);
-  const __m512i base = _mm512_set1_epi64(kWeightedCostMax);
   size_t found = 0;
   for (size_t b = 0; b < nBlocks; ++b) {
     const uint64_t* block = blocks + b * kBlockWords;
     __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
-    __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
     for (size_t w = 0; w < kSignWords; ++w) {
-      const __m512i g = _mm512_load_si512(block + w * kBlockTemplates);
-      // set1 from memory becomes an embedded broadcast operand: no registers held for the 32 plane words.
-      c0 = _mm512_add_epi64(c0, _mm512_popcnt_epi64(_mm512_and_si512(g, _mm512_set1_epi64(query.planes[0][w]))));
-      c1 = _mm512_add_epi64(c1, _mm512_popcnt_epi64(_mm512_and_si512(g, _mm512_set1_epi64(query.planes[1][w]))));
-      c2 = _mm512_add_epi64(c2, _mm512_popcnt_epi64(_mm512_and_si512(g, _mm512_set1_epi64(query.planes[2][w]))));
-      c3 = _mm512_add_epi64(c3, _mm512_popcnt_epi64(_mm512_and_si512(g, _mm512_set1_epi64(query.planes[3][w]))));
+      // set1 from memory becomes an embedded broadcast operand: no registers held for the query words.
+      const __m512i differ =
+          _mm512_xor_si512(_mm512_load_si512(block + w * kBlockTemplates), _mm512_set1_epi64(query.sign[w]));
+      c0 = _mm512_add_epi64(c0, _mm512_popcnt_epi64(_mm512_and_si512(differ, _mm512_set1_epi64(query.planes[0][w]))));
+      c1 = _mm512_add_epi64(c1, _mm512_popcnt_epi64(_mm512_and_si512(differ, _mm512_set1_epi64(query.planes[1][w]))));
     }
-    // cost = base - (c0 + 2 c1 + 4 c2 - 8 c3)
-    const __m512i positive = _mm512_add_epi64(c0, _mm512_add_epi64(_mm512_slli_epi64(c1, 1), _mm512_slli_epi64(c2, 2)));
-    const __m512i cost = _mm512_sub_epi64(_mm512_add_epi64(base, _mm512_slli_epi64(c3, 3)), positive);
+    const __m512i cost = _mm512_add_epi64(c0, _mm512_slli_epi64(c1, 1));
     __mmask8 hits = _mm512_cmplt_epu64_mask(cost, limit);
     if (hits == 0) continue;
     alignas(64) uint64_t lanes[kBlockTemplates];

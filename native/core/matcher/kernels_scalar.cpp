@@ -31,15 +31,15 @@ size_t weightedBelow(const uint64_t* blocks, size_t nBlocks, const QueryCodes& q
   for (size_t b = 0; b < nBlocks; ++b) {
     const uint64_t* block = blocks + b * kBlockWords;
     for (size_t lane = 0; lane < kBlockTemplates; ++lane) {
-      int32_t estimate = 0;
-      for (size_t p = 0; p < kQueryPlanes; ++p) {
-        int32_t bits = 0;
+      uint32_t cost = 0;
+      for (size_t p = 0; p < kWeightPlanes; ++p) {
+        uint32_t bits = 0;
         for (size_t w = 0; w < kSignWords; ++w) {
-          bits += __builtin_popcountll(block[w * kBlockTemplates + lane] & query.planes[p][w]);
+          const uint64_t differ = block[w * kBlockTemplates + lane] ^ query.sign[w];
+          bits += static_cast<uint32_t>(__builtin_popcountll(differ & query.planes[p][w]));
         }
-        estimate += kPlaneWeights[p] * bits;
+        cost += bits << p;
       }
-      const auto cost = static_cast<uint32_t>(static_cast<int32_t>(kWeightedCostMax) - estimate);
       if (cost < below) {
         indexOut[found] = static_cast<uint32_t>(b * kBlockTemplates + lane);
         costOut[found] = static_cast<uint16_t>(cost);

@@ -18,8 +18,8 @@ enum class SearchMode {
 
 enum class Rescore { Int8, Float };
 
-// How the TwoStage pre-filter ranks templates by their sign codes: by the query's own 4-bit-weighted sum
-// over each template's sign bits (4 popcounts per word, about half the noise), or by plain Hamming distance.
+// How the TwoStage pre-filter ranks templates by their sign codes: by a Hamming distance weighted with the
+// query's own |components| (2 popcounts per word, about half the noise), or by the plain Hamming distance.
 enum class Prefilter { Weighted, Hamming };
 
 constexpr size_t kMaxK = 10000;

@@ -67,7 +67,7 @@ Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_
   uint32_t index[kChunkBlocks * kBlockTemplates];
   uint16_t cost[kChunkBlocks * kBlockTemplates];
   const size_t size = store_.size();
-  const uint32_t worst = weighted ? 2 * kWeightedCostMax : kDims;
+  const uint32_t worst = weighted ? kWeightedCostMax : kDims;
   for (size_t block = firstBlock; block < endBlock; block += kChunkBlocks) {
     const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
     // Only costs strictly below the worst kept one can enter: once the list is full, almost every block is

@@ -13,7 +13,6 @@ namespace {
 
 // Below this largest |component| a vector counts as zero (its direction is noise).
 constexpr float kMinMaxAbs = 1e-30f;
-constexpr int kQueryWeightMax = 7;  // 4-bit signed query weights use -7..7
 
 float horizontalMax(__m128 v) {
   v = _mm_max_ps(v, _mm_movehl_ps(v, v));
@@ -123,14 +122,14 @@ void encodeQuery(const float* embedding, QueryCodes& query) {
     query.codeSum += query.code[i];
     query.unitSum += query.unit[i];
   }
-  // 4-bit weights: -7..7 over the largest component, in two's complement bit planes.
+  // |weights| 0..3 over the largest component, as bit planes (plane p holds bit p of each weight).
   for (auto& plane : query.planes) {
     for (auto& word : plane) word = 0;
   }
-  const float k = static_cast<float>(kQueryWeightMax) / m.maxAbs;
+  const float k = static_cast<float>(kWeightMax) / m.maxAbs;
   for (size_t i = 0; i < kDims; ++i) {
-    const auto weight = static_cast<unsigned>(static_cast<int>(std::lrint(embedding[i] * k))) & 0xfu;
-    for (size_t p = 0; p < kQueryPlanes; ++p) query.planes[p][i / 64] |= uint64_t{(weight >> p) & 1u} << (i % 64);
+    const auto weight = static_cast<unsigned>(std::lrint(std::fabs(embedding[i]) * k));
+    for (size_t p = 0; p < kWeightPlanes; ++p) query.planes[p][i / 64] |= uint64_t{(weight >> p) & 1u} << (i % 64);
   }
 }
 
