@@ -63,16 +63,16 @@ Searcher::Ranked Searcher::splitScan(size_t keep, const Scan& scan) const {
 
 Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_t keep, size_t firstBlock,
                                    size_t endBlock) const {
-  LowestCosts best(keep);
+  const uint32_t worst = weighted ? kWeightedCostMax : kDims;
+  LowestCosts best(keep, worst + 1);
   uint32_t index[kChunkBlocks * kBlockTemplates];
   uint16_t cost[kChunkBlocks * kBlockTemplates];
   const size_t size = store_.size();
-  const uint32_t worst = weighted ? kWeightedCostMax : kDims;
   for (size_t block = firstBlock; block < endBlock; block += kChunkBlocks) {
     const size_t nBlocks = std::min(kChunkBlocks, endBlock - block);
     // Only costs strictly below the worst kept one can enter: once the list is full, almost every block is
     // rejected inside the kernel by one compare.
-    const uint32_t below = std::min(best.below(), worst + 1);
+    const uint32_t below = best.below();
     const uint64_t* blocks = store_.signBlocks() + block * kBlockWords;
     const size_t found = weighted ? kernels_.weightedBelow(blocks, nBlocks, query, below, index, cost)
                                   : kernels_.hammingBelow(blocks, nBlocks, query.sign, below, index, cost);
@@ -80,7 +80,6 @@ Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_
       const size_t slot = block * kBlockTemplates + index[i];
       if (slot < size) best.add(cost[i], static_cast<uint32_t>(slot));  // skip the last block's padding
     }
-    best.settle();
   }
   return best.takeSorted();
 }
@@ -131,8 +130,10 @@ std::vector<Match> Searcher::rescore(const QueryCodes& query, const Ranked& cand
   const int32_t offset = 128 * query.codeSum;
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (i + kRescoreAhead < candidates.size()) {
-      const uint8_t* next = store_.codeOf(candidates[i + kRescoreAhead].second);
+      const uint32_t ahead = candidates[i + kRescoreAhead].second;
+      const uint8_t* next = store_.codeOf(ahead);
       for (size_t line = 0; line < kDims; line += 64) __builtin_prefetch(next + line);
+      __builtin_prefetch(&store_.scaleOf(ahead));
     }
     const uint32_t slot = candidates[i].second;
     double cosine;

@@ -37,7 +37,7 @@ class TemplateStore {
 
   const uint64_t* signBlocks() const { return signs_.data(); }
   const uint8_t* codeOf(size_t slot) const { return codes_.data() + slot * kDims; }
-  float scaleOf(size_t slot) const { return scales_[slot]; }
+  const float& scaleOf(size_t slot) const { return scales_[slot]; }
   const uint64_t* residualOf(size_t slot) const { return residuals_.data() + slot * kSignWords; }
   int64_t idOf(size_t slot) const { return slotIds_[slot]; }
   // Sign word w of the template in `slot` (for tests of the layout).

@@ -47,48 +47,49 @@ class TopK {
 
 // The `keep` lowest (cost, slot) pairs of a scan that visits slots in increasing order, for the pre-filter,
 // where keep is large (thousands) and a heap would spend more time sifting than the kernel spends counting
-// bits. Entries are appended (one store); when the buffer holds twice `keep`, nth_element cuts it back to
-// `keep` and lowers the bar. Same set as TopK: ties go to the lower slot.
+// bits. Costs are small integers (below `costLimit`), so a histogram gives the exact bar after every entry:
+// a cost c can still enter only while fewer than `keep` entries cost <= c (an equal cost loses the tie to
+// the earlier, lower slot). Entries are appended (one store each) and cut to `keep` at the end. Same set as
+// TopK.
 class LowestCosts {
  public:
-  explicit LowestCosts(size_t keep) : keep_(keep) { entries_.reserve(2 * keep + 4096); }
+  LowestCosts(size_t keep, uint32_t costLimit) : keep_(keep), below_(costLimit), histogram_(costLimit, 0) {
+    entries_.reserve(keep);
+  }
 
-  // Costs at or above this cannot enter (an equal cost would lose the tie to an earlier, lower slot).
+  // Costs at or above this cannot enter.
   uint32_t below() const { return below_; }
-  void add(uint32_t cost, uint32_t slot) { entries_.push_back(uint64_t{cost} << 32 | slot); }
-  // Call between kernel chunks: cuts the buffer back once it is full the first time, then at twice `keep`.
-  void settle() {
-    if (entries_.size() >= (below_ == kNoBar ? keep_ : 2 * keep_)) cut();
+  void add(uint32_t cost, uint32_t slot) {
+    if (cost >= below_) return;
+    entries_.push_back(uint64_t{cost} << 32 | slot);
+    ++histogram_[cost];
+    ++live_;
+    while (live_ >= keep_ && below_ > 0) live_ -= histogram_[--below_];  // lower the bar while it is full
   }
 
   // Best first; leaves the buffer empty.
   std::vector<std::pair<int64_t, uint32_t>> takeSorted() {
-    cut();
-    std::sort(entries_.begin(), entries_.end());
-    std::vector<std::pair<int64_t, uint32_t>> sorted;
-    sorted.reserve(entries_.size());
-    for (uint64_t e : entries_) sorted.emplace_back(static_cast<int64_t>(e >> 32), static_cast<uint32_t>(e));
+    // Entries below the bar all stay; of those at the bar, the first (lowest slots) fill the rest.
+    size_t atBar = keep_ > live_ ? keep_ - live_ : 0;
+    std::vector<std::pair<int64_t, uint32_t>> kept;
+    kept.reserve(keep_);
+    for (uint64_t e : entries_) {
+      const auto cost = static_cast<uint32_t>(e >> 32);
+      if (cost < below_ || (cost == below_ && atBar > 0 && atBar--)) {
+        kept.emplace_back(static_cast<int64_t>(cost), static_cast<uint32_t>(e));
+      }
+    }
+    std::sort(kept.begin(), kept.end());
     entries_.clear();
-    return sorted;
+    return kept;
   }
 
  private:
-  static constexpr uint32_t kNoBar = UINT32_MAX;
-
-  void cut() {
-    if (keep_ == 0) {
-      entries_.clear();
-      return;
-    }
-    if (entries_.size() < keep_) return;
-    std::nth_element(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(keep_ - 1), entries_.end());
-    entries_.resize(keep_);
-    below_ = static_cast<uint32_t>(entries_[keep_ - 1] >> 32);  // the worst kept cost
-  }
-
   size_t keep_;
-  uint32_t below_ = kNoBar;
-  std::vector<uint64_t> entries_;  // cost << 32 | slot: one integer compare orders by cost, then slot
+  uint32_t below_;
+  size_t live_ = 0;  // entries costing less than below_
+  std::vector<uint32_t> histogram_;
+  std::vector<uint64_t> entries_;  // cost << 32 | slot, in scan (slot) order
 };
 
 }  // namespace faceserver::matcher
