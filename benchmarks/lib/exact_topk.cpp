@@ -5,6 +5,12 @@
 // 20 GB, and the kernel pages it in and out as the row blocks pass.
 //   exact_topk GALLERY.f32 QUERIES.f32 K OUT.i64 [THREADS]
 // Built by benchmarks/matcher.ts with g++ -O3 -march=native -fopenmp.
+#include <fcntl.h>
+#include <omp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -13,15 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <omp.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 constexpr size_t kDims = 512;
 constexpr size_t kQueryBlock = 32;
-constexpr size_t kRowBlock = 256;  // 512 KB of rows: stays in L2 while 32 queries pass over it
+constexpr size_t kRowBlock = 256;       // 512 KB of rows: stays in L2 while 32 queries pass over it
 constexpr size_t kChunkRows = 1 << 16;  // 128 MB of rows read from the file per pass
 
 static std::vector<float> readAll(const char* file) {
@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
           auto& heap = heaps[q0 + qi];
           for (size_t r = 0; r < rn; ++r) {
             const std::pair<float, int64_t> e{scores[r], -static_cast<int64_t>(r0 + r)};
-            if (heap.size() < k) heap.push(e);
+            if (heap.size() < k)
+              heap.push(e);
             else if (e > heap.top()) {
               heap.pop();
               heap.push(e);
