@@ -1,8 +1,15 @@
-// Index load benchmark: how long the in-memory face index takes to stream N templates from each store.
-//   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres] [--formats binary,text] [--parallel 2]
-// One JSON line per (store, format, n). The gallery is generated inside the database (random unit vectors;
-// the load time depends on row size, not on the values); the HNSW index is dropped first because building it
-// for 1M rows takes far longer than the load being measured.
+// Index load benchmark: how long the in-memory face index takes to stream N faces from each store at start.
+//   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres]
+//     [--modes index,fetch,raw,float] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME] [--keep]
+// Modes (one JSON line each):
+//   index  FaceIndex.start() with the native matcher: the production load (COPY of face_index_entries, parse,
+//          halves to floats, addBatch, face -> person map)
+//   fetch  the same COPY and parse into floats, nothing added (what the database and the parser cost)
+//   raw    the same COPY's bytes only, not parsed (what the database and the wire cost)
+//   float  the previous path for comparison: COPY of faces.embedding (float4) + addBatch
+// The gallery is generated inside the database: 1000 random unit vectors repeated (the load time depends on
+// row size, not on the values), every 4th face without a person. --db NAME keeps (with --keep) and reuses a
+// filled PostgreSQL database, so a 1M fill runs once (at low priority) and only the loads are timed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,61 +18,94 @@ import pg from 'pg';
 import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { createCollection } from '../src/store/collections';
-import type { EmbeddingFormat } from '../src/store/face-index-queries';
-type LoadFormat = EmbeddingFormat | 'copy';
+import { copyCollectionEmbeddings, copyIndexEntries, splitCollectionRanges } from '../src/store/face-index-queries';
 import { loadCollection } from '../src/domain/index/collection-loader';
-import { ExactMatcher, type CollectionMatcher } from '../src/domain/index/collection-matcher';
-import { NativeMatcher } from '../src/domain/index/native-matcher';
-import { loadAddon } from '../src/engine/addon';
+import { FaceIndex } from '../src/domain/face-index';
+import { nativeMatchers, NativeMatcher } from '../src/domain/index/native-matcher';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '100000' },
     pg: { type: 'string', default: process.env.TEST_DATABASE_URL ?? '' },
     stores: { type: 'string', default: 'embedded,postgres' },
-    formats: { type: 'string', default: 'copy,binary,text' },
-    batch: { type: 'string', default: '20000' },
+    modes: { type: 'string', default: 'index,fetch,raw' },
+    batch: { type: 'string', default: '8192' },
     parallel: { type: 'string', default: '2' },
+    page: { type: 'string', default: '50000' },
+    db: { type: 'string', default: '' },
+    'fill-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
 const n = Number(values.n);
-const batchSize = Number(values.batch);
-const parallel = Number(values.parallel);
-// The server's matcher when the addon has it; the float reference otherwise (then said in the output).
-const nativeAvailable = typeof loadAddon().MatcherIndex === 'function';
-const newMatcher = (): CollectionMatcher => (nativeAvailable ? new NativeMatcher() : new ExactMatcher());
+const load = { batchSize: Number(values.batch), parallel: Number(values.parallel), pageSize: Number(values.page) };
 
 async function fill(db: Db, count: number): Promise<number> {
   await db.exec('DROP INDEX IF EXISTS faces_embedding_hnsw');
   const collection = await createCollection(db, { name: 'bench' });
+  const person = await db.query<{ id: number }>(`INSERT INTO persons (name) VALUES ('bench') RETURNING id`);
+  await db.exec(`CREATE TEMP TABLE base AS
+    SELECT g, l2_normalize((SELECT array_agg(random() - 0.5) FROM generate_series(1, 512) WHERE g > 0)::real[]::vector(512)) AS e
+      FROM generate_series(1, 1000) g`);
   const chunk = 50_000;
   for (let done = 0; done < count; done += chunk) {
     const m = Math.min(chunk, count - done);
-    await db.transaction(async (tx) => {
-      await tx.query(
-        `WITH v AS (
-           SELECT l2_normalize((SELECT array_agg(random() - 0.5) FROM generate_series(1, 512) WHERE g > 0)::real[]::vector) AS e
-             FROM generate_series(1, $1) g),
-         ins AS (INSERT INTO faces (template, embedding) SELECT vector_send(e), e FROM v RETURNING id)
-         INSERT INTO face_collections (collection_id, face_id) SELECT $2, id FROM ins`,
-        [m, collection.id],
-      );
-    });
+    await db.query(
+      `WITH ins AS (INSERT INTO faces (person_id, template, embedding)
+                    SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE $3::bigint END, '\\x00', b.e
+                      FROM generate_series(1, $1) i JOIN base b ON b.g = 1 + i % 1000 RETURNING id)
+       INSERT INTO face_collections (collection_id, face_id) SELECT $2, id FROM ins`,
+      [m, collection.id, person.rows[0].id],
+    );
   }
   // A restarted server reads a settled table: set hint bits and statistics first, as autovacuum would.
-  await db.exec('VACUUM ANALYZE faces');
-  await db.exec('VACUUM ANALYZE face_collections');
+  for (const t of ['faces', 'face_collections', 'face_index_entries']) await db.exec(`VACUUM ANALYZE ${t}`);
   return collection.id;
 }
 
-async function measureLoad(db: Db, collectionId: number, format: LoadFormat) {
-  const matcher = newMatcher();
+async function benchCollection(db: Db): Promise<number | undefined> {
+  const r = await db.query<{ id: number; n: number }>(
+    `SELECT c.id, (SELECT count(*)::int FROM face_collections fc WHERE fc.collection_id = c.id) AS n FROM collections c WHERE c.name = 'bench'`,
+  );
+  return r.rows[0]?.n === n ? r.rows[0].id : undefined;
+}
+
+async function measure(db: Db, collectionId: number, mode: string): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  const loaded = await loadCollection(db, collectionId, matcher, { batchSize, format, parallel });
-  const totalMs = performance.now() - t0;
-  matcher.dispose();
-  return { loaded, totalMs };
+  if (mode === 'index') {
+    const index = new FaceIndex(db, { createMatcher: nativeMatchers(), load });
+    const report = await index.start();
+    const ms = performance.now() - t0;
+    const bytes = index.memoryBytes();
+    await index.close();
+    return { loaded: report.faces, ms, bytes_per_face: Math.round(bytes / report.faces) };
+  }
+  let loaded = 0;
+  if (mode === 'fetch') loaded = await loadCollection(db, collectionId, (b) => void (loaded += 0 * b.ids.length), load);
+  if (mode === 'raw') {
+    let bytes = 0;
+    const ranges = db.kind === 'postgres' ? await splitCollectionRanges(db, collectionId, load.parallel) : [{ afterId: -1, upToId: Number.MAX_SAFE_INTEGER }];
+    await Promise.all(
+      ranges.map((r) =>
+        db.copyOut(
+          `SELECT fc.face_id, e.person_id, e.embedding_half FROM face_collections fc JOIN face_index_entries e ON e.face_id = fc.face_id
+            WHERE fc.collection_id = ${collectionId} AND fc.face_id > ${r.afterId} AND fc.face_id <= ${r.upToId}
+              AND e.face_id > ${r.afterId} AND e.face_id <= ${r.upToId}`,
+          (chunk) => void (bytes += chunk.length),
+        ),
+      ),
+    );
+    return { ms: performance.now() - t0, mb: Math.round(bytes / 1e6) };
+  }
+  if (mode === 'float') {
+    const matcher = new NativeMatcher();
+    const ranges = await splitCollectionRanges(db, collectionId, db.kind === 'postgres' ? load.parallel : 1);
+    await Promise.all(ranges.map((r) => copyCollectionEmbeddings(db, collectionId, r, load.batchSize, (b) => matcher.upsert(b.ids, b.embeddings))));
+    loaded = matcher.size;
+    matcher.dispose();
+  }
+  if (mode === 'entries-one') loaded = await copyIndexEntries(db, collectionId, { afterId: -1, upToId: Number.MAX_SAFE_INTEGER }, load, () => {});
+  return { loaded, ms: performance.now() - t0 };
 }
 
 async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promise<void> }> {
@@ -75,18 +115,18 @@ async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promis
     return { db, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   }
   if (!values.pg) throw new Error('postgres: pass --pg URL or set TEST_DATABASE_URL');
-  const name = `fs_bench_load_${process.pid}`;
+  const name = values.db || `fs_bench_load_${process.pid}`;
   const admin = new pg.Client({ connectionString: values.pg });
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
+  const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount;
+  if (!exists) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   const url = new URL(values.pg);
   url.pathname = `/${name}`;
   const db = await openDb({ databaseUrl: url.toString(), dataDir: os.tmpdir() });
   return {
     db,
     cleanup: async () => {
-      if (!values.keep) await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      if (!values.keep) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)}`);
       await admin.end();
     },
   };
@@ -95,26 +135,35 @@ async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promis
 for (const store of values.stores.split(',')) {
   const { db, cleanup } = await openStore(store);
   try {
-    await migrate(db);
     const t0 = performance.now();
-    const collectionId = await fill(db, n);
-    const fillMs = performance.now() - t0;
-    for (const format of values.formats.split(',') as LoadFormat[]) {
-      const r = await measureLoad(db, collectionId, format);
+    await migrate(db);
+    const migrateMs = performance.now() - t0;
+    let collectionId = await benchCollection(db);
+    const t1 = performance.now();
+    if (collectionId === undefined) collectionId = await fill(db, n);
+    const fillMs = performance.now() - t1;
+    if (values['fill-only']) {
+      console.log(JSON.stringify({ bench: 'index-load', store, n, fill_s: +(fillMs / 1000).toFixed(1), migrate_s: +(migrateMs / 1000).toFixed(1) }));
+      continue;
+    }
+    for (const mode of values.modes.split(',')) {
+      const r = await measure(db, collectionId, mode);
+      const s = (r.ms as number) / 1000;
       console.log(
         JSON.stringify({
           bench: 'index-load',
           store,
-          format,
+          mode,
           n,
-          batch: batchSize,
-          loaded: r.loaded,
-          load_s: +(r.totalMs / 1000).toFixed(2),
-          parallel: store === 'postgres' ? parallel : 1,
-          matcher: nativeAvailable ? 'native' : 'float-reference',
+          ...r,
+          ms: undefined,
+          load_s: +s.toFixed(2),
+          per_1M_s: +(s * (1e6 / n)).toFixed(1),
+          batch: load.batchSize,
+          parallel: store === 'postgres' ? load.parallel : 1,
           rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
-          per_1M_s: +((r.totalMs / 1000) * (1e6 / n)).toFixed(1),
-          fill_s: +(fillMs / 1000).toFixed(1),
+          loadavg: os.loadavg()[0].toFixed(2),
+          at: new Date().toISOString().slice(11, 19),
         }),
       );
     }

@@ -23,10 +23,11 @@ export interface Db extends Queryable {
   /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /**
-   * Runs `COPY (...) TO STDOUT (FORMAT binary)` and hands over each CopyData message as it arrives (PostgreSQL
-   * server only: the bulk read of the face index at start, without hex or per-row objects).
+   * Runs a binary COPY of the SELECT's rows and hands over the output (the bulk read of the face index at
+   * start, without hex or per-row objects): a PostgreSQL server streams it message by message; PGlite hands
+   * over the whole output at once, so keep each such SELECT to a bounded number of rows there.
    */
-  copyOut?(sql: string, onData: (chunk: Buffer) => void): Promise<void>;
+  copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,11 +135,11 @@ class PostgresDb implements Db {
     };
   }
 
-  async copyOut(sql: string, onData: (chunk: Buffer) => void): Promise<void> {
+  async copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void> {
     const client = await this.pool.connect();
     try {
       await new Promise<void>((resolve, reject) => {
-        const query = new CopyOutQuery(sql, onData, (err) => (err ? reject(err) : resolve()));
+        const query = new CopyOutQuery(`COPY (${select}) TO STDOUT (FORMAT binary)`, onData, (err) => (err ? reject(err) : resolve()));
         client.query(query as unknown as pg.QueryConfig);
       });
     } finally {
@@ -203,6 +204,13 @@ class EmbeddedDb implements Db {
 
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
     return this.pg.listen(channel, onPayload);
+  }
+
+  async copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void> {
+    // PGlite's virtual device: the output comes back as one Blob (no hex, no per-row parsing in PGlite).
+    const r = await this.pg.query(`COPY (${select}) TO '/dev/blob' (FORMAT binary)`);
+    if (!r.blob) throw new Error('PGlite returned no COPY output');
+    onData(Buffer.from(await r.blob.arrayBuffer()));
   }
 
   async close(): Promise<void> {

@@ -1,36 +1,30 @@
-// Streams one collection from the database into a matcher. On a PostgreSQL server the id range is split
-// across a few connections so the server reads in parallel; the embedded store runs them one after another.
+// Streams one collection from the database into the index: a binary COPY of face_index_entries (face id,
+// person id, halfvec embedding; migrations/0005), parsed as it arrives and handed over in batches. On a
+// PostgreSQL server the id span is split across a few connections, so the server reads and sends in parallel
+// while this process parses and adds; PGlite answers one query at a time and returns a COPY whole, so there
+// the read is paged by face id.
 import type { Db } from '../../store/db';
-import { copyCollectionEmbeddings, splitCollectionRanges, streamCollectionEmbeddings, type EmbeddingFormat } from '../../store/face-index-queries';
-import type { CollectionMatcher } from './collection-matcher';
+import { copyIndexEntries, splitCollectionRanges, type IndexEntryBatch } from '../../store/face-index-queries';
 
 export interface LoadOptions {
+  /** Faces per batch handed to onBatch. */
   batchSize?: number;
   /** Concurrent range readers (PostgreSQL server only). */
   parallel?: number;
-  /** How rows travel: 'copy' (binary COPY, PostgreSQL server only; the default there), or query batches. */
-  format?: EmbeddingFormat | 'copy';
+  /** Faces per COPY on the embedded store. */
+  pageSize?: number;
 }
 
-export async function loadCollection(db: Db, collectionId: number, matcher: CollectionMatcher, opts: LoadOptions = {}): Promise<number> {
-  const parallel = db.kind === 'postgres' ? Math.max(1, opts.parallel ?? 2) : 1;
-  const ranges = parallel > 1 ? await splitCollectionRanges(db, collectionId, parallel) : [{ afterId: -1, upToId: Number.MAX_SAFE_INTEGER }];
-  let loaded = 0;
-  const format = opts.format ?? (db.copyOut ? 'copy' : 'binary');
-  await Promise.all(
-    ranges.map(async (range) => {
-      if (format === 'copy') {
-        await copyCollectionEmbeddings(db, collectionId, range, opts.batchSize ?? 20_000, (batch) => {
-          matcher.upsert(batch.ids, batch.embeddings);
-          loaded += batch.ids.length;
-        });
-        return;
-      }
-      for await (const batch of streamCollectionEmbeddings(db, collectionId, { ...range, batchSize: opts.batchSize, format })) {
-        matcher.upsert(batch.ids, batch.embeddings);
-        loaded += batch.ids.length;
-      }
-    }),
-  );
-  return loaded;
+const DEFAULTS = { batchSize: 8192, parallel: 2, pageSize: 50_000 };
+
+/** Streams the collection's faces into onBatch (batches are views valid during the call); returns how many. */
+export async function loadCollection(db: Db, collectionId: number, onBatch: (batch: IndexEntryBatch) => void, opts: LoadOptions = {}): Promise<number> {
+  const batchSize = opts.batchSize ?? DEFAULTS.batchSize;
+  if (db.kind === 'embedded') {
+    const all = { afterId: -1, upToId: Number.MAX_SAFE_INTEGER };
+    return copyIndexEntries(db, collectionId, all, { batchSize, pageSize: opts.pageSize ?? DEFAULTS.pageSize }, onBatch);
+  }
+  const ranges = await splitCollectionRanges(db, collectionId, Math.max(1, opts.parallel ?? DEFAULTS.parallel));
+  const counts = await Promise.all(ranges.map((range) => copyIndexEntries(db, collectionId, range, { batchSize }, onBatch)));
+  return counts.reduce((a, b) => a + b, 0);
 }

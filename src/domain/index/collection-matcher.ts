@@ -17,8 +17,11 @@ export interface SearchOptions {
 
 export interface CollectionMatcher {
   readonly size: number;
-  /** Adds the faces, replacing any already present; embeddings holds ids.length x 512 unit floats. */
-  upsert(ids: readonly number[], embeddings: Float32Array): void;
+  /**
+   * Adds the faces, replacing any already present; embeddings holds ids.length x 512 floats, unit length or
+   * nearly (half precision from the index load): matchers normalise them. Both arrays are copied.
+   */
+  upsert(ids: ArrayLike<number>, embeddings: Float32Array): void;
   remove(id: number): boolean;
   has(id: number): boolean;
   search(query: Float32Array, opts: SearchOptions): Promise<SearchHit[]>;
@@ -29,7 +32,7 @@ export interface CollectionMatcher {
 
 export type MatcherFactory = () => CollectionMatcher;
 
-/** Float cosine by brute force over dense arrays, swap-remove on delete (no holes). */
+/** Float cosine by brute force over dense arrays (normalised on upsert), swap-remove on delete (no holes). */
 export class ExactMatcher implements CollectionMatcher {
   private vectors = new Float32Array(0);
   private ids: number[] = [];
@@ -39,18 +42,23 @@ export class ExactMatcher implements CollectionMatcher {
     return this.ids.length;
   }
 
-  upsert(ids: readonly number[], embeddings: Float32Array): void {
+  upsert(ids: ArrayLike<number>, embeddings: Float32Array): void {
     if (embeddings.length !== ids.length * EMBEDDING_DIM) throw new RangeError('embeddings must hold ids.length x 512 values');
     this.reserve(this.ids.length + ids.length);
-    ids.forEach((id, i) => {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
       let slot = this.slotOf.get(id);
       if (slot === undefined) {
         slot = this.ids.length;
         this.ids.push(id);
         this.slotOf.set(id, slot);
       }
-      this.vectors.set(embeddings.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM), slot * EMBEDDING_DIM);
-    });
+      const v = embeddings.subarray(i * EMBEDDING_DIM, (i + 1) * EMBEDDING_DIM);
+      let norm = 0;
+      for (let j = 0; j < EMBEDDING_DIM; j++) norm += v[j] * v[j];
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let j = 0; j < EMBEDDING_DIM; j++) this.vectors[slot * EMBEDDING_DIM + j] = v[j] * inv;
+    }
   }
 
   remove(id: number): boolean {

@@ -11,16 +11,21 @@
 //    at or below it are already in the load and are dropped. Notifications arrive in commit order per
 //    collection, so a gap in versions means one was lost (e.g. a dropped LISTEN connection): the collection is
 //    reloaded.
+// Each loaded collection also keeps every face's person id, so search hits carry it; person names come from
+// a cache (PersonNames) that renames invalidate through their own notifications.
 import type { Db } from '../../store/db';
-import { getCollectionState, listInMemoryCollections, readFaceMemberships } from '../../store/face-index-queries';
+import { getCollectionState, listInMemoryCollections, NO_PERSON, readFaceMemberships, readFacePersons } from '../../store/face-index-queries';
 import { searchCollectionSql } from '../../store/vector-search';
 import { EMBEDDING_DIM } from '../../store/vector';
 import type { CollectionMatcher, MatcherFactory, SearchHit, SearchOptions } from './collection-matcher';
 import { loadCollection, type LoadOptions } from './collection-loader';
 import { parseFaceChange, FACE_CHANGES_CHANNEL, type FaceChange } from './face-change';
+import { parsePersonChange, PersonNames, PERSON_CHANGES_CHANNEL } from './person-names';
 
 interface LoadedCollection {
   matcher: CollectionMatcher;
+  /** Face id -> person id, for the faces that have a person (a JS Map: ~30 B a face, see RESULTS.md). */
+  persons: Map<number, number>;
   /** The collection's change version read just before it was streamed: older changes are in the load. */
   loadedVersion: number;
   /** The highest change version seen since (notifications carry consecutive versions per collection). */
@@ -45,6 +50,14 @@ export interface FaceIndexOptions {
   onError?: (err: Error, context: string) => void;
 }
 
+/** A search hit with the face's person (subject): null when the face has none. */
+export interface IndexHit extends SearchHit {
+  personId: number | null;
+}
+
+/** Measured heap cost of one face -> person entry (RESULTS.md "Index load"). */
+const PERSON_ENTRY_BYTES = 30;
+
 export interface IndexLoadReport {
   collections: number;
   faces: number;
@@ -56,6 +69,8 @@ export class FaceIndex {
   private readonly queue: Work[] = [];
   private draining?: Promise<void>;
   private unlisten?: () => Promise<void>;
+  private unlistenPersons?: () => Promise<void>;
+  private readonly names: PersonNames;
   private versionTimer?: NodeJS.Timeout;
   /** Collections found behind the database at the previous version check. */
   private suspectedBehind = new Set<number>();
@@ -64,12 +79,19 @@ export class FaceIndex {
   constructor(
     private readonly db: Db,
     private readonly opts: FaceIndexOptions,
-  ) {}
+  ) {
+    this.names = new PersonNames(db);
+  }
 
   /** Subscribes to change notifications, then streams every in-memory collection from the database. */
   async start(): Promise<IndexLoadReport> {
     // Listen first: a write committed during the load then either is in the load or arrives as a notification.
     this.unlisten = await this.db.listen(FACE_CHANGES_CHANNEL, (payload) => this.onNotification(payload));
+    this.unlistenPersons = await this.db.listen(PERSON_CHANGES_CHANNEL, (payload) => {
+      const id = parsePersonChange(payload);
+      if (id === undefined) this.names.clear();
+      else this.names.forget([id]);
+    });
     const t0 = performance.now();
     let faces = 0;
     const collections = await listInMemoryCollections(this.db);
@@ -85,6 +107,7 @@ export class FaceIndex {
     this.closed = true;
     clearInterval(this.versionTimer);
     await this.unlisten?.().catch(() => {}); // the database may be closed already
+    await this.unlistenPersons?.().catch(() => {});
     await this.draining;
     for (const work of this.queue.splice(0)) if (work.kind !== 'change') work.done.reject(new Error('the face index is closed'));
     for (const c of this.collections.values()) c.matcher.dispose();
@@ -106,16 +129,42 @@ export class FaceIndex {
   }
 
   /**
-   * Top-k faces of the collection: from memory, or through pgvector SQL for a collection kept out of memory.
-   * An in-memory collection without faces yet answers [].
+   * Top-k faces of the collection, best first, each with its person id: from memory (no query), or through
+   * pgvector SQL for a collection kept out of memory. An in-memory collection without faces yet answers [].
    */
-  async search(collectionId: number, query: Float32Array, opts: SearchOptions & { sqlMode?: 'exact' | 'hnsw' }): Promise<SearchHit[]> {
+  async search(collectionId: number, query: Float32Array, opts: SearchOptions & { sqlMode?: 'exact' | 'hnsw' }): Promise<IndexHit[]> {
     if (query.length !== EMBEDDING_DIM) throw new RangeError(`query must have ${EMBEDDING_DIM} values`);
     const loaded = this.collections.get(collectionId);
-    if (loaded) return loaded.matcher.search(query, opts);
+    if (loaded) {
+      const hits = await loaded.matcher.search(query, opts);
+      return hits.map((h) => ({ ...h, personId: loaded.persons.get(h.faceId) ?? null }));
+    }
     const state = await getCollectionState(this.db, collectionId);
     if (!state || state.inMemory) return [];
-    return searchCollectionSql(this.db, collectionId, query, { k: opts.k, threshold: opts.threshold, mode: opts.sqlMode ?? 'hnsw' });
+    const hits = await searchCollectionSql(this.db, collectionId, query, { k: opts.k, threshold: opts.threshold, mode: opts.sqlMode ?? 'hnsw' });
+    const persons = hits.length ? await readFacePersons(this.db, hits.map((h) => h.faceId)) : new Map<number, number>();
+    return hits.map((h) => ({ ...h, personId: persons.get(h.faceId) ?? null }));
+  }
+
+  /**
+   * Names of the given persons (e.g. the personIds of search hits): from a cache kept in step with renames, a
+   * query only for names not cached. Deleted persons are absent.
+   */
+  personNames(personIds: readonly number[]): Promise<Map<number, string>> {
+    return this.names.resolve(personIds);
+  }
+
+  /**
+   * Drops cached names after a committed rename, so this instance's next search shows the new name at once
+   * (other instances learn through the notification the rename sends).
+   */
+  personsChanged(personIds: readonly number[]): void {
+    this.names.forget(personIds);
+  }
+
+  /** The person of a face held in memory for the collection (null: none, or the face is not held). */
+  personOf(collectionId: number, faceId: number): number | null {
+    return this.collections.get(collectionId)?.persons.get(faceId) ?? null;
   }
 
   /** Faces held in memory for the collection (0 when none or not in memory). */
@@ -131,9 +180,10 @@ export class FaceIndex {
     return [...this.collections.keys()].sort((a, b) => a - b);
   }
 
+  /** The matchers' memory plus the face -> person maps (estimated at the measured cost per entry). */
   memoryBytes(): number {
     let total = 0;
-    for (const c of this.collections.values()) total += c.matcher.memoryBytes();
+    for (const c of this.collections.values()) total += c.matcher.memoryBytes() + c.persons.size * PERSON_ENTRY_BYTES;
     return total;
   }
 
@@ -221,13 +271,22 @@ export class FaceIndex {
     }
     // Build aside and swap, so searches keep answering from the old matcher meanwhile.
     const matcher = this.opts.createMatcher();
+    const persons = new Map<number, number>();
     try {
-      await loadCollection(this.db, collectionId, matcher, this.opts.load);
+      await loadCollection(
+        this.db,
+        collectionId,
+        (batch) => {
+          matcher.upsert(batch.ids, batch.embeddings);
+          for (let i = 0; i < batch.ids.length; i++) if (batch.personIds[i] !== NO_PERSON) persons.set(batch.ids[i], batch.personIds[i]);
+        },
+        this.opts.load,
+      );
     } catch (err) {
       matcher.dispose();
       throw err;
     }
-    this.collections.set(collectionId, { matcher, loadedVersion: state.version, seenVersion: state.version });
+    this.collections.set(collectionId, { matcher, persons, loadedVersion: state.version, seenVersion: state.version });
     old?.matcher.dispose();
   }
 
@@ -270,21 +329,27 @@ export class FaceIndex {
   private async reread(faceIds: number[], everywhere: Set<number>, scoped: Map<number, Set<number>>, reloads: Set<number>): Promise<void> {
     const { members, embeddings } = await readFaceMemberships(this.db, faceIds);
     const present = new Set<string>();
-    const upserts = new Map<number, { ids: number[]; rows: number[] }>();
+    const upserts = new Map<number, { ids: number[]; rows: number[]; persons: (number | null)[] }>();
     members.forEach((m, row) => {
       const wanted = everywhere.has(m.faceId) || scoped.get(m.collectionId)?.has(m.faceId);
       if (!wanted || reloads.has(m.collectionId)) return;
       present.add(`${m.collectionId}:${m.faceId}`);
       let u = upserts.get(m.collectionId);
-      if (!u) upserts.set(m.collectionId, (u = { ids: [], rows: [] }));
+      if (!u) upserts.set(m.collectionId, (u = { ids: [], rows: [], persons: [] }));
       u.ids.push(m.faceId);
       u.rows.push(row);
+      u.persons.push(m.personId);
     });
     // Removals: a face the index holds where the database no longer has the membership.
     for (const [collectionId, loaded] of this.collections) {
       if (reloads.has(collectionId)) continue;
-      for (const faceId of everywhere) if (!present.has(`${collectionId}:${faceId}`)) loaded.matcher.remove(faceId);
-      for (const faceId of scoped.get(collectionId) ?? []) if (!present.has(`${collectionId}:${faceId}`)) loaded.matcher.remove(faceId);
+      const removeIfGone = (faceId: number) => {
+        if (present.has(`${collectionId}:${faceId}`)) return;
+        loaded.matcher.remove(faceId);
+        loaded.persons.delete(faceId);
+      };
+      everywhere.forEach(removeIfGone);
+      scoped.get(collectionId)?.forEach(removeIfGone);
     }
     for (const [collectionId, u] of upserts) {
       const loaded = this.collections.get(collectionId);
@@ -296,6 +361,11 @@ export class FaceIndex {
       const vectors = new Float32Array(u.ids.length * EMBEDDING_DIM);
       u.rows.forEach((row, i) => vectors.set(embeddings.subarray(row * EMBEDDING_DIM, (row + 1) * EMBEDDING_DIM), i * EMBEDDING_DIM));
       loaded.matcher.upsert(u.ids, vectors);
+      u.ids.forEach((faceId, i) => {
+        const personId = u.persons[i];
+        if (personId === null) loaded.persons.delete(faceId);
+        else loaded.persons.set(faceId, personId);
+      });
     }
   }
 
@@ -303,6 +373,8 @@ export class FaceIndex {
   private async checkVersions(): Promise<void> {
     if (this.closed) return;
     try {
+      // A lost rename notification would leave a stale name: start the name cache afresh at every check.
+      this.names.clear();
       const rows = await listInMemoryCollections(this.db);
       const behind = new Set<number>();
       for (const c of rows) {

@@ -12,8 +12,8 @@ export class NativeMatcher implements CollectionMatcher {
     return this.index.size;
   }
 
-  upsert(ids: readonly number[], embeddings: Float32Array): void {
-    this.index.addBatch(Float64Array.from(ids), embeddings);
+  upsert(ids: ArrayLike<number>, embeddings: Float32Array): void {
+    this.index.addBatch(ids instanceof Float64Array ? ids : Float64Array.from(ids), embeddings);
   }
 
   remove(id: number): boolean {
