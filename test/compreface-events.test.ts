@@ -164,7 +164,7 @@ describe('recognition events through a running server', function () {
       requireFacedata(this);
       const temp = storeName === 'postgres' ? await createTempDatabase(requirePostgres(this)) : undefined;
       const dataDir = await migratedDataDir();
-      const env = temp ? { DATABASE_URL: temp.url, DATA_DIR: dataDir } : { DATA_DIR: dataDir };
+      const env: Record<string, string> = temp ? { DATABASE_URL: temp.url, DATA_DIR: dataDir } : { DATA_DIR: dataDir };
       const server = await startTestServer(env);
       try {
         const keys = await createKeys(server);

@@ -275,8 +275,11 @@ for (const store of stores()) {
       assertError(await s.post('/recognition/subjects', { json: { subject: 'temp one' } }), 400, 43);
       const a = await s.enrol('Temp One', photo(people[3].probes[0]));
       const b = await s.enrol('Temp Two', photo(people[3].gallery));
-      // Plain rename.
+      // Plain rename; recognize names the subject by its new name at once (names are cached for recognize).
+      const topSubject = async () => (await s.post('/recognition/recognize', { files: { file: photo(people[3].probes[0]) } })).body.result[0].subjects[0].subject;
+      assert.equal(await topSubject(), 'Temp One');
       assert.deepEqual((await s.put('/recognition/subjects/Temp%20One', { subject: 'Temp Three' })).body, { updated: true });
+      assert.equal(await topSubject(), 'Temp Three');
       // Rename onto an existing name merges: Temp Two's example moves to Temp Three, Temp Two is gone.
       assert.deepEqual((await s.put('/recognition/subjects/Temp%20Two', { subject: 'Temp Three' })).body, { updated: true });
       const subjects = (await s.get('/recognition/subjects')).body.subjects as string[];

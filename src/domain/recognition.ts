@@ -1,7 +1,5 @@
 // Recognition (1:N): each face of a probe image, or each given embedding, against a collection's enrolled
 // faces; results are subjects ranked by their best face's similarity. Every call records its events.
-import type { Db } from '../store/db';
-import { getFacesByIds } from '../store/faces';
 import type { DetectionService, DetectOptions } from './detection';
 import { EventRecorder, MATCH_SIMILARITY, type CallContext } from './events';
 import type { FaceSearcher } from './face-search';
@@ -27,7 +25,6 @@ const ALL_SUBJECTS_K = 10_000;
 
 export class RecognitionService {
   constructor(
-    private readonly db: Db,
     private readonly detection: DetectionService,
     private readonly searcher: FaceSearcher,
     private readonly events: EventRecorder,
@@ -85,20 +82,21 @@ export class RecognitionService {
     // The nearest face's subject is the best subject, so one hit answers the usual prediction_count=1. For more
     // subjects look further, since several nearest faces may belong to one subject.
     const k = predictionCount < 0 ? ALL_SUBJECTS_K : predictionCount === 1 ? 1 : Math.min(ALL_SUBJECTS_K, Math.max(predictionCount * 10, 50));
+    // Hits carry their face's person and names come from the searcher's cache: no query per request.
     const hits = await this.searcher.search(collectionId, embedding, k);
-    if (!hits.length) return [];
-    const faces = await getFacesByIds(this.db, hits.map((h) => h.faceId));
-    const best = new Map<number, SubjectMatch>();
+    const best = new Map<number, { faceId: number; similarity: number }>();
     for (const hit of hits) {
-      const face = faces.get(hit.faceId);
-      if (!face || face.personId === null) continue;
+      if (hit.personId === null) continue;
       const similarity = similarityFromCosine(hit.cosine);
-      const seen = best.get(face.personId);
-      if (!seen || similarity > seen.similarity) {
-        best.set(face.personId, { personId: face.personId, subject: face.personName ?? '', faceId: face.id, similarity });
-      }
+      const seen = best.get(hit.personId);
+      if (!seen || similarity > seen.similarity) best.set(hit.personId, { faceId: hit.faceId, similarity });
     }
-    const ranked = [...best.values()].sort((a, b) => b.similarity - a.similarity);
-    return predictionCount < 0 ? ranked : ranked.slice(0, predictionCount);
+    const ranked = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity);
+    const top = predictionCount < 0 ? ranked : ranked.slice(0, predictionCount);
+    const names = top.length ? await this.searcher.personNames(top.map(([personId]) => personId)) : new Map<number, string>();
+    // A person deleted since the index last heard is left out, as its faces are about to be.
+    return top
+      .filter(([personId]) => names.has(personId))
+      .map(([personId, m]) => ({ personId, subject: names.get(personId)!, faceId: m.faceId, similarity: m.similarity }));
   }
 }

@@ -40,7 +40,7 @@ export function createDomainServices(o: DomainOptions): DomainServices {
   const examples = new ExampleService(o.db, o.analyzer, o.saveImages, changes);
   return {
     detection,
-    recognition: new RecognitionService(o.db, detection, o.searcher ?? new SqlFaceSearcher(o.db), events),
+    recognition: new RecognitionService(detection, o.searcher ?? new SqlFaceSearcher(o.db), events),
     verification: new VerificationService(detection, examples, events),
     subjects: new SubjectService(o.db, changes),
     examples,

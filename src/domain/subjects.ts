@@ -38,14 +38,16 @@ export class SubjectService {
   /** Renames `from` to `to`; when `to` already exists the two are merged into it. */
   async rename(collectionId: number, from: string, to: string): Promise<boolean> {
     checkSubjectName(to);
-    return this.db.transaction(async (tx) => {
+    const renamed = await this.db.transaction(async (tx) => {
       const source = await findSubject(tx, collectionId, from);
       if (!source) throw new DomainError('SUBJECT_NOT_FOUND', `Subject ${from} not found`, { subject: from });
       const target = await findSubject(tx, collectionId, to);
       if (target && target.id !== source.id) await mergePersons(tx, source.id, target.id);
       else await updatePerson(tx, source.id, { name: to });
-      return true;
+      return source.id;
     });
+    this.changes.personsChanged([renamed]); // recognize answers with subject names from a cache
+    return true;
   }
 
   /** Deletes the subject and its examples; returns the stored name. */
