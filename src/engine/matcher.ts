@@ -9,7 +9,8 @@
 //
 // Face ids are non-negative safe integers (JS numbers, up to 2^53-1; BigInt is accepted on input). Results
 // always carry numbers. Scores are cosines. Per template the index keeps a 512-byte int8 code with its own
-// scale and a 64-byte sign code (not the float vector): about 615 bytes of RAM each.
+// scale, a 64-byte sign code and 64 bytes of rounding residuals (not the float vector): about 680 bytes of
+// RAM each.
 //
 // search() answers collections below `syncBelow` templates on the calling thread (a scan that short costs
 // less than the hop to another thread) and bigger ones on the matcher's own thread, so the event loop stays
