@@ -1,15 +1,17 @@
 // Index load benchmark: how long the in-memory face index takes to stream N faces from each store at start.
 //   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres]
-//     [--modes index,fetch,raw,float] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME] [--keep]
+//     [--modes index,fetch,raw,float] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME | --data-dir DIR] [--keep]
 // Modes (one JSON line each):
 //   index  FaceIndex.start() with the native matcher: the production load (COPY of face_index_entries, parse,
 //          halves to floats, addBatch, face -> person map)
+//   split  the same as index, outside FaceIndex, with the time inside addBatch and the person map reported
 //   fetch  the same COPY and parse into floats, nothing added (what the database and the parser cost)
 //   raw    the same COPY's bytes only, not parsed (what the database and the wire cost)
 //   float  the previous path for comparison: COPY of faces.embedding (float4) + addBatch
 // The gallery is generated inside the database: 1000 random unit vectors repeated (the load time depends on
 // row size, not on the values), every 4th face without a person. --db NAME keeps (with --keep) and reuses a
-// filled PostgreSQL database, so a 1M fill runs once (at low priority) and only the loads are timed.
+// filled PostgreSQL database (--data-dir DIR: an embedded one), so a 1M fill runs once (at low priority) and
+// only the loads are timed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +19,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
-import { createCollection } from '../src/store/collections';
-import { copyCollectionEmbeddings, copyIndexEntries, splitCollectionRanges } from '../src/store/face-index-queries';
+import { countCollectionFaces, createCollection } from '../src/store/collections';
+import { copyCollectionEmbeddings, copyIndexEntries, NO_PERSON, splitCollectionRanges } from '../src/store/face-index-queries';
 import { loadCollection } from '../src/domain/index/collection-loader';
 import { FaceIndex } from '../src/domain/face-index';
 import { nativeMatchers, NativeMatcher } from '../src/domain/index/native-matcher';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     parallel: { type: 'string', default: '2' },
     page: { type: 'string', default: '50000' },
     db: { type: 'string', default: '' },
+    'data-dir': { type: 'string', default: '' },
     'fill-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -81,6 +84,30 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
     return { loaded: report.faces, ms, bytes_per_face: Math.round(bytes / report.faces) };
   }
   let loaded = 0;
+  if (mode === 'split') {
+    // What FaceIndex does on a load, with the time inside addBatch and the person map measured apart.
+    const matcher = new NativeMatcher();
+    matcher.reserve(await countCollectionFaces(db, collectionId));
+    const persons = new Map<number, number>();
+    let addMs = 0;
+    let mapMs = 0;
+    const count = await loadCollection(
+      db,
+      collectionId,
+      (b) => {
+        const t = performance.now();
+        matcher.upsert(b.ids, b.embeddings);
+        const t2 = performance.now();
+        for (let i = 0; i < b.ids.length; i++) if (b.personIds[i] !== NO_PERSON) persons.set(b.ids[i], b.personIds[i]);
+        addMs += t2 - t;
+        mapMs += performance.now() - t2;
+      },
+      load,
+    );
+    const ms = performance.now() - t0;
+    matcher.dispose();
+    return { loaded: count, ms, add_s: +(addMs / 1000).toFixed(2), person_map_s: +(mapMs / 1000).toFixed(2) };
+  }
   if (mode === 'fetch') loaded = await loadCollection(db, collectionId, (b) => void (loaded += 0 * b.ids.length), load);
   if (mode === 'raw') {
     let bytes = 0;
@@ -110,9 +137,10 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
 
 async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   if (store === 'embedded') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fs-bench-load-'));
+    const dir = values['data-dir'] || fs.mkdtempSync(path.join(os.tmpdir(), 'fs-bench-load-'));
+    fs.mkdirSync(dir, { recursive: true });
     const db = await openDb({ dataDir: dir });
-    return { db, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return { db, cleanup: async () => void (values.keep || fs.rmSync(dir, { recursive: true, force: true })) };
   }
   if (!values.pg) throw new Error('postgres: pass --pg URL or set TEST_DATABASE_URL');
   const name = values.db || `fs_bench_load_${process.pid}`;

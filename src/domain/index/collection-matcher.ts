@@ -22,6 +22,8 @@ export interface CollectionMatcher {
    * nearly (half precision from the index load): matchers normalise them. Both arrays are copied.
    */
   upsert(ids: ArrayLike<number>, embeddings: Float32Array): void;
+  /** Room for `count` faces in total, before a bulk load of a known size (no regrowth while it streams). */
+  reserve?(count: number): void;
   remove(id: number): boolean;
   has(id: number): boolean;
   search(query: Float32Array, opts: SearchOptions): Promise<SearchHit[]>;
@@ -113,7 +115,7 @@ export class ExactMatcher implements CollectionMatcher {
     this.slotOf.clear();
   }
 
-  private reserve(count: number): void {
+  reserve(count: number): void {
     if (count * EMBEDDING_DIM <= this.vectors.length) return;
     const grown = new Float32Array(Math.max(count, Math.ceil(this.ids.length * 1.5), 64) * EMBEDDING_DIM);
     grown.set(this.vectors.subarray(0, this.ids.length * EMBEDDING_DIM));

@@ -13,6 +13,7 @@
 //    reloaded.
 // Each loaded collection also keeps every face's person id, so search hits carry it; person names come from
 // a cache (PersonNames) that renames invalidate through their own notifications.
+import { countCollectionFaces } from '../../store/collections';
 import type { Db } from '../../store/db';
 import { getCollectionState, listInMemoryCollections, NO_PERSON, readFaceMemberships, readFacePersons } from '../../store/face-index-queries';
 import { searchCollectionSql } from '../../store/vector-search';
@@ -273,6 +274,8 @@ export class FaceIndex {
     const matcher = this.opts.createMatcher();
     const persons = new Map<number, number>();
     try {
+      // Sized up front: growing a 1M-face matcher while it streams re-copies and re-faults its arrays.
+      matcher.reserve?.(await countCollectionFaces(this.db, collectionId));
       await loadCollection(
         this.db,
         collectionId,

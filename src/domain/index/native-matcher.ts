@@ -16,6 +16,10 @@ export class NativeMatcher implements CollectionMatcher {
     this.index.addBatch(ids instanceof Float64Array ? ids : Float64Array.from(ids), embeddings);
   }
 
+  reserve(count: number): void {
+    this.index.reserve(count);
+  }
+
   remove(id: number): boolean {
     return this.index.remove(id);
   }
