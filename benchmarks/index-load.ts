@@ -24,6 +24,7 @@ import { copyCollectionEmbeddings, copyIndexEntries, NO_PERSON, splitCollectionR
 import { loadCollection } from '../src/domain/index/collection-loader';
 import { FaceIndex } from '../src/domain/face-index';
 import { nativeMatchers, NativeMatcher } from '../src/domain/index/native-matcher';
+import { FacePersonMap } from '../src/domain/index/face-person-map';
 
 const { values } = parseArgs({
   options: {
@@ -87,11 +88,12 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
   if (mode === 'split') {
     // What FaceIndex does on a load, with the time inside addBatch and the person map measured apart.
     const matcher = new NativeMatcher();
-    matcher.reserve(await countCollectionFaces(db, collectionId));
-    const persons = new Map<number, number>();
+    const count = await countCollectionFaces(db, collectionId);
+    matcher.reserve(count);
+    const persons = new FacePersonMap(count);
     let addMs = 0;
     let mapMs = 0;
-    const count = await loadCollection(
+    loaded = await loadCollection(
       db,
       collectionId,
       (b) => {
@@ -106,7 +108,7 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
     );
     const ms = performance.now() - t0;
     matcher.dispose();
-    return { loaded: count, ms, add_s: +(addMs / 1000).toFixed(2), person_map_s: +(mapMs / 1000).toFixed(2) };
+    return { loaded, ms, add_s: +(addMs / 1000).toFixed(2), person_map_s: +(mapMs / 1000).toFixed(2), person_map_bytes_per_face: +(persons.memoryBytes() / loaded).toFixed(1) };
   }
   if (mode === 'fetch') loaded = await loadCollection(db, collectionId, (b) => void (loaded += 0 * b.ids.length), load);
   if (mode === 'raw') {

@@ -11,6 +11,7 @@ import { openDb, type Db, type Queryable } from '../src/store/db';
 import { migrate, readMigrations } from '../src/store/migrations';
 import * as persons from '../src/store/persons';
 import { IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
+import { FacePersonMap } from '../src/domain/index/face-person-map';
 import { vectorToSql } from '../src/store/vector';
 import * as collections from '../src/store/collections';
 import * as faces from '../src/store/faces';
@@ -605,6 +606,29 @@ describe('face index: persons in hits, halfvec load rows', function () {
         }
       });
     }
+  });
+});
+
+describe('face -> person map (open addressing on Uint32Arrays)', () => {
+  it('agrees with a Map under random sets, overwrites and deletes, through growth; odd ids fall back', () => {
+    const next = rng(123);
+    const map = new FacePersonMap();
+    const reference = new Map<number, number>();
+    // Clustered ids collide in probe runs, so deletions must shift entries back correctly.
+    const ids = Array.from({ length: 3000 }, (_, i) => (i < 2900 ? 1 + Math.floor(next() * 4000) : [0, 2 ** 32, 2 ** 40 + i, 7.5][i % 4]));
+    for (let step = 0; step < 60_000; step++) {
+      const id = ids[Math.floor(next() * ids.length)];
+      if (next() < 0.6) {
+        const person = next() < 0.02 ? 2 ** 33 : 1 + Math.floor(next() * 50);
+        map.set(id, person);
+        reference.set(id, person);
+      } else assert.equal(map.delete(id), reference.delete(id));
+      if (step % 5000 === 0) for (const probe of ids) assert.equal(map.get(probe), reference.get(probe));
+    }
+    assert.equal(map.size, reference.size);
+    for (const probe of ids) assert.equal(map.get(probe), reference.get(probe));
+    const sized = new FacePersonMap(1_000_000);
+    assert.ok(sized.memoryBytes() / 1_000_000 <= 17, `${sized.memoryBytes() / 1_000_000} B a face at 1M`);
   });
 });
 

@@ -1,6 +1,8 @@
-// The SQL the in-memory face index runs: streaming a collection's faces at start (a binary COPY of
-// face_index_entries, migrations/0005: face id, person id, halfvec embedding), and re-reading the current state
-// of changed faces (float embeddings through vector_send). See benchmarks/RESULTS.md "Index load".
+// The SQL the in-memory face index runs: streaming a collection's faces at start (copyIndexEntries: a binary
+// COPY of face_index_entries, migrations/0005: face id, person id, embedding in half precision), and
+// re-reading the current state of changed faces (readFaceMemberships: float embeddings through vector_send).
+// The float streaming paths (streamCollectionEmbeddings, copyCollectionEmbeddings) are the earlier loads, kept
+// for the store tests and the benchmark's comparison. See benchmarks/RESULTS.md "Index load".
 import type { Db, Queryable } from './db';
 import { EMBEDDING_DIM, parseVectorInto } from './vector';
 

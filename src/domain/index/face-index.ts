@@ -21,12 +21,13 @@ import { EMBEDDING_DIM } from '../../store/vector';
 import type { CollectionMatcher, MatcherFactory, SearchHit, SearchOptions } from './collection-matcher';
 import { loadCollection, type LoadOptions } from './collection-loader';
 import { parseFaceChange, FACE_CHANGES_CHANNEL, type FaceChange } from './face-change';
+import { FacePersonMap } from './face-person-map';
 import { parsePersonChange, PersonNames, PERSON_CHANGES_CHANNEL } from './person-names';
 
 interface LoadedCollection {
   matcher: CollectionMatcher;
-  /** Face id -> person id, for the faces that have a person (a JS Map: ~30 B a face, see RESULTS.md). */
-  persons: Map<number, number>;
+  /** Face id -> person id, for the faces that have a person. */
+  persons: FacePersonMap;
   /** The collection's change version read just before it was streamed: older changes are in the load. */
   loadedVersion: number;
   /** The highest change version seen since (notifications carry consecutive versions per collection). */
@@ -55,9 +56,6 @@ export interface FaceIndexOptions {
 export interface IndexHit extends SearchHit {
   personId: number | null;
 }
-
-/** Measured heap cost of one face -> person entry (RESULTS.md "Index load"). */
-const PERSON_ENTRY_BYTES = 30;
 
 export interface IndexLoadReport {
   collections: number;
@@ -181,10 +179,10 @@ export class FaceIndex {
     return [...this.collections.keys()].sort((a, b) => a - b);
   }
 
-  /** The matchers' memory plus the face -> person maps (estimated at the measured cost per entry). */
+  /** The matchers' memory plus the face -> person maps. */
   memoryBytes(): number {
     let total = 0;
-    for (const c of this.collections.values()) total += c.matcher.memoryBytes() + c.persons.size * PERSON_ENTRY_BYTES;
+    for (const c of this.collections.values()) total += c.matcher.memoryBytes() + c.persons.memoryBytes();
     return total;
   }
 
@@ -272,10 +270,11 @@ export class FaceIndex {
     }
     // Build aside and swap, so searches keep answering from the old matcher meanwhile.
     const matcher = this.opts.createMatcher();
-    const persons = new Map<number, number>();
+    const count = await countCollectionFaces(this.db, collectionId);
+    const persons = new FacePersonMap(count);
     try {
       // Sized up front: growing a 1M-face matcher while it streams re-copies and re-faults its arrays.
-      matcher.reserve?.(await countCollectionFaces(this.db, collectionId));
+      matcher.reserve?.(count);
       await loadCollection(
         this.db,
         collectionId,
