@@ -108,19 +108,12 @@ function groundTruth(data: Dataset): void {
   fs.closeSync(fd);
 }
 
-function faiss(data: Dataset, threads: number): Record<string, unknown> {
+/** FAISS on the same data (benchmarks/faiss_peer.py); binaryOnly: IndexBinaryFlat alone, no float copy in RAM. */
+function faiss(data: Dataset, threads: number, binaryOnly = false): Record<string, unknown> {
   const out = python([
     'benchmarks/faiss_peer.py', '--dir', data.dir, '--threads', String(threads), '--k', String(K),
     '--flat-queries', values['faiss-flat-queries'], '--binary-queries', values['faiss-binary-queries'],
-  ]);
-  return JSON.parse(out.trim().split('\n').pop() as string);
-}
-
-/** IndexBinaryFlat only, streamed from the gallery file (benchmarks/lib/faiss_binary_peer.py): no float copy. */
-function faissBinary(data: Dataset, threads: number): Record<string, unknown> {
-  const out = python([
-    'benchmarks/lib/faiss_binary_peer.py', '--dir', data.dir, '--threads', String(threads), '--k', String(K),
-    '--binary-queries', values['faiss-binary-queries'],
+    ...(binaryOnly ? ['--binary-only'] : []),
   ]);
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
@@ -301,7 +294,7 @@ async function main() {
     if (values['prepare-only']) continue;
     const faissByThreads = new Map<number, Record<string, unknown>>();
     if (n <= Number(values['faiss-max'])) for (const t of threadsList) faissByThreads.set(t, faiss(data, t));
-    else if (n <= Number(values['faiss-binary-max'])) for (const t of threadsList) faissByThreads.set(t, faissBinary(data, t));
+    else if (n <= Number(values['faiss-binary-max'])) for (const t of threadsList) faissByThreads.set(t, faiss(data, t, true));
     const index = new FaceIndex();
     const { reserveMs, addBatchMs } = load(index, data);
     const loadMs = reserveMs + addBatchMs;
@@ -319,10 +312,10 @@ async function main() {
     const summary: Record<string, unknown> = {};
     for (const threads of threadsList) {
       const f = faissByThreads.get(threads) as
-        | { flatIP?: { msPerQuery: number; p50: number }; binaryFlat: { msPerQuery: number; p50: number }; loadMs?: number }
+        | { flatIP?: { msPerQuery: number; p50: number }; binaryFlat: { msPerQuery: number; p50: number }; binaryLoadMs?: number }
         | undefined;
       if (f?.flatIP) emit({ engine: 'faiss-IndexFlatIP', n, threads, ...f.flatIP, recallAt1: 1, recallAt10: 1, bytesPerTemplate: DIMS * 4 });
-      if (f) emit({ engine: 'faiss-IndexBinaryFlat', n, threads, ...f.binaryFlat, bytesPerTemplate: DIMS / 8, loadMs: f.loadMs });
+      if (f) emit({ engine: 'faiss-IndexBinaryFlat', n, threads, ...f.binaryFlat, bytesPerTemplate: DIMS / 8, loadMs: f.binaryLoadMs });
 
       const base = { engine: 'faceserver', n, threads, k: K, bytesPerTemplate, kernel: kernels.best };
       const scanRate = (r: RunResult) => {
