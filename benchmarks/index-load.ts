@@ -1,13 +1,12 @@
 // Index load benchmark: how long the in-memory face index takes to stream N faces from each store at start.
 //   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres]
-//     [--modes index,fetch,raw,float] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME | --data-dir DIR] [--keep]
+//     [--modes index,fetch,raw] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME | --data-dir DIR] [--keep]
 // Modes (one JSON line each):
 //   index  FaceIndex.start() with the native matcher: the production load (COPY of face_index_entries, parse,
 //          halves to floats, addBatch, face -> person map)
 //   split  the same as index, outside FaceIndex, with the time inside addBatch and the person map reported
 //   fetch  the same COPY and parse into floats, nothing added (what the database and the parser cost)
 //   raw    the same COPY's bytes only, not parsed (what the database and the wire cost)
-//   float  the previous path for comparison: COPY of faces.embedding (float4) + addBatch
 // The gallery is generated inside the database: 1000 random unit vectors repeated (the load time depends on
 // row size, not on the values), every 4th face without a person. --db NAME keeps (with --keep) and reuses a
 // filled PostgreSQL database (--data-dir DIR: an embedded one), so a 1M fill runs once (at low priority) and
@@ -20,7 +19,7 @@ import pg from 'pg';
 import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { countCollectionFaces, createCollection } from '../src/store/collections';
-import { copyCollectionEmbeddings, copyIndexEntries, NO_PERSON, splitCollectionRanges } from '../src/store/face-index-queries';
+import { copyIndexEntries, NO_PERSON, splitCollectionRanges } from '../src/store/face-index-queries';
 import { loadCollection } from '../src/domain/index/collection-loader';
 import { FaceIndex } from '../src/domain/face-index';
 import { nativeMatchers, NativeMatcher } from '../src/domain/index/native-matcher';
@@ -125,13 +124,6 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
       ),
     );
     return { ms: performance.now() - t0, mb: Math.round(bytes / 1e6) };
-  }
-  if (mode === 'float') {
-    const matcher = new NativeMatcher();
-    const ranges = await splitCollectionRanges(db, collectionId, db.kind === 'postgres' ? load.parallel : 1);
-    await Promise.all(ranges.map((r) => copyCollectionEmbeddings(db, collectionId, r, load.batchSize, (b) => matcher.upsert(b.ids, b.embeddings))));
-    loaded = matcher.size;
-    matcher.dispose();
   }
   if (mode === 'entries-one') loaded = await copyIndexEntries(db, collectionId, { afterId: -1, upToId: Number.MAX_SAFE_INTEGER }, load, () => {});
   return { loaded, ms: performance.now() - t0 };

@@ -1,10 +1,9 @@
 // The SQL the in-memory face index runs: streaming a collection's faces at start (copyIndexEntries: a binary
 // COPY of face_index_entries, migrations/0005: face id, person id, embedding in half precision), and
 // re-reading the current state of changed faces (readFaceMemberships: float embeddings through vector_send).
-// The float streaming paths (streamCollectionEmbeddings, copyCollectionEmbeddings) are the earlier loads, kept
-// for the store tests and the benchmark's comparison. See benchmarks/RESULTS.md "Index load".
+// See benchmarks/RESULTS.md "Index load".
 import type { Db, Queryable } from './db';
-import { EMBEDDING_DIM, parseVectorInto } from './vector';
+import { EMBEDDING_DIM } from './vector';
 
 export interface InMemoryCollection {
   id: number;
@@ -21,14 +20,6 @@ export async function getCollectionState(q: Queryable, id: number): Promise<{ in
   const r = await q.query<{ in_memory: boolean; version: number }>(`SELECT in_memory, version FROM collections WHERE id = $1`, [id]);
   return r.rows[0] && { inMemory: r.rows[0].in_memory, version: r.rows[0].version };
 }
-
-export interface EmbeddingBatch {
-  ids: number[];
-  /** ids.length x 512 floats. */
-  embeddings: Float32Array;
-}
-
-export type EmbeddingFormat = 'binary' | 'text';
 
 /** pgvector's binary form: int16 dim, int16 unused, dim big-endian float4. */
 const VECTOR_HEADER_BYTES = 4;
@@ -48,47 +39,10 @@ export function decodeVectorSendBatch(rows: Buffer[], out: Float32Array): void {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap32();
 }
 
-function embeddingColumn(format: EmbeddingFormat): string {
-  return format === 'binary' ? 'vector_send(f.embedding) AS embedding' : 'f.embedding::text AS embedding';
-}
-
-function decodeRows(rows: { embedding: Buffer | string }[], format: EmbeddingFormat): Float32Array {
+function decodeRows(rows: { embedding: Buffer }[]): Float32Array {
   const out = new Float32Array(rows.length * EMBEDDING_DIM);
-  if (format === 'binary') decodeVectorSendBatch(rows.map((r) => r.embedding as Buffer), out);
-  else rows.forEach((r, i) => parseVectorInto(r.embedding as string, out, i * EMBEDDING_DIM));
+  decodeVectorSendBatch(rows.map((r) => r.embedding), out);
   return out;
-}
-
-/**
- * Streams a collection's faces with ids in (afterId, upToId], in id order, batch by batch: keyset pagination on
- * the membership primary key, so each batch is one short query and no cursor or long transaction is held. The
- * next batch is requested before the current one is decoded, so the server reads while the client decodes.
- */
-export async function* streamCollectionEmbeddings(
-  q: Queryable,
-  collectionId: number,
-  opts: { batchSize?: number; format?: EmbeddingFormat; afterId?: number; upToId?: number } = {},
-): AsyncGenerator<EmbeddingBatch> {
-  const batchSize = opts.batchSize ?? 20_000;
-  const format = opts.format ?? 'binary';
-  const upTo = opts.upToId ?? Number.MAX_SAFE_INTEGER;
-  const fetch = (after: number) =>
-    q.query<{ face_id: number; embedding: Buffer | string }>(
-      `SELECT fc.face_id, ${embeddingColumn(format)}
-         FROM face_collections fc JOIN faces f ON f.id = fc.face_id
-        WHERE fc.collection_id = $1 AND fc.face_id > $2 AND f.id > $2 AND fc.face_id <= $4
-        ORDER BY fc.face_id LIMIT $3`,
-      [collectionId, after, batchSize, upTo],
-    );
-  let pending = fetch(opts.afterId ?? -1);
-  for (;;) {
-    const r = await pending;
-    if (!r.rows.length) return;
-    const full = r.rows.length === batchSize;
-    if (full) pending = fetch(r.rows[r.rows.length - 1].face_id);
-    yield { ids: r.rows.map((row) => row.face_id), embeddings: decodeRows(r.rows, format) };
-    if (!full) return;
-  }
 }
 
 /**
@@ -119,115 +73,24 @@ export interface FaceMembership {
  */
 export async function readFaceMemberships(q: Queryable, faceIds: number[]): Promise<{ members: FaceMembership[]; embeddings: Float32Array }> {
   const r = await q.query<{ collection_id: number; face_id: number; person_id: number | null; embedding: Buffer }>(
-    `SELECT fc.collection_id, fc.face_id, f.person_id, ${embeddingColumn('binary')}
+    `SELECT fc.collection_id, fc.face_id, f.person_id, vector_send(f.embedding) AS embedding
        FROM face_collections fc JOIN faces f ON f.id = fc.face_id JOIN collections c ON c.id = fc.collection_id
       WHERE fc.face_id = ANY($1::bigint[]) AND c.in_memory`,
     [faceIds],
   );
   return {
     members: r.rows.map((row) => ({ collectionId: row.collection_id, faceId: row.face_id, personId: row.person_id })),
-    embeddings: decodeRows(r.rows, 'binary'),
+    embeddings: decodeRows(r.rows),
   };
 }
 
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const COPY_HEADER_BYTES = 19; // signature, flags int32, header extension length int32
-const VECTOR_SEND_BYTES = VECTOR_HEADER_BYTES + EMBEDDING_DIM * 4;
-// int16 field count, int32 length + int8 face id, int32 length + vector
-const COPY_ROW_BYTES = 2 + 4 + 8 + 4 + VECTOR_SEND_BYTES;
-
-/**
- * Parses PostgreSQL's binary COPY of (face_id bigint, embedding vector(512)) rows into batches, whatever the
- * message boundaries. Every length is checked before it is read.
- */
-export class BinaryCopyBatcher {
-  private pending?: Buffer;
-  private headerDone = false;
-  private trailerSeen = false;
-  private ids: number[] = [];
-  private readonly out: Float32Array;
-  private readonly bytes: Uint8Array;
-
-  constructor(
-    private readonly batchSize: number,
-    private readonly onBatch: (batch: EmbeddingBatch) => void,
-  ) {
-    this.out = new Float32Array(batchSize * EMBEDDING_DIM);
-    this.bytes = new Uint8Array(this.out.buffer);
-  }
-
-  push(chunk: Buffer): void {
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    let pos = 0;
-    if (!this.headerDone) {
-      if (buf.length < COPY_HEADER_BYTES) {
-        this.pending = buf;
-        return;
-      }
-      if (!buf.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) throw new RangeError('not a binary COPY stream');
-      pos = COPY_HEADER_BYTES + buf.readInt32BE(15);
-      this.headerDone = true;
-    }
-    while (buf.length - pos >= 2 && !this.trailerSeen) {
-      const fields = buf.readInt16BE(pos);
-      if (fields === -1) {
-        this.trailerSeen = true;
-        pos += 2;
-        break;
-      }
-      if (buf.length - pos < COPY_ROW_BYTES) break;
-      if (fields !== 2 || buf.readInt32BE(pos + 2) !== 8 || buf.readInt32BE(pos + 14) !== VECTOR_SEND_BYTES || buf.readInt16BE(pos + 18) !== EMBEDDING_DIM) {
-        throw new RangeError('unexpected row in the binary COPY of embeddings');
-      }
-      this.bytes.set(buf.subarray(pos + 22, pos + COPY_ROW_BYTES), this.ids.length * EMBEDDING_DIM * 4);
-      this.ids.push(Number(buf.readBigInt64BE(pos + 6)));
-      pos += COPY_ROW_BYTES;
-      if (this.ids.length === this.batchSize) this.flush();
-    }
-    this.pending = pos < buf.length ? Buffer.from(buf.subarray(pos)) : undefined;
-  }
-
-  /** Hands over the last partial batch; throws if the stream ended inside a row. */
-  finish(): void {
-    if (this.pending || !this.trailerSeen) throw new RangeError('the binary COPY stream ended early');
-    this.flush();
-  }
-
-  private flush(): void {
-    const n = this.ids.length;
-    if (!n) return;
-    const used = Buffer.from(this.out.buffer, 0, n * EMBEDDING_DIM * 4);
-    if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) used.swap32(); // big-endian floats on the wire
-    this.onBatch({ ids: this.ids, embeddings: this.out.slice(0, n * EMBEDDING_DIM) });
-    this.ids = [];
-  }
-}
 
 /** A checked integer for SQL text (COPY takes no parameters). */
 function sqlInt(n: number): string {
   if (!Number.isSafeInteger(n)) throw new RangeError(`not an integer: ${n}`);
   return String(n);
-}
-
-/**
- * Reads a collection's faces with ids in (afterId, upToId] with their float embeddings through one binary
- * COPY of faces; batches are handed to onBatch as they fill. (The index load reads face_index_entries instead:
- * copyIndexEntries below.)
- */
-export async function copyCollectionEmbeddings(
-  db: Db,
-  collectionId: number,
-  range: { afterId: number; upToId: number },
-  batchSize: number,
-  onBatch: (batch: EmbeddingBatch) => void,
-): Promise<void> {
-  const batcher = new BinaryCopyBatcher(batchSize, onBatch);
-  await db.copyOut(
-    `SELECT fc.face_id, f.embedding FROM face_collections fc JOIN faces f ON f.id = fc.face_id
-      WHERE fc.collection_id = ${sqlInt(collectionId)} AND fc.face_id > ${sqlInt(range.afterId)} AND fc.face_id <= ${sqlInt(range.upToId)}`,
-    (chunk) => batcher.push(chunk),
-  );
-  batcher.finish();
 }
 
 /**
