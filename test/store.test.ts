@@ -233,6 +233,46 @@ describe('face store', function () {
       assert.equal((await events.listEvents(db, { personId: p.id })).length, 2);
     });
 
+    it('recognition events: the binary COPY path stores exactly what the INSERT path stores (same trigger)', async () => {
+      const c = await collections.createCollection(db, { name: 'events-copy' });
+      const cam = await cameras.ensureCamera(db, 'copy cam');
+      const p = await persons.ensurePersonByName(db, c.id, 'frank');
+      const f = await faces.insertFace(db, { personId: p.id, template: template(32), embedding: randomUnit(32), collectionIds: [c.id] });
+      const at = new Date('2026-02-03T04:05:06.789Z');
+      const base = {
+        occurredAt: at, cameraId: cam.id, collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.8125, verdict: 'match',
+        box: { x: 10.4, y: -2, width: 300, height: 301.6 }, embedding: randomUnit(33), thumbnailRef: 'thumb/ü.jpg', dialect: 'compreface',
+        endpoint: 'recognize', attributes: { age: [20, 30], note: 'ключ "q"' },
+      };
+      await events.insertEvents(db, [{ ...base, requestId: 'copy-insert' }]);
+      assert.equal(await events.copyEvents(db, [{ ...base, requestId: 'copy-copy' }, { requestId: 'copy-bare' }]), 2);
+      const rows = (
+        await db.query<Record<string, unknown>>(
+          `SELECT request_id, occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x, box_y, box_width,
+                  box_height, embedding::text AS embedding, thumbnail_ref, dialect, endpoint, attributes
+             FROM recognition_events WHERE request_id LIKE 'copy-%' ORDER BY request_id`,
+        )
+      ).rows;
+      const [bare, copied, inserted] = rows;
+      assert.deepEqual({ ...copied, request_id: null }, { ...inserted, request_id: null });
+      assert.equal((copied.occurred_at as Date).toISOString(), at.toISOString());
+      assert.deepEqual(vectorFromSql(copied.embedding as string), base.embedding);
+      assert.equal(bare.embedding, null);
+      assert.equal(bare.verdict, null);
+      assert.deepEqual(bare.attributes, {});
+      assert.equal((await persons.getPerson(db, p.id))!.recognitionCount, 2, 'the statistics trigger fires for COPY too');
+    });
+
+    it('recognition events: a COPY the database refuses rejects (no hang) and writes nothing', async () => {
+      const before = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events`)).rows[0].n;
+      const bad = randomUnit(34);
+      bad[3] = Number.NaN;
+      await assert.rejects(events.copyEvents(db, [{ requestId: 'copy-ok' }, { requestId: 'copy-nan', embedding: bad }]), (err: { code?: string }) => /^22/.test(String(err.code)));
+      await assert.rejects(events.copyEvents(db, [{ requestId: 'copy-fk', personId: 987_654_321 }]), (err: { code?: string }) => err.code === '23503');
+      assert.equal((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events`)).rows[0].n, before);
+      assert.equal(await events.copyEvents(db, [{ requestId: 'copy-after' }]), 1, 'the connection is usable afterwards');
+    });
+
     it('retention deletes events older than the setting, keeps newer ones; 0 keeps all', async () => {
       const old = new Date(Date.now() - 40 * 86_400_000);
       const recent = new Date(Date.now() - 2 * 86_400_000);

@@ -28,6 +28,11 @@ export interface Db extends Queryable {
    * over the whole output at once, so keep each such SELECT to a bounded number of rows there.
    */
   copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void>;
+  /**
+   * Writes rows in binary COPY format (see binary-copy.ts) into `target`, "table (col, ...)", as one statement;
+   * resolves to the number of rows written. Bulk writes use it where text parameters would be parsed row by row.
+   */
+  copyIn(target: string, data: Buffer): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -54,11 +59,42 @@ class CopyOutQuery {
   handleRowDescription(): void {}
   handleDataRow(): void {}
   handleEmptyQuery(): void {}
+  // node-postgres detaches the active query on an error, so no ReadyForQuery follows for it: settle here.
   handleError(err: Error): void {
-    this.error ??= err;
+    this.settle(err);
   }
   handleReadyForQuery(): void {
     this.settle(this.error);
+  }
+}
+
+/** A node-postgres "submittable" for COPY ... FROM STDIN: sends the whole input when the server asks for it. */
+class CopyInQuery {
+  private rowCount = 0;
+  constructor(
+    private readonly text: string,
+    private readonly data: Buffer,
+    private readonly settle: (err: Error | undefined, rowCount: number) => void,
+  ) {}
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }): void {
+    connection.sendCopyFromChunk(this.data);
+    connection.endCopyFrom();
+  }
+  handleCommandComplete(msg: { text?: string }): void {
+    this.rowCount = Number(/\d+$/.exec(msg.text ?? '')?.[0] ?? 0);
+  }
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  // As for COPY TO: after an error node-postgres sends this query no ReadyForQuery.
+  handleError(err: Error): void {
+    this.settle(err, 0);
+  }
+  handleReadyForQuery(): void {
+    this.settle(undefined, this.rowCount);
   }
 }
 
@@ -147,6 +183,18 @@ class PostgresDb implements Db {
     }
   }
 
+  async copyIn(target: string, data: Buffer): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const query = new CopyInQuery(`COPY ${target} FROM STDIN (FORMAT binary)`, data, (err, n) => (err ? reject(err) : resolve(n)));
+        client.query(query as unknown as pg.QueryConfig);
+      });
+    } finally {
+      client.release();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.listener) {
       (this.listener as pg.PoolClient).release();
@@ -211,6 +259,13 @@ class EmbeddedDb implements Db {
     const r = await this.pg.query(`COPY (${select}) TO '/dev/blob' (FORMAT binary)`);
     if (!r.blob) throw new Error('PGlite returned no COPY output');
     onData(Buffer.from(await r.blob.arrayBuffer()));
+  }
+
+  async copyIn(target: string, data: Buffer): Promise<number> {
+    // PGlite's virtual device again, this time read by the server.
+    const blob = new Blob([data as Uint8Array<ArrayBuffer>]); // Blob copies the bytes
+    const r = await this.pg.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob });
+    return r.affectedRows ?? 0;
   }
 
   async close(): Promise<void> {
