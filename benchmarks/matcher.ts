@@ -335,6 +335,12 @@ async function main() {
           emit({ ...base, mode: 'twoStage', prefilter, rescore: 'float', candidates, ...r });
         }
       }
+      // The default: candidates chosen from the collection size (about 1%, 128..1024, >= 16 per result), asked
+      // for 10 results and, as recognize asks, for 1 (recall@10 means nothing there).
+      const auto10 = measure(index, data, picks, { k: K, threads });
+      emit({ ...base, mode: 'twoStage', candidates: 'auto', ...auto10 });
+      const auto1 = measure(index, data, picks, { k: 1, threads });
+      emit({ ...base, k: 1, mode: 'twoStage', candidates: 'auto', ...auto1, recallAt10: undefined });
       const int8Rescore = measure(index, data, picks, { k: K, mode: 'twoStage', rescore: 'int8', candidates: 1024, threads });
       emit({ ...base, mode: 'twoStage', rescore: 'int8', candidates: 1024, ...int8Rescore });
       const exact = measure(index, data, exactPicks, { k: K, mode: 'exact', threads });

@@ -378,6 +378,33 @@ TEST(matcher_two_stage_with_all_candidates_equals_exact) {
   }
 }
 
+TEST(matcher_auto_candidates_scale_with_the_collection) {
+  CHECK(autoCandidates(500, 1) == 128);
+  CHECK(autoCandidates(10000, 1) == 128);
+  CHECK(autoCandidates(50000, 1) == 500);
+  CHECK(autoCandidates(100000, 1) == 1000);
+  CHECK(autoCandidates(1000000, 1) == 1024);
+  CHECK(autoCandidates(10000, 20) == 320);
+  CHECK(autoCandidates(10000, 5000) == 1024);
+  // The default search is the two-stage search with that many candidates.
+  std::mt19937 rng(43);
+  std::vector<float> gallery;
+  for (size_t i = 0; i < 20000; ++i) {
+    const auto u = randomUnit(rng);
+    gallery.insert(gallery.end(), u.begin(), u.end());
+  }
+  TemplateIndex index;
+  fill(index, gallery);
+  for (int p = 0; p < 10; ++p) {
+    const auto q = randomUnit(rng);
+    SearchOptions byDefault;
+    byDefault.k = 10;
+    SearchOptions named = byDefault;
+    named.candidates = 200;
+    CHECK(idsOf(index.search(q.data(), byDefault)) == idsOf(index.search(q.data(), named)));
+  }
+}
+
 TEST(matcher_threshold_and_k_limit_results) {
   const auto data = clusteredData(500, 10, 51);
   TemplateIndex index;

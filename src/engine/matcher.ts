@@ -50,7 +50,7 @@ export interface SearchOptions {
   mode?: SearchMode; // default 'twoStage'
   rescore?: 'int8' | 'float'; // twoStage only; default 'float' (float query x int8 codes, more exact, same cost)
   prefilter?: 'weighted' | 'hamming'; // twoStage pre-filter ranking; default 'weighted'
-  candidates?: number; // twoStage pre-filter size; default 1024
+  candidates?: number; // twoStage pre-filter size; default 0 = auto: ~1% of the collection within 128..1024 (>= 16 k)
   candidateRatio?: number; // 0..1; default 0
   threads?: number; // scan threads for big collections; default 1 (capped at the cores)
   kernel?: KernelPath; // force an instruction set (tests, benchmarks); default 'auto'

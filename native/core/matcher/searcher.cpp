@@ -1,6 +1,5 @@
 #include "searcher.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "errors.h"
@@ -37,7 +36,9 @@ Searcher::Searcher(const TemplateStore& store, const SearchOptions& options)
 size_t Searcher::candidateCount() const {
   const size_t n = store_.size();
   const size_t byRatio = static_cast<size_t>(std::ceil(options_.candidateRatio * static_cast<double>(n)));
-  return std::min(n, std::max({options_.k, options_.candidates, byRatio}));
+  const size_t candidates =
+      options_.candidates == kAutoCandidates ? autoCandidates(n, options_.k) : options_.candidates;
+  return std::min(n, std::max({options_.k, candidates, byRatio}));
 }
 
 size_t Searcher::threadCount() const {
