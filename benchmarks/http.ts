@@ -174,6 +174,22 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+const CLOCK_TICKS_PER_MS = 0.1; // USER_HZ is 100 on Linux
+
+/**
+ * CPU time of the main thread alone (event loop: HTTP, JSON, matcher calls, the embedded database) in ms, from
+ * /proc (Node 20 has no per-thread CPU clock); NaN where /proc is missing.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_MS; // utime, stime
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(path.join(FACEDATA, 'identification.tsv'))) throw new Error(`${FACEDATA} is missing`);
@@ -225,14 +241,18 @@ async function main(): Promise<void> {
     // CPU time per image is the steadier figure on a shared machine (wall-clock rates follow its load).
     await enginePipelineRate(server.engine, probeImages, args.connections, 2);
     let cpu0 = cpuMs();
+    let main0 = mainThreadCpuMs();
     const pipeline = await enginePipelineRate(server.engine, probeImages, args.connections, args.seconds);
     const pipelineCpu = (cpuMs() - cpu0) / (pipeline.rps * args.seconds);
+    const pipelineMainCpu = (mainThreadCpuMs() - main0) / (pipeline.rps * args.seconds);
     const job = { url: server.url, key, connections: args.connections, probes: people.map((p) => p.probe) };
     await runLoad({ ...job, seconds: 2 });
     cpu0 = cpuMs();
+    main0 = mainThreadCpuMs();
     const http = await runLoad({ ...job, seconds: args.seconds });
     await server.services.events.flush(); // the last requests' events count too (they are written behind the response)
     const httpCpu = (cpuMs() - cpu0) / http.requests.total;
+    const httpMainCpu = (mainThreadCpuMs() - main0) / http.requests.total;
 
     const result = {
       store: server.db.kind,
@@ -256,6 +276,8 @@ async function main(): Promise<void> {
       // PostgreSQL server's own CPU is not in these figures.
       cpuMsPerImage: { pipeline: round(pipelineCpu), http: round(httpCpu) },
       httpCpuCostPercent: round((1 - pipelineCpu / httpCpu) * 100),
+      // The main thread's share of those figures (the rest is the engine's inference threads).
+      mainThreadCpuMsPerImage: { pipeline: round(pipelineMainCpu, 2), http: round(httpMainCpu, 2) },
       // CPU of the autocannon process per request (not in the figures above).
       clientCpuMsPerRequest: round(http.clientCpuMs / http.requests.total),
       loadAverage: os.loadavg().map((x) => round(x, 2)),
