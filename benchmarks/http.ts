@@ -3,7 +3,7 @@
 // same probe photos with the same concurrency, in the same run. The difference is what HTTP, parsing, the
 // collection search, the subject lookup and the recognition-event insert cost on top of the pipeline.
 //
-//   npm run bench:http -- [--subjects 10000] [--seconds 15] [--connections 4] [--probes 20]
+//   npm run bench:http -- [--subjects 10000] [--seconds 15] [--connections 4] [--probes 20] [--rounds 3]
 //   DATABASE_URL=postgres://... npm run bench:http     (PostgreSQL instead of the embedded store)
 //
 // The 10k subjects are synthesised straight into the store (persons, faces, memberships in bulk SQL) with
@@ -30,10 +30,12 @@ interface Args {
   seconds: number;
   connections: number;
   probes: number;
+  /** Alternating pipeline / HTTP rounds the measured seconds are split into. */
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { subjects: 10_000, seconds: 15, connections: 4, probes: 20 };
+  const a: Args = { subjects: 10_000, seconds: 15, connections: 4, probes: 20, rounds: 3 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '') as keyof Args;
     if (!(key in a)) throw new Error(`unknown option ${argv[i]}`);
@@ -112,7 +114,12 @@ function multipart(field: string, bytes: Buffer): { body: Buffer; type: string }
 }
 
 /** The raw pipeline: `connections` concurrent callers of engine.analyze for `seconds`, as recognize calls it. */
-async function enginePipelineRate(engine: Engine, images: Buffer[], connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+async function enginePipelineRate(
+  engine: Engine,
+  images: Buffer[],
+  connections: number,
+  seconds: number,
+): Promise<{ count: number; seconds: number; p50: number; p99: number }> {
   const deadline = performance.now() + seconds * 1000;
   const latencies: number[] = [];
   let next = 0;
@@ -129,7 +136,7 @@ async function enginePipelineRate(engine: Engine, images: Buffer[], connections:
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { rps: latencies.length / elapsed, p50: pct(50), p99: pct(99) };
+  return { count: latencies.length, seconds: elapsed, p50: pct(50), p99: pct(99) };
 }
 
 const round = (x: number, d = 1) => Number(x.toFixed(d));
@@ -237,22 +244,56 @@ async function main(): Promise<void> {
       if (json.result?.[0]?.subjects?.[0]?.subject === people[i].id) top1++;
     }
 
-    // Warm both paths, then measure the pipeline alone and the whole HTTP request, same concurrency and time.
+    // Warm both paths, then measure the pipeline alone and the whole HTTP request, same concurrency, alternating
+    // in rounds (pipeline, HTTP, HTTP, pipeline, ...) so that a change in the shared machine's load falls on both.
     // CPU time per image is the steadier figure on a shared machine (wall-clock rates follow its load).
-    await enginePipelineRate(server.engine, probeImages, args.connections, 2);
-    let cpu0 = cpuMs();
-    let main0 = mainThreadCpuMs();
-    const pipeline = await enginePipelineRate(server.engine, probeImages, args.connections, args.seconds);
-    const pipelineCpu = (cpuMs() - cpu0) / (pipeline.rps * args.seconds);
-    const pipelineMainCpu = (mainThreadCpuMs() - main0) / (pipeline.rps * args.seconds);
     const job = { url: server.url, key, connections: args.connections, probes: people.map((p) => p.probe) };
+    await enginePipelineRate(server.engine, probeImages, args.connections, 2);
     await runLoad({ ...job, seconds: 2 });
-    cpu0 = cpuMs();
-    main0 = mainThreadCpuMs();
-    const http = await runLoad({ ...job, seconds: args.seconds });
-    await server.services.events.flush(); // the last requests' events count too (they are written behind the response)
-    const httpCpu = (cpuMs() - cpu0) / http.requests.total;
-    const httpMainCpu = (mainThreadCpuMs() - main0) / http.requests.total;
+    const roundSeconds = args.seconds / args.rounds;
+    const pipe = { images: 0, seconds: 0, cpu: 0, mainCpu: 0, p50: [] as number[], p99: [] as number[] };
+    const web = { requests: 0, seconds: 0, cpu: 0, mainCpu: 0, clientCpu: 0, non2xx: 0, errors: 0, latency: [] as LoadResult['latency'][] };
+    const measurePipeline = async () => {
+      const cpu0 = cpuMs();
+      const main0 = mainThreadCpuMs();
+      const r = await enginePipelineRate(server.engine, probeImages, args.connections, roundSeconds);
+      pipe.images += r.count;
+      pipe.seconds += r.seconds;
+      pipe.cpu += cpuMs() - cpu0;
+      pipe.mainCpu += mainThreadCpuMs() - main0;
+      pipe.p50.push(r.p50);
+      pipe.p99.push(r.p99);
+    };
+    const measureHttp = async () => {
+      const cpu0 = cpuMs();
+      const main0 = mainThreadCpuMs();
+      const r = await runLoad({ ...job, seconds: roundSeconds });
+      await server.services.events.flush(); // the round's events count too (they are written behind the response)
+      web.requests += r.requests.total;
+      web.seconds += r.duration;
+      web.cpu += cpuMs() - cpu0;
+      web.mainCpu += mainThreadCpuMs() - main0;
+      web.clientCpu += r.clientCpuMs;
+      web.non2xx += r.non2xx;
+      web.errors += r.errors;
+      web.latency.push(r.latency);
+    };
+    for (let round = 0; round < args.rounds; round++) {
+      if (round % 2 === 0) {
+        await measurePipeline();
+        await measureHttp();
+      } else {
+        await measureHttp();
+        await measurePipeline();
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const pipeline = { rps: pipe.images / pipe.seconds, p50: median(pipe.p50), p99: median(pipe.p99) };
+    const http = { rps: web.requests / web.seconds, total: web.requests, non2xx: web.non2xx, errors: web.errors };
+    const pipelineCpu = pipe.cpu / pipe.images;
+    const pipelineMainCpu = pipe.mainCpu / pipe.images;
+    const httpCpu = web.cpu / web.requests;
+    const httpMainCpu = web.mainCpu / web.requests;
 
     const result = {
       store: server.db.kind,
@@ -263,15 +304,17 @@ async function main(): Promise<void> {
       connections: args.connections,
       seconds: args.seconds,
       workers: config.workers,
+      rounds: args.rounds,
       http: {
-        rps: round(http.requests.average),
-        total: http.requests.total,
+        rps: round(http.rps),
+        total: http.total,
         non2xx: http.non2xx,
         errors: http.errors,
-        latencyMs: { p50: http.latency.p50, p90: http.latency.p90, p99: http.latency.p99, max: http.latency.max },
+        // medians over the rounds
+        latencyMs: { p50: median(web.latency.map((l) => l.p50)), p90: median(web.latency.map((l) => l.p90)), p99: median(web.latency.map((l) => l.p99)) },
       },
       pipeline: { rps: round(pipeline.rps), latencyMs: { p50: round(pipeline.p50), p99: round(pipeline.p99) } },
-      httpCostPercent: round((1 - http.requests.average / pipeline.rps) * 100),
+      httpCostPercent: round((1 - http.rps / pipeline.rps) * 100),
       // Server-process CPU per image: the pipeline alone vs a whole recognize request. With DATABASE_URL the
       // PostgreSQL server's own CPU is not in these figures.
       cpuMsPerImage: { pipeline: round(pipelineCpu), http: round(httpCpu) },
@@ -279,7 +322,7 @@ async function main(): Promise<void> {
       // The main thread's share of those figures (the rest is the engine's inference threads).
       mainThreadCpuMsPerImage: { pipeline: round(pipelineMainCpu, 2), http: round(httpMainCpu, 2) },
       // CPU of the autocannon process per request (not in the figures above).
-      clientCpuMsPerRequest: round(http.clientCpuMs / http.requests.total),
+      clientCpuMsPerRequest: round(web.clientCpu / http.total),
       loadAverage: os.loadavg().map((x) => round(x, 2)),
     };
     console.log(JSON.stringify(result));

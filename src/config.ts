@@ -93,6 +93,7 @@ export const SETTINGS = {
   maxImageSide: setting('MAX_IMAGE_SIDE', '20000', 'Largest image width or height in pixels.', int(1, 1_000_000)),
   saveImages: setting('SAVE_IMAGES', 'true', 'Keep the original photo of each enrolled face (CompreFace save_images_to_db).', bool),
   historyRetentionDays: setting('HISTORY_RETENTION_DAYS', '0', 'Delete recognition events older than this many days (0 keeps them all).', int(0, 100000)),
+  eventsFlushMs: setting('EVENTS_FLUSH_MS', '1000', 'Longest a recognition event waits to be written with others in one COPY (at most 256 per write).', int(0, 60000)),
   urlFetchAllowPrivate: setting('URL_FETCH_ALLOW_PRIVATE', 'false', 'Allow image URLs that resolve to loopback or private addresses.', bool),
   urlFetchAllowHosts: setting('URL_FETCH_ALLOW_HOSTS', '', 'Comma-separated hosts that image URLs may reach even when private.', list),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),

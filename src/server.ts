@@ -80,7 +80,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     });
     retention.start();
     const searcher = new IndexFaceSearcher(faceIndex);
-    const events = new EventRecorder(db, { log: log.child({ component: 'recognition-events' }) });
+    const events = new EventRecorder(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs });
     const services = createDomainServices({
       db,
       analyzer: new EngineFaceAnalyzer(engine),

@@ -89,7 +89,7 @@ export class EventRecorder {
   ) {
     this.log = opts.log;
     this.batchSize = opts.batchSize ?? 256;
-    this.delayMs = opts.delayMs ?? 200;
+    this.delayMs = opts.delayMs ?? 1000;
     this.maxQueued = opts.maxQueued ?? 10_000;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5_000;
   }
