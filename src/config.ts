@@ -89,7 +89,7 @@ export const SETTINGS = {
   backend: setting('BACKEND', 'cpu', 'Inference backend: cpu, or cuda (OpenCV built with CUDA and a GPU; falls back to cpu).', oneOf('cpu', 'cuda')),
   maxBodyBytes: setting('MAX_BODY_BYTES', String(10 * 1024 * 1024), 'Largest HTTP request body (JSON with base64 images included).', int(1024, 1024 ** 3)),
   maxImageBytes: setting('MAX_IMAGE_BYTES', String(5 * 1024 * 1024), 'Largest image file accepted (CompreFace: 5 MB).', int(1024, 1024 ** 3)),
-  maxImagePixels: setting('MAX_IMAGE_PIXELS', String(10_000_000), 'Largest image in pixels (width x height), checked from the header before decoding.', int(1, 1_000_000_000)),
+  maxImagePixels: setting('MAX_IMAGE_PIXELS', String(50_000_000), 'Largest image in pixels (width x height), checked from the header before decoding (50 MP: phone photos up to 48 MP).', int(1, 1_000_000_000)),
   maxImageSide: setting('MAX_IMAGE_SIDE', '20000', 'Largest image width or height in pixels.', int(1, 1_000_000)),
   saveImages: setting('SAVE_IMAGES', 'true', 'Keep the original photo of each enrolled face (CompreFace save_images_to_db).', bool),
   historyRetentionDays: setting('HISTORY_RETENTION_DAYS', '0', 'Delete recognition events older than this many days (0 keeps them all).', int(0, 100000)),

@@ -77,6 +77,16 @@ for (const store of stores()) {
       }
     });
 
+    it('recognizes a phone-sized photo (12 megapixels, under the 5 MB file limit)', async () => {
+      const p = people[2];
+      const big = await sharp(photo(p.probes[0])).resize(3456, 3456).jpeg({ quality: 90 }).toBuffer();
+      assert.ok(big.length < 5 * 1024 * 1024, `${big.length} bytes`);
+      const r = await api.post('/recognition/recognize', { files: { file: big } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.result[0].subjects[0].subject, p.name);
+      assert.ok(r.body.result[0].box.x_max - r.body.result[0].box.x_min > 1000, 'the box is in the big image pixels');
+    });
+
     it('recognizes from base64 JSON with prediction_count, limit and status', async () => {
       const p = people[1];
       const r = await api.post('/recognition/recognize?prediction_count=3&limit=1&status=true&face_plugins=landmarks', {
