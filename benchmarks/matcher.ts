@@ -360,6 +360,7 @@ async function pgvectorBuild(data: Dataset, client: import('pg').Client, table: 
 /** Exact (seq scan, index scans off) over exactPicks, then HNSW at each --pg-ef-search over picks. */
 async function pgvectorMeasure(s: PgSession, data: Dataset, picks: number[], exactPicks: number[], threads: number) {
   const { client, table } = s;
+  const results: Record<string, { p50: number; msPerQuery: number; recallAt1: number; recallAt10: number }> = {};
   await client.query(`SET max_parallel_workers_per_gather = ${threads - 1}`);
   const run = async (label: string, qs: number[], extra: Record<string, unknown>) => {
     const ask = (q: number) => client.query(`SELECT id FROM ${table} ORDER BY embedding <=> $1 LIMIT ${K}`, [`[${Array.from(query(data, q)).join(',')}]`]);
@@ -376,10 +377,14 @@ async function pgvectorMeasure(s: PgSession, data: Dataset, picks: number[], exa
       at10 += truth.filter((id) => ids.includes(id)).length / K;
     }
     ms.sort((a, b) => a - b);
+    const r = {
+      msPerQuery: round(ms.reduce((a, b) => a + b, 0) / ms.length), p50: round(ms[Math.floor(ms.length / 2)]),
+      recallAt1: round(at1 / qs.length), recallAt10: round(at10 / qs.length),
+    };
+    results[label === 'pgvector-exact' ? 'exact' : `hnsw-ef${extra.efSearch}`] = r;
     emit({
-      engine: label, n: data.n, threads, queries: qs.length, msPerQuery: round(ms.reduce((a, b) => a + b, 0) / ms.length),
-      p50: round(ms[Math.floor(ms.length / 2)]), p99: round(ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]),
-      recallAt1: round(at1 / qs.length), recallAt10: round(at10 / qs.length), ...extra, ...s.setup,
+      engine: label, n: data.n, threads, queries: qs.length, ...r, p99: round(ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]),
+      ...extra, ...s.setup,
     });
   };
   await client.query('SET enable_indexscan = off');
@@ -389,6 +394,7 @@ async function pgvectorMeasure(s: PgSession, data: Dataset, picks: number[], exa
     await client.query(`SET hnsw.ef_search = ${ef}`);
     await run('pgvector-hnsw', picks, { efSearch: ef });
   }
+  return results;
 }
 
 async function pgvectorClose(s: PgSession): Promise<void> {
@@ -495,7 +501,14 @@ async function main() {
         pgSession ??= await pgvectorOpen(data);
         const count = Math.min(picks.length, Number(values['pg-exact-queries']));
         const pgExact = picks.filter((_, i) => i % Math.max(1, Math.floor(picks.length / count)) === 0).slice(0, count);
-        if (pgSession) await pgvectorMeasure(pgSession, data, picks.slice(0, Number(values['pg-queries'])), pgExact, threads);
+        if (pgSession) {
+          const pgr = await pgvectorMeasure(pgSession, data, picks.slice(0, Number(values['pg-queries'])), pgExact, threads);
+          // Ours at the fair speed point (allQueries) against each pgvector configuration, by p50.
+          const ours = (summary[`threads${threads}`] as { allQueries: { p50: number } }).allQueries.p50;
+          (summary[`threads${threads}`] as Record<string, unknown>).pgvector = Object.fromEntries(
+            Object.entries(pgr).map(([key, r]) => [key, { ...r, speedupOfOursByP50: round(r.p50 / ours, 1) }]),
+          );
+        }
       } else if (values.pg) emit({ engine: 'pgvector', n, threads, skipped: `n > --pg-max ${values['pg-max']}` });
     }
     const one = summary.threads1 as
