@@ -455,6 +455,48 @@ TEST(matcher_add_replace_remove_keep_index_consistent) {
   CHECK(index.search(fresh.data(), o).empty());
 }
 
+TEST(matcher_batch_with_replacements_and_repeats_equals_single_adds_and_bad_rows_change_nothing) {
+  std::mt19937 rng(67);
+  std::vector<float> rows;
+  for (int i = 0; i < 40; ++i) {
+    const auto v = randomUnit(rng);
+    rows.insert(rows.end(), v.begin(), v.end());
+  }
+  // Ids 0..19 first; then a batch that replaces some, adds new ones, and repeats ids (the last one wins).
+  const std::vector<int64_t> batchIds = {25, 3, 20, 3, 21, 17, 25, 22, 0, 23, 24, 17, 26, 27, 28, 29, 30, 31, 32, 33};
+  TemplateIndex batched, single;
+  for (int64_t id = 0; id < 20; ++id) {
+    batched.add(id, rows.data() + id * kDims);
+    single.add(id, rows.data() + id * kDims);
+  }
+  const float* batchRows = rows.data() + 20 * kDims;
+  // A bad row (or id) anywhere in the batch: nothing changes, whatever came before it in the batch.
+  std::vector<float> bad(batchRows, batchRows + batchIds.size() * kDims);
+  bad[11 * kDims + 5] = std::nanf("");
+  CHECK_THROWS_CODE(batched.addBatch(batchIds.data(), bad.data(), batchIds.size()), ErrorCode::InvalidArgument);
+  std::vector<int64_t> negative = batchIds;
+  negative[15] = -1;
+  CHECK_THROWS_CODE(batched.addBatch(negative.data(), batchRows, batchIds.size()), ErrorCode::InvalidArgument);
+  CHECK(batched.size() == 20);
+  for (int64_t id = 20; id < 34; ++id) CHECK(!batched.contains(id));
+  SearchOptions exact;
+  exact.mode = SearchMode::Exact;
+  exact.k = 40;
+  for (int i = 0; i < 40; ++i) {
+    const auto a = batched.search(rows.data() + i * kDims, exact), b = single.search(rows.data() + i * kDims, exact);
+    CHECK(idsOf(a) == idsOf(b));
+  }
+  batched.addBatch(batchIds.data(), batchRows, batchIds.size());
+  for (size_t i = 0; i < batchIds.size(); ++i) single.add(batchIds[i], batchRows + i * kDims);
+  CHECK(batched.size() == single.size());
+  CHECK(batched.size() == 34);
+  for (int i = 0; i < 40; ++i) {
+    const auto a = batched.search(rows.data() + i * kDims, exact), b = single.search(rows.data() + i * kDims, exact);
+    CHECK(idsOf(a) == idsOf(b));
+    for (size_t j = 0; j < a.size(); ++j) CHECK(a[j].score == b[j].score);
+  }
+}
+
 TEST(matcher_memory_per_template_is_under_budget_and_shrinks_after_removes) {
   std::mt19937 rng(71);
   const size_t n = 100000;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "errors.h"
 
@@ -51,27 +53,44 @@ void TemplateStore::moveSlot(size_t from, size_t to) {
   slotIds_[to] = slotIds_[from];
 }
 
-void TemplateStore::put(int64_t id, const float* embedding) {
-  if (id < 0) throw EngineError(ErrorCode::InvalidArgument, "face id must be >= 0");
-  validateEmbedding(embedding);
-  putValidated(&id, embedding, 1);
-}
-
-void TemplateStore::putValidated(const int64_t* ids, const float* embeddings, size_t n) {
+void TemplateStore::put(const int64_t* ids, const float* embeddings, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (ids[i] < 0) throw EngineError(ErrorCode::InvalidArgument, "face id must be >= 0");
+  }
   grow(size_ + n);
   ids_.reserve(size_ + n);
+  // One pass: each row is validated while it is encoded (encodeTemplate throws before writing), so it is read
+  // once. Until the batch has passed, nothing visible changes: new ids fill the slots past size_, and a
+  // template replacing a visible one is encoded into a spare slot at the far end of the room just made,
+  // copied over at the end. A bad row undoes the new ids' map entries.
+  const size_t first = size_;
+  size_t next = first, spare = first + n;
+  std::vector<std::pair<size_t, size_t>> replacements;  // (spare slot, visible slot)
   constexpr size_t kAhead = 8;  // id map buckets are random accesses: fetch them a few ids early
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) ids_.prefetch(ids[i + kAhead]);
-    // One probe finds an existing id or claims the next free slot for a new one.
-    const int64_t existing = ids_.findOrInsert(ids[i], static_cast<uint32_t>(size_));
-    if (existing >= 0) {
-      writeSlot(static_cast<size_t>(existing), ids[i], embeddings + i * kDims);
-    } else {
-      writeSlot(size_, ids[i], embeddings + i * kDims);
-      ++size_;
+  try {
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) ids_.prefetch(ids[i + kAhead]);
+      // One probe finds an existing id or claims the next free slot for a new one.
+      const int64_t existing = ids_.findOrInsert(ids[i], static_cast<uint32_t>(next));
+      size_t slot;
+      if (existing < 0) {
+        slot = next++;
+      } else if (static_cast<size_t>(existing) >= first) {
+        slot = static_cast<size_t>(existing);  // repeated within this batch, not visible yet
+      } else {
+        slot = --spare;
+        replacements.emplace_back(slot, static_cast<size_t>(existing));
+      }
+      writeSlot(slot, ids[i], embeddings + i * kDims);
     }
+  } catch (...) {
+    for (size_t i = 0; i < n; ++i) {
+      if (ids_.find(ids[i]) >= static_cast<int64_t>(first)) ids_.erase(ids[i]);
+    }
+    throw;
   }
+  for (const auto& [from, to] : replacements) moveSlot(from, to);
+  size_ = next;
 }
 
 bool TemplateStore::remove(int64_t id) {

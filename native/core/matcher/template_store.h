@@ -18,11 +18,10 @@ constexpr size_t kMaxTemplates = size_t{1} << 28;  // 268M per collection: slots
 
 class TemplateStore {
  public:
-  // Adds or, when the id is already present, replaces. The embedding need not be normalised; it is
-  // validated (InvalidArgument, nothing changed) before anything is written.
-  void put(int64_t id, const float* embedding);
-  // put() for n ids and n x 512 floats, already validated (see validateEmbedding).
-  void putValidated(const int64_t* ids, const float* embeddings, size_t n);
+  // Adds n ids with n x 512 floats or, for an id already present, replaces its template (a repeated id: the
+  // last one wins). Embeddings need not be normalised. A negative id or a bad embedding throws
+  // InvalidArgument and leaves the contents as they were (only spare capacity may have been added).
+  void put(const int64_t* ids, const float* embeddings, size_t n);
   bool remove(int64_t id);
   bool contains(int64_t id) const { return ids_.find(id) >= 0; }
   void clear();
