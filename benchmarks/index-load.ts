@@ -1,6 +1,6 @@
 // Index load benchmark: how long the in-memory face index takes to stream N faces from each store at start.
 //   node --import tsx benchmarks/index-load.ts --n 100000 [--pg URL] [--stores embedded,postgres]
-//     [--modes index,fetch,raw] [--parallel 2] [--batch 8192] [--page 50000] [--db NAME | --data-dir DIR] [--keep]
+//     [--modes index,fetch,raw] [--parallel 2] [--batch 8192] [--page 0] [--db NAME | --data-dir DIR] [--keep]
 // Modes (one JSON line each):
 //   index  FaceIndex.start() with the native matcher: the production load (COPY of face_index_entries, parse,
 //          halves to floats, addBatch, face -> person map)
@@ -33,7 +33,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'index,fetch,raw' },
     batch: { type: 'string', default: '8192' },
     parallel: { type: 'string', default: '2' },
-    page: { type: 'string', default: '50000' },
+    page: { type: 'string', default: '0' }, // faces per COPY on PGlite; 0: one COPY (the default load)
     db: { type: 'string', default: '' },
     'data-dir': { type: 'string', default: '' },
     'fill-only': { type: 'boolean', default: false },
@@ -41,7 +41,7 @@ const { values } = parseArgs({
   },
 });
 const n = Number(values.n);
-const load = { batchSize: Number(values.batch), parallel: Number(values.parallel), pageSize: Number(values.page) };
+const load = { batchSize: Number(values.batch), parallel: Number(values.parallel), pageSize: Number(values.page) || undefined };
 
 async function fill(db: Db, count: number): Promise<number> {
   await db.exec('DROP INDEX IF EXISTS faces_embedding_hnsw');

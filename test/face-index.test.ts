@@ -10,7 +10,8 @@ import path from 'node:path';
 import { openDb, type Db, type Queryable } from '../src/store/db';
 import { migrate, readMigrations } from '../src/store/migrations';
 import * as persons from '../src/store/persons';
-import { IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
+import { copyIndexEntries, IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
+import { CopyOutDatabaseError, CopyOutStreamReader } from '../src/store/pglite-copy-out';
 import { FacePersonMap } from '../src/domain/index/face-person-map';
 import { vectorToSql } from '../src/store/vector';
 import * as collections from '../src/store/collections';
@@ -448,6 +449,42 @@ describe('face index: persons in hits, halfvec load rows', function () {
       assert.throws(() => new IndexEntryCopyParser(8, () => {}).push(Buffer.concat([whole, Buffer.from([0])])), RangeError);
     });
 
+    it('copyOut: a failing COPY or a throwing consumer rejects and the store stays usable; pages read the same rows as one COPY', async () => {
+      const c = await collections.createCollection(db, { name: 'copy-out' });
+      const gallery = clusteredEmbeddings(30, 3, 31);
+      const ids: number[] = [];
+      for (let i = 0; i < 30; i++) ids.push(await enrol(db, row(gallery, i), [c.id], null));
+      await assert.rejects(db.copyOut('SELECT no_such_column FROM faces', () => {}), (err: Error) => /no_such_column/.test(err.message));
+      assert.equal((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM face_collections WHERE collection_id = $1`, [c.id])).rows[0].n, 30);
+      const boom = new Error('consumer failed');
+      let calls = 0;
+      await assert.rejects(
+        db.copyOut(`SELECT id FROM faces`, () => {
+          calls++;
+          throw boom;
+        }),
+        (err) => err === boom,
+      );
+      assert.equal(calls, 1, 'no data after the consumer failed');
+      await db.transaction(async (tx) => void (await tx.query('SELECT 1')));
+      // One COPY (the default) and pages of 7 and 30 read the same faces.
+      const all = { afterId: -1, upToId: Number.MAX_SAFE_INTEGER };
+      for (const pageSize of [undefined, 7, 30]) {
+        const got: number[] = [];
+        const n = await copyIndexEntries(db, c.id, all, { batchSize: 4, pageSize }, (b) => got.push(...Array.from(b.ids)));
+        assert.equal(n, 30);
+        assert.deepEqual(got.sort((a, b) => a - b), ids, `pages of ${pageSize}`);
+      }
+      // Notifications still reach listeners after a COPY (PGlite: the raw stream's callback is cleared).
+      const got: string[] = [];
+      const unlisten = await db.listen('copy_out_test', (p) => got.push(p));
+      await db.copyOut(`SELECT id FROM faces`, () => {});
+      await db.query(`SELECT pg_notify('copy_out_test', 'after')`);
+      for (let i = 0; i < 50 && !got.length; i++) await new Promise((r) => setTimeout(r, 20));
+      await unlisten();
+      assert.deepEqual(got, ['after']);
+    });
+
     it('search hits carry the face\'s person through enrol, move, merge, rename and delete; names cached', async () => {
       const c = await collections.createCollection(db, { name: 'people' });
       const [ann, bob] = await Promise.all(['ann', 'bob'].map((name) => persons.createPerson(db, { name })));
@@ -677,5 +714,41 @@ describe('two faceserver instances over one PostgreSQL (in-process servers, HTTP
     assert.ok((await recognize(api1, target.probes[0])).every((s) => s.subject !== target.name), 'deleted subject still found by instance one');
     // The others are still there on both.
     for (const api of [api1, api2]) assert.equal((await recognize(api, people[1].probes[0]))[0]?.subject, people[1].name);
+  });
+});
+
+describe('PGlite COPY stream reader (protocol messages split anywhere)', () => {
+  const msg = (type: string, body: Buffer) => {
+    const head = Buffer.alloc(5);
+    head[0] = type.charCodeAt(0);
+    head.writeInt32BE(4 + body.length, 1);
+    return Buffer.concat([head, body]);
+  };
+  const copyData = [Buffer.from('PGCOPY header'), Buffer.alloc(1500, 7), Buffer.from('row two'), Buffer.from([0xff, 0xff])];
+  const stream = Buffer.concat([
+    msg('H', Buffer.from([1, 0, 3, 0, 1, 0, 1, 0, 1])),
+    ...copyData.map((d) => msg('d', d)),
+    msg('c', Buffer.alloc(0)),
+    msg('C', Buffer.from('COPY 2\0')),
+    msg('Z', Buffer.from('I')),
+  ]);
+
+  it('hands on the CopyData payloads whole, whatever the pieces; errors and early ends throw from finish()', () => {
+    for (const piece of [stream.length, 4096, 997, 5, 3, 1]) {
+      const got: Buffer[] = [];
+      const reader = new CopyOutStreamReader((chunk) => got.push(Buffer.from(chunk)));
+      for (let pos = 0; pos < stream.length; pos += piece) reader.push(new Uint8Array(stream.subarray(pos, pos + piece)));
+      reader.finish();
+      assert.deepEqual(Buffer.concat(got), Buffer.concat(copyData), `pieces of ${piece}`);
+    }
+    const early = new CopyOutStreamReader(() => {});
+    early.push(stream.subarray(0, stream.length - 8));
+    assert.throws(() => early.finish(), /ended early/);
+    const failed = new CopyOutStreamReader(() => {});
+    failed.push(Buffer.concat([msg('E', Buffer.from('SERROR\0VERROR\0C42703\0Mcolumn "x" does not exist\0\0')), msg('Z', Buffer.from('I'))]));
+    assert.throws(() => failed.finish(), (err: CopyOutDatabaseError) => err.code === '42703' && /column "x"/.test(err.message));
+    const text = new CopyOutStreamReader(() => {});
+    text.push(Buffer.concat([msg('H', Buffer.from([0, 0, 1, 0, 0])), msg('c', Buffer.alloc(0)), msg('C', Buffer.from('COPY 0\0')), msg('Z', Buffer.from('I'))]));
+    assert.throws(() => text.finish(), /binary/);
   });
 });

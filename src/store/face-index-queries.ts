@@ -247,8 +247,8 @@ function readId(buf: Buffer, at: number): number {
 
 /**
  * Streams a collection's index entries with face ids in (afterId, upToId] through binary COPY, in batches.
- * `pageSize` splits the read into several COPYs by face id (keyset), for a store that hands over a COPY's whole
- * output at once (PGlite); without it, one COPY streams the range.
+ * `pageSize` splits the read into several COPYs by face id (keyset, ordered); without it, one COPY streams the
+ * range (both stores stream a COPY as it runs).
  */
 export async function copyIndexEntries(
   db: Db,
