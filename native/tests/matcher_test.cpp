@@ -2,6 +2,7 @@
 // brute-force float reference, index edits, threads.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -515,6 +516,42 @@ TEST(matcher_memory_per_template_is_under_budget_and_shrinks_after_removes) {
   // Capacity follows the size down (at most 2x slack), so memory is given back rather than kept.
   CHECK(index.memoryBytes() < fullBytes / 4);
   CHECK(index.bytesPerTemplate() <= 2 * 700);
+}
+
+// The 700 bytes per template budget holds however a collection grows: reserved up front, one add at a time,
+// or in batches without reserve (capacity is what memoryBytes() reports, so the slack counts).
+TEST(matcher_memory_per_template_stays_under_budget_in_every_growth_pattern) {
+  std::mt19937 rng(73);
+  std::vector<std::vector<float>> vectors;
+  for (int i = 0; i < 64; ++i) vectors.push_back(randomUnit(rng));
+  const size_t n = 300000, from = 4096;
+  std::vector<float> batch;
+  for (size_t i = 0; i < 1000; ++i) batch.insert(batch.end(), vectors[i % 64].begin(), vectors[i % 64].end());
+  double worstSingle = 0, worstBatched = 0;
+  TemplateIndex single, batched, reserved;
+  for (size_t i = 0; i < n; ++i) {
+    single.add(int64_t(i), vectors[i % 64].data());
+    if (i + 1 >= from) worstSingle = std::max(worstSingle, single.bytesPerTemplate());
+  }
+  std::vector<int64_t> ids(1000);
+  for (size_t i = 0; i < n; i += 1000) {
+    std::iota(ids.begin(), ids.end(), int64_t(i));
+    batched.addBatch(ids.data(), batch.data(), 1000);
+    if (i + 1000 >= from) worstBatched = std::max(worstBatched, batched.bytesPerTemplate());
+  }
+  reserved.reserve(n);
+  for (size_t i = 0; i < n; i += 1000) {
+    std::iota(ids.begin(), ids.end(), int64_t(i));
+    reserved.addBatch(ids.data(), batch.data(), 1000);
+  }
+  std::printf("     bytes/template: single adds <= %.1f, batches of 1000 <= %.1f, reserved %.1f\n", worstSingle,
+              worstBatched, reserved.bytesPerTemplate());
+  CHECK(worstSingle <= 700);
+  CHECK(worstBatched <= 700);
+  CHECK(reserved.bytesPerTemplate() <= 680);
+  // 652 bytes of codes, scale and id are the floor: the reported capacity is never below what is stored.
+  CHECK(reserved.bytesPerTemplate() >= 652);
+  CHECK(single.bytesPerTemplate() >= 652);
 }
 
 TEST(matcher_rejects_bad_input) {

@@ -1,5 +1,7 @@
 #include "id_map.h"
 
+#include <algorithm>
+
 namespace faceserver::matcher {
 
 namespace {
@@ -14,22 +16,25 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser: sequential database ids spr
 }  // namespace
 
 size_t IdMap::bucketOf(int64_t id) const {
-  return mix(static_cast<uint64_t>(id)) & (keys_.size() - 1);
+  // hash x buckets / 2^64: any bucket count, not only powers of two, so the table can grow by 3/2.
+  return static_cast<size_t>((static_cast<unsigned __int128>(mix(static_cast<uint64_t>(id))) * keys_.size()) >> 64);
+}
+
+size_t IdMap::nextBucket(size_t b) const {
+  return b + 1 == keys_.size() ? 0 : b + 1;
 }
 
 int64_t IdMap::find(int64_t id) const {
   if (keys_.empty()) return -1;
-  const size_t mask = keys_.size() - 1;
-  for (size_t b = bucketOf(id);; b = (b + 1) & mask) {
+  for (size_t b = bucketOf(id);; b = nextBucket(b)) {
     if (keys_[b] == id) return slots_[b];
     if (keys_[b] == kEmpty) return -1;
   }
 }
 
 void IdMap::put(int64_t id, uint32_t slot) {
-  if ((size_ + 1) * 4 > keys_.size() * 3) rehash(keys_.empty() ? 64 : keys_.size() * 2);
-  const size_t mask = keys_.size() - 1;
-  for (size_t b = bucketOf(id);; b = (b + 1) & mask) {
+  reserve(size_ + 1);
+  for (size_t b = bucketOf(id);; b = nextBucket(b)) {
     if (keys_[b] == id) {
       slots_[b] = slot;
       return;
@@ -44,9 +49,8 @@ void IdMap::put(int64_t id, uint32_t slot) {
 }
 
 int64_t IdMap::findOrInsert(int64_t id, uint32_t slot) {
-  if ((size_ + 1) * 4 > keys_.size() * 3) rehash(keys_.empty() ? 64 : keys_.size() * 2);
-  const size_t mask = keys_.size() - 1;
-  for (size_t b = bucketOf(id);; b = (b + 1) & mask) {
+  reserve(size_ + 1);
+  for (size_t b = bucketOf(id);; b = nextBucket(b)) {
     if (keys_[b] == id) return slots_[b];
     if (keys_[b] == kEmpty) {
       keys_[b] = id;
@@ -59,14 +63,13 @@ int64_t IdMap::findOrInsert(int64_t id, uint32_t slot) {
 
 bool IdMap::erase(int64_t id) {
   if (keys_.empty()) return false;
-  const size_t mask = keys_.size() - 1;
   size_t hole = bucketOf(id);
   while (keys_[hole] != id) {
     if (keys_[hole] == kEmpty) return false;
-    hole = (hole + 1) & mask;
+    hole = nextBucket(hole);
   }
   // Backward shift: pull later entries of the probe run into the hole so lookups never need tombstones.
-  for (size_t next = (hole + 1) & mask; keys_[next] != kEmpty; next = (next + 1) & mask) {
+  for (size_t next = nextBucket(hole); keys_[next] != kEmpty; next = nextBucket(next)) {
     const size_t home = bucketOf(keys_[next]);
     const bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
     if (movable) {
@@ -77,7 +80,7 @@ bool IdMap::erase(int64_t id) {
   }
   keys_[hole] = kEmpty;
   --size_;
-  if (keys_.size() > 64 && size_ * 8 < keys_.size()) rehash(keys_.size() / 2);  // give memory back
+  if (keys_.size() > kMinBuckets && size_ * 8 < keys_.size()) rehash(keys_.size() / 2);  // give memory back
   return true;
 }
 
@@ -88,9 +91,9 @@ void IdMap::clear() {
 }
 
 void IdMap::reserve(size_t count) {
-  size_t buckets = keys_.empty() ? 64 : keys_.size();
-  while (count * 4 > buckets * 3) buckets *= 2;
-  if (buckets != keys_.size()) rehash(buckets);
+  // Sized for 3/5 full (20 bytes an entry, short probe runs for bulk inserts), growing by at least 3/2 so
+  // that reserving a little more at a time stays amortised O(1).
+  if (count * 4 > keys_.size() * 3) rehash(std::max({kMinBuckets, count / 3 * 5 + 5, keys_.size() / 2 * 3}));
 }
 
 void IdMap::rehash(size_t buckets) {
@@ -98,11 +101,10 @@ void IdMap::rehash(size_t buckets) {
   std::vector<uint32_t> oldSlots(buckets, 0);
   oldKeys.swap(keys_);
   oldSlots.swap(slots_);
-  const size_t mask = buckets - 1;
   for (size_t i = 0; i < oldKeys.size(); ++i) {
     if (oldKeys[i] == kEmpty) continue;
     size_t b = bucketOf(oldKeys[i]);
-    while (keys_[b] != kEmpty) b = (b + 1) & mask;
+    while (keys_[b] != kEmpty) b = nextBucket(b);
     keys_[b] = oldKeys[i];
     slots_[b] = oldSlots[i];
   }

@@ -1,5 +1,6 @@
 // Face id -> slot in the index's dense arrays. Open addressing with linear probing and backward-shift
-// deletion: 12 bytes per bucket, no per-entry allocation, so removes never fragment memory.
+// deletion: 12 bytes per bucket, no per-entry allocation, so removes never fragment memory. At most 3/4 full;
+// it grows by 3/2 (to 1/2 full), so single inserts cost at most 24 bytes an entry (doubling: 32).
 #pragma once
 
 #include <cstddef>
@@ -31,7 +32,9 @@ class IdMap {
   size_t bytes() const { return keys_.capacity() * sizeof(int64_t) + slots_.capacity() * sizeof(uint32_t); }
 
  private:
+  static constexpr size_t kMinBuckets = 64;
   size_t bucketOf(int64_t id) const;
+  size_t nextBucket(size_t b) const;
   void rehash(size_t buckets);
 
   std::vector<int64_t> keys_;

@@ -19,6 +19,7 @@ size_t roundUpToBlock(size_t n) {
 
 void TemplateStore::setCapacity(size_t capacity) {
   capacity = roundUpToBlock(capacity);
+  capacity_ = std::min(capacity_, capacity);  // never above an array's size, even if an allocation throws
   signs_.reallocate(capacity / kBlockTemplates * kBlockWords);
   codes_.reallocate(capacity * kDims);
   scales_.reallocate(capacity);
@@ -34,7 +35,7 @@ void TemplateStore::reserve(size_t count) {
 }
 
 void TemplateStore::grow(size_t count) {
-  if (count > capacity_) reserve(std::max<size_t>({count, capacity_ + capacity_ / 8, 64}));
+  if (count > capacity_) reserve(std::max<size_t>({count, capacity_ + capacity_ / 64, capacity_ + 64}));
 }
 
 void TemplateStore::writeSlot(size_t slot, int64_t id, const float* embedding) {

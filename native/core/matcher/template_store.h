@@ -27,8 +27,9 @@ class TemplateStore {
   void clear();
   // Room for exactly `count` templates in total without reallocating.
   void reserve(size_t count);
-  // Room for `count` templates, growing by at least an eighth: repeated batches stay amortised O(1), and
-  // the slack stays small enough for the ~700 bytes per template budget (reserve() first avoids it).
+  // Room for `count` templates, growing by at least 1/64: amortised O(1), since big arrays grow in place
+  // (aligned_buffer.h), and the slack stays within the 700 bytes per template budget however the
+  // collection is filled (one add at a time included).
   void grow(size_t count);
 
   size_t size() const { return size_; }
