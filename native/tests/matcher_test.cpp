@@ -12,6 +12,7 @@
 #include "matcher/id_map.h"
 #include "matcher/kernels.h"
 #include "matcher/scan_pool.h"
+#include "matcher/searcher.h"
 #include "matcher/template_index.h"
 #include "matcher/top_k.h"
 #include "testing.h"
@@ -347,6 +348,50 @@ TEST(matcher_searches_agree_with_brute_force_float_reference) {
   CHECK(top1Float == 200);
   CHECK(top1Hamming == 200);
   CHECK(mateFound == 200);
+}
+
+// Exact mode against the plain formula (int8 dot x query scale x template scale, in double, for every
+// template, fully sorted): the early rejection inside the scan must keep exactly the same list and scores.
+TEST(matcher_exact_equals_the_plain_int8_formula) {
+  const auto data = clusteredData(3000, 12, 41);
+  TemplateStore store;
+  std::vector<int64_t> ids(3000);
+  std::iota(ids.begin(), ids.end(), 0);
+  store.put(ids.data(), data.gallery.data(), ids.size());
+  std::mt19937 rng(43);
+  for (size_t p = 0; p < 16; ++p) {
+    // Probes of enrolled identities and random directions (no clear winner: many near-equal costs).
+    const std::vector<float> q =
+        p < 12 ? std::vector<float>(data.probes.begin() + p * kDims, data.probes.begin() + (p + 1) * kDims)
+               : randomUnit(rng);
+    QueryCodes codes;
+    encodeQuery(q.data(), codes);
+    std::vector<std::pair<int64_t, uint32_t>> all;
+    for (uint32_t slot = 0; slot < store.size(); ++slot) {
+      int32_t dot = 0;
+      for (size_t i = 0; i < kDims; ++i) dot += (int32_t(store.codeOf(slot)[i]) - 128) * codes.code[i];
+      const double cosine = double(dot) * codes.scale * store.scaleOf(slot);
+      all.emplace_back(-std::llround(cosine * (1 << 24)), slot);
+    }
+    std::sort(all.begin(), all.end());
+    for (size_t k : {size_t{1}, size_t{10}, size_t{500}, size_t{3000}}) {
+      for (KernelPath path : availablePaths()) {
+        for (size_t threads : {size_t{1}, size_t{2}}) {
+          SearchOptions o;
+          o.mode = SearchMode::Exact;
+          o.k = k;
+          o.path = path;
+          o.threads = threads;
+          const auto got = Searcher(store, o).search(codes);
+          CHECK(got.size() == k);
+          for (size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].id == int64_t(all[i].second));
+            CHECK(got[i].score == float(std::min(1.0, double(-all[i].first) / (1 << 24))));
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(matcher_two_stage_with_all_candidates_equals_exact) {

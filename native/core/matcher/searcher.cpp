@@ -1,6 +1,7 @@
 #include "searcher.h"
 
 #include <cmath>
+#include <limits>
 
 #include "errors.h"
 #include "scan_pool.h"
@@ -86,17 +87,28 @@ Searcher::Ranked Searcher::signTop(const QueryCodes& query, bool weighted, size_
 }
 
 Searcher::Ranked Searcher::int8Top(const QueryCodes& query, size_t keep, size_t firstBlock, size_t endBlock) const {
+  if (keep == 0) return {};
   TopK<int64_t> top(keep);
   int32_t dots[kDotChunk];
   const size_t first = firstBlock * kBlockTemplates;
   const size_t end = std::min(store_.size(), endBlock * kBlockTemplates);
+  double scaled[kDotChunk];
   const int32_t offset = 128 * query.codeSum;
+  // cosine x kCostScale, bit-identical to costOf's product (scaling by a power of two is exact).
+  const double queryScale = static_cast<double>(query.scale) * kCostScale;
+  // Once the list is full, an entry needs llround(scaled) >= -worst, so scaled >= -worst - 0.5: cheaper
+  // templates are dropped by one compare, without the llround and the heap (most of a full scan's cost
+  // after the dots themselves). The test passes a superset, so the kept set is the same.
+  double bar = -std::numeric_limits<double>::infinity();
   for (size_t slot = first; slot < end; slot += kDotChunk) {
     const size_t n = std::min(kDotChunk, end - slot);
     kernels_.offsetDots(store_.codeOf(slot), n, query, dots);
+    const float* scales = &store_.scaleOf(slot);
+    for (size_t i = 0; i < n; ++i) scaled[i] = static_cast<double>(dots[i] - offset) * queryScale * scales[i];
     for (size_t i = 0; i < n; ++i) {
-      const double cosine = static_cast<double>(dots[i] - offset) * query.scale * store_.scaleOf(slot + i);
-      top.push(costOf(cosine), static_cast<uint32_t>(slot + i));
+      if (scaled[i] < bar) continue;
+      top.push(-std::llround(scaled[i]), static_cast<uint32_t>(slot + i));
+      if (top.full()) bar = -static_cast<double>(top.worstCost()) - 0.5;
     }
   }
   return top.takeSorted();
