@@ -40,8 +40,9 @@ struct QueryCodes {
 
 // Codes of one gallery embedding (need not be normalised): offset-binary int8 (code + 128), the sign bits
 // and the residual bits; returns the code's scale (offset-removed code . unit query x scale = cosine). Throws
-// InvalidArgument on a non-finite value or a zero vector.
-float encodeTemplate(const float* embedding, uint8_t* offsetCode, uint64_t* sign, uint64_t* residual);
+// InvalidArgument on a non-finite value or a zero vector, before writing anything. `wide` = false: the SSE2
+// code whatever the CPU (tests compare it with the AVX2 one, which must give the same bits).
+float encodeTemplate(const float* embedding, uint8_t* offsetCode, uint64_t* sign, uint64_t* residual, bool wide = true);
 
 // The residual correction of a code: sum over i of unit[i] x (residual bit i ? +0.25 : -0.25). Added to
 // code . unit before the scale, it gives the cosine at about half the int8 error.
