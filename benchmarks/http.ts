@@ -12,6 +12,7 @@
 // real ones). The probed people are enrolled over HTTP from their gallery photos; probes are their other
 // photos, so every probe has its mate in the 10k collection. Prints one JSON line.
 import { fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -175,6 +176,12 @@ async function loadChild(): Promise<void> {
   process.send!({ ...result, clientCpuMs: cpuMs() - cpu0 }, () => process.exit(0));
 }
 
+/** Garbage-collection pauses of the main thread, summed (ms). */
+let gcPauseMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauseMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
 /** Process CPU time (every thread: event loop, engine workers, embedded database) in ms. */
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -251,12 +258,14 @@ async function main(): Promise<void> {
     await enginePipelineRate(server.engine, probeImages, args.connections, 2);
     await runLoad({ ...job, seconds: 2 });
     const roundSeconds = args.seconds / args.rounds;
-    const pipe = { images: 0, seconds: 0, cpu: 0, mainCpu: 0, p50: [] as number[], p99: [] as number[] };
-    const web = { requests: 0, seconds: 0, cpu: 0, mainCpu: 0, clientCpu: 0, non2xx: 0, errors: 0, latency: [] as LoadResult['latency'][] };
+    const pipe = { images: 0, seconds: 0, cpu: 0, mainCpu: 0, gc: 0, p50: [] as number[], p99: [] as number[] };
+    const web = { requests: 0, seconds: 0, cpu: 0, mainCpu: 0, gc: 0, clientCpu: 0, non2xx: 0, errors: 0, latency: [] as LoadResult['latency'][] };
     const measurePipeline = async () => {
       const cpu0 = cpuMs();
       const main0 = mainThreadCpuMs();
+      const gc0 = gcPauseMs;
       const r = await enginePipelineRate(server.engine, probeImages, args.connections, roundSeconds);
+      pipe.gc += gcPauseMs - gc0;
       pipe.images += r.count;
       pipe.seconds += r.seconds;
       pipe.cpu += cpuMs() - cpu0;
@@ -267,12 +276,14 @@ async function main(): Promise<void> {
     const measureHttp = async () => {
       const cpu0 = cpuMs();
       const main0 = mainThreadCpuMs();
+      const gc0 = gcPauseMs;
       const r = await runLoad({ ...job, seconds: roundSeconds });
       await server.services.events.flush(); // the round's events count too (they are written behind the response)
       web.requests += r.requests.total;
       web.seconds += r.duration;
       web.cpu += cpuMs() - cpu0;
       web.mainCpu += mainThreadCpuMs() - main0;
+      web.gc += gcPauseMs - gc0;
       web.clientCpu += r.clientCpuMs;
       web.non2xx += r.non2xx;
       web.errors += r.errors;
@@ -321,6 +332,8 @@ async function main(): Promise<void> {
       httpCpuCostPercent: round((1 - pipelineCpu / httpCpu) * 100),
       // The main thread's share of those figures (the rest is the engine's inference threads).
       mainThreadCpuMsPerImage: { pipeline: round(pipelineMainCpu, 2), http: round(httpMainCpu, 2) },
+      // Of which garbage-collection pauses (V8 also collects on helper threads: those count above, not here).
+      gcPauseMsPerImage: { pipeline: round(pipe.gc / pipe.images, 2), http: round(web.gc / web.requests, 2) },
       // CPU of the autocannon process per request (not in the figures above).
       clientCpuMsPerRequest: round(web.clientCpu / http.total),
       loadAverage: os.loadavg().map((x) => round(x, 2)),
