@@ -633,6 +633,36 @@ TEST(matcher_memory_per_template_stays_under_budget_in_every_growth_pattern) {
   CHECK(single.bytesPerTemplate() >= 652);
 }
 
+// Shrinking gives pages back in place and growing again re-commits them: every template survives both.
+TEST(matcher_templates_survive_shrinking_and_growing_again) {
+  std::mt19937 rng(79);
+  std::vector<std::vector<float>> vectors;
+  for (int i = 0; i < 200; ++i) vectors.push_back(randomUnit(rng));
+  const int64_t n = 40000;
+  TemplateIndex index;
+  for (int64_t id = 0; id < n; ++id) index.add(id, vectors[id % 200].data());
+  const size_t full = index.memoryBytes();
+  for (int64_t id = 200; id < n; ++id) CHECK(index.remove(id));
+  CHECK(index.memoryBytes() < full / 10);
+  for (int64_t id = n - 1; id >= 200; --id) index.add(id, vectors[(id + 1) % 200].data());  // new templates
+  CHECK(index.size() == size_t(n));
+  CHECK(index.bytesPerTemplate() <= 700);
+  SearchOptions o;
+  o.mode = SearchMode::Exact;
+  o.k = 1000;
+  for (int i = 0; i < 200; ++i) {
+    // Vector i is template i and every re-added id with (id + 1) % 200 == i: 1 + 199 of them, all scoring ~1.
+    const auto got = index.search(vectors[i].data(), o);
+    size_t exact = 0;
+    for (const auto& m : got) {
+      if (m.score < 0.99f) break;
+      CHECK(m.id == i || (m.id >= 200 && (m.id + 1) % 200 == i));
+      ++exact;
+    }
+    CHECK(exact == 200);
+  }
+}
+
 TEST(matcher_rejects_bad_input) {
   TemplateIndex index;
   std::vector<float> v(kDims, 0.0f);

@@ -112,6 +112,7 @@ class AlignedBuffer {
       // A fresh inaccessible mapping over the tail frees its pages; if that fails they stay held (and counted).
       if (mmap(base + wanted, committed_ - wanted, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
                -1, 0) != MAP_FAILED) {
+        madvise(base + wanted, committed_ - wanted, MADV_HUGEPAGE);  // the new mapping lost it; regrowth wants it
         committed_ = wanted;
       }
     }
