@@ -3,6 +3,7 @@
 // Format: https://www.postgresql.org/docs/current/sql-copy.html ("Binary Format").
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 UTC). */
 const PG_EPOCH_US = 946_684_800_000_000n;
 
@@ -92,7 +93,11 @@ export class BinaryCopyWriter {
     this.pos = this.buf.writeInt32BE(len, this.pos);
     this.pos = this.buf.writeInt16BE(v.length, this.pos);
     this.pos = this.buf.writeInt16BE(0, this.pos);
-    for (let i = 0; i < v.length; i++) this.pos = this.buf.writeFloatBE(v[i], this.pos);
+    // One copy and one byte swap for the whole vector instead of a call per value (a third of a bulk load).
+    const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const start = this.pos;
+    this.pos += bytes.copy(this.buf, this.pos);
+    if (LITTLE_ENDIAN) this.buf.subarray(start, this.pos).swap32();
     return this;
   }
 
