@@ -10,7 +10,7 @@ import path from 'node:path';
 import { openDb, type Db, type Queryable } from '../src/store/db';
 import { migrate, readMigrations } from '../src/store/migrations';
 import * as persons from '../src/store/persons';
-import { copyIndexEntries, IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
+import { copyIndexEntries, createHalfConverter, halvesToFloats, IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
 import { CopyOutDatabaseError, CopyOutStreamReader } from '../src/store/pglite-copy-out';
 import { FacePersonMap } from '../src/domain/index/face-person-map';
 import { vectorToSql } from '../src/store/vector';
@@ -387,12 +387,16 @@ async function copyChunks(db: Db, collectionId: number): Promise<Buffer[]> {
 }
 
 /** Parses the whole stream fed in pieces of `piece` bytes; ids, persons and embeddings by face id. */
-function parseInPieces(whole: Buffer, piece: number, batchSize: number): Map<number, { person: number; e: Float32Array }> {
+function parseInPieces(whole: Buffer, piece: number, batchSize: number, simd = true): Map<number, { person: number; e: Float32Array }> {
   const seen = new Map<number, { person: number; e: Float32Array }>();
-  const parser = new IndexEntryCopyParser(batchSize, (b: IndexEntryBatch) => {
-    assert.ok(b.ids.length <= batchSize);
-    b.ids.forEach((id, i) => seen.set(id, { person: b.personIds[i], e: b.embeddings.slice(i * DIM, (i + 1) * DIM) }));
-  });
+  const parser = new IndexEntryCopyParser(
+    batchSize,
+    (b: IndexEntryBatch) => {
+      assert.ok(b.ids.length <= batchSize);
+      b.ids.forEach((id, i) => seen.set(id, { person: b.personIds[i], e: b.embeddings.slice(i * DIM, (i + 1) * DIM) }));
+    },
+    { simd },
+  );
   for (let pos = 0; pos < whole.length; pos += piece) parser.push(whole.subarray(pos, pos + piece));
   parser.finish();
   return seen;
@@ -437,6 +441,7 @@ describe('face index: persons in hits, halfvec load rows', function () {
           assert.ok(worst < 2.5e-4, `face ${id}: half precision off by ${worst}`);
         }
       }
+      assert.deepEqual(parseInPieces(whole, 997, 7, false), parseInPieces(whole, 997, 7), 'the table and SIMD conversions agree');
       const truncated = new IndexEntryCopyParser(8, () => {});
       truncated.push(whole.subarray(0, whole.length - 100));
       assert.throws(() => truncated.finish(), RangeError);
@@ -750,5 +755,26 @@ describe('PGlite COPY stream reader (protocol messages split anywhere)', () => {
     const text = new CopyOutStreamReader(() => {});
     text.push(Buffer.concat([msg('H', Buffer.from([0, 0, 1, 0, 0])), msg('c', Buffer.alloc(0)), msg('C', Buffer.from('COPY 0\0')), msg('Z', Buffer.from('I'))]));
     assert.throws(() => text.finish(), /binary/);
+  });
+});
+
+describe('halves to floats', () => {
+  it('the WebAssembly SIMD conversion equals the table for every finite half (subnormals and zeros included)', () => {
+    const converter = createHalfConverter(65536 * 6);
+    assert.ok(converter, 'WebAssembly SIMD is available');
+    const halves = new Uint16Array(converter.memory.buffer, 0, 65536);
+    for (let h = 0; h < 65536; h++) halves[h] = h;
+    converter.convert(0, 65536 * 2, 65536);
+    const simd = new Uint32Array(converter.memory.buffer, 65536 * 2, 65536);
+    const table = new Float32Array(65536);
+    halvesToFloats(Uint16Array.from({ length: 65536 }, (_, h) => h), table);
+    const tableBits = new Uint32Array(table.buffer);
+    let compared = 0;
+    for (let h = 0; h < 65536; h++) {
+      if ((h & 0x7c00) === 0x7c00) continue; // infinities and NaNs: a halfvec holds none
+      assert.equal(simd[h], tableBits[h], `half 0x${h.toString(16)}`);
+      compared++;
+    }
+    assert.equal(compared, 63_488);
   });
 });

@@ -135,6 +135,33 @@ export function halvesToFloats(halves: Uint16Array, out: Float32Array): void {
 }
 
 /**
+ * The same conversion in WebAssembly SIMD, 8 halves a step (the table loop above was 1.4 s of a 1M load):
+ *   (func (export "c") (param $src i32) (param $dst i32) (param $n i32)   ;; $n halves, a multiple of 8
+ *     for each 8: x = i32x4.extend_{low,high}_i16x8_u(v128.load $src)
+ *       v128.store $dst (v128.or (f32x4.mul (i32x4.shl (v128.and x 0x7fff) 13) 2^112) (i32x4.shl (v128.and x 0x8000) 16)))
+ * with the memory imported as e.m. Exact for every finite half, subnormals and zeros included (the tests compare
+ * all 63,488 with the table); an infinite or NaN half, which a halfvec cannot hold, would come out finite.
+ */
+const HALF_TO_FLOAT_WASM =
+  'AGFzbQEAAAABBwFgA39/fwACCAEBZQFtAgABAwIBAAcFAQFjAAAK7wEB7AECAX8BeyAAIAJBAXRqIQMCQANAIAAgA08NASABIAD9AAAA/akBIQQgBP0M/38AAP9/AAD/fwAA/38AAP1OQQ39qwH9DAAAgHcAAIB3AACAdwAAgHf95gEgBP0MAIAAAACAAAAAgAAAAIAAAP1OQRD9qwH9UP0LAAAgAUEQaiAA/QAAAP2qASEEIAT9DP9/AAD/fwAA/38AAP9/AAD9TkEN/asB/QwAAIB3AACAdwAAgHcAAIB3/eYBIAT9DACAAAAAgAAAAIAAAACAAAD9TkEQ/asB/VD9CwAAIABBEGohACABQSBqIQEMAAsLCw==';
+let halfToFloatModule: WebAssembly.Module | null | undefined;
+
+/** Staging memory for one parser with the SIMD conversion over it, or undefined without WebAssembly SIMD. */
+export function createHalfConverter(bytes: number): { memory: WebAssembly.Memory; convert: (src: number, dst: number, n: number) => void } | undefined {
+  if (halfToFloatModule === undefined) {
+    try {
+      halfToFloatModule = new WebAssembly.Module(Buffer.from(HALF_TO_FLOAT_WASM, 'base64'));
+    } catch {
+      halfToFloatModule = null;
+    }
+  }
+  if (!halfToFloatModule) return undefined;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const instance = new WebAssembly.Instance(halfToFloatModule, { e: { m: memory } });
+  return { memory, convert: instance.exports.c as (src: number, dst: number, n: number) => void };
+}
+
+/**
  * Parses PostgreSQL's binary COPY of (face_id bigint, person_id bigint or NULL, embedding_half bytea) rows
  * (the bytea holds halfvec_send output, migrations/0005) into batches, whatever the message boundaries; every
  * length is checked before it is read. Rows are copied once, into a reused staging buffer; a full batch is
@@ -152,15 +179,26 @@ export class IndexEntryCopyParser {
   private readonly personIds: Float64Array;
   private readonly halves: Buffer;
   private readonly out: Float32Array;
+  /** The SIMD conversion; halves and out then live in its memory (which never grows). */
+  private readonly convert?: (src: number, dst: number, n: number) => void;
 
   constructor(
     private readonly batchSize: number,
     private readonly onBatch: (batch: IndexEntryBatch) => void,
+    opts: { simd?: boolean } = {},
   ) {
     this.ids = new Float64Array(batchSize);
     this.personIds = new Float64Array(batchSize);
-    this.halves = Buffer.alloc(batchSize * HALF_BYTES);
-    this.out = new Float32Array(batchSize * EMBEDDING_DIM);
+    const halvesBytes = batchSize * HALF_BYTES;
+    const converter = opts.simd === false ? undefined : createHalfConverter(halvesBytes + batchSize * EMBEDDING_DIM * 4);
+    if (converter) {
+      this.convert = converter.convert;
+      this.halves = Buffer.from(converter.memory.buffer, 0, halvesBytes);
+      this.out = new Float32Array(converter.memory.buffer, halvesBytes, batchSize * EMBEDDING_DIM);
+    } else {
+      this.halves = Buffer.alloc(halvesBytes);
+      this.out = new Float32Array(batchSize * EMBEDDING_DIM);
+    }
   }
 
   push(chunk: Buffer): void {
@@ -228,9 +266,9 @@ export class IndexEntryCopyParser {
     if (!n) return;
     const raw = this.halves.subarray(0, n * HALF_BYTES);
     if (LITTLE_ENDIAN) raw.swap16(); // big-endian on the wire
-    const halves = new Uint16Array(raw.buffer, raw.byteOffset, n * EMBEDDING_DIM);
     const embeddings = this.out.subarray(0, n * EMBEDDING_DIM);
-    halvesToFloats(halves, embeddings);
+    if (this.convert) this.convert(raw.byteOffset, embeddings.byteOffset, n * EMBEDDING_DIM);
+    else halvesToFloats(new Uint16Array(raw.buffer, raw.byteOffset, n * EMBEDDING_DIM), embeddings);
     this.count = 0;
     this.onBatch({ ids: this.ids.subarray(0, n), personIds: this.personIds.subarray(0, n), embeddings });
   }
