@@ -23,9 +23,9 @@ export interface Db extends Queryable {
   /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /**
-   * Runs a binary COPY of the SELECT's rows and hands over the output (the bulk read of the face index at
-   * start, without hex or per-row objects): a PostgreSQL server streams it message by message; PGlite hands
-   * over the whole output at once, so keep each such SELECT to a bounded number of rows there.
+   * Runs a binary COPY of the SELECT's rows and hands over the output as it comes (the bulk read of the face
+   * index at start, without hex or per-row objects): from a PostgreSQL server message by message, from PGlite
+   * as its backend flushes its send buffer (src/store/pglite-copy-out.ts).
    */
   copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void>;
   /**
