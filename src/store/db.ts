@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { CopyOutStreamReader, queryMessage, SYNC_MESSAGE } from './pglite-copy-out';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -261,7 +262,6 @@ class EmbeddedDb implements Db {
     // Inside a transaction (PGlite's transaction lock, a snapshot of its own) and the query lock, as PGlite's
     // own queries run; the Sync afterwards through execProtocolStream clears the raw-stream callback that
     // execProtocolRawStream leaves installed (PGlite 0.5.14).
-    const { CopyOutStreamReader, queryMessage, SYNC_MESSAGE } = await import('./pglite-copy-out');
     const message = queryMessage(`COPY (${select}) TO STDOUT (FORMAT binary)`);
     await this.pg.transaction(() =>
       this.pg.runExclusive(async () => {

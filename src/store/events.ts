@@ -81,6 +81,9 @@ const toEvent = (r: EventRow): RecognitionEvent => ({
   attributes: r.attributes,
 });
 
+/** The columns both write paths fill, in the order of eventParams and of copyEvents' fields. */
+const WRITE_TARGET = `recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x,
+  box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)`;
 const EVENT_FIELDS = 17;
 
 function eventParams(e: NewRecognitionEvent): unknown[] {
@@ -115,16 +118,11 @@ export async function insertEvents(q: Queryable, events: NewRecognitionEvent[]):
     return `(${Array.from({ length: EVENT_FIELDS }, (_, j) => `$${base + j + 1}`).join(', ')})`;
   });
   const r = await q.query<{ id: number }>(
-    `INSERT INTO recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x,
-       box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)
-     VALUES ${tuples.join(', ')} RETURNING id`,
+    `INSERT INTO ${WRITE_TARGET} VALUES ${tuples.join(', ')} RETURNING id`,
     params,
   );
   return r.rows.map((row) => row.id);
 }
-
-const COPY_TARGET = `recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x,
-  box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)`;
 
 /**
  * Writes events in one binary COPY (the bulk path of the write-behind recorder): the same rows and trigger as
@@ -155,7 +153,7 @@ export async function copyEvents(db: Db, events: NewRecognitionEvent[]): Promise
       .text(e.requestId)
       .jsonb(e.attributes ?? {});
   }
-  return db.copyIn(COPY_TARGET, w.finish());
+  return db.copyIn(WRITE_TARGET, w.finish());
 }
 
 /**
