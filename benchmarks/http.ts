@@ -151,29 +151,52 @@ interface LoadJob {
 }
 
 /**
- * autocannon in a child process, so the server process's CPU time counts only the server's work. The child
- * reads the probe photos itself and reports autocannon's result on its IPC channel.
+ * autocannon in one child process, started once and given a job per round, so the server process's CPU time
+ * counts only the server's work. It is started before any measuring: forking a process marks every page of
+ * the parent copy-on-write, and the server's threads would pay a page fault for each page they write next
+ * (thousands per round for the inference threads), which is the benchmark's cost, not the HTTP layer's.
  */
-function runLoad(job: LoadJob): Promise<LoadResult & { clientCpuMs: number }> {
-  return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ['--load-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m) => resolve(m as LoadResult & { clientCpuMs: number }));
-    child.once('error', reject);
-    child.once('exit', (code) => code && reject(new Error(`load generator exited with ${code}`)));
-    child.send(job);
-  });
+class LoadGenerator {
+  private readonly child = fork(import.meta.filename, ['--load-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  private failure: Error | undefined;
+
+  constructor() {
+    this.child.once('error', (err) => (this.failure = err));
+    this.child.once('exit', (code) => (this.failure ??= new Error(`load generator exited with ${code}`)));
+  }
+
+  run(job: LoadJob): Promise<LoadResult & { clientCpuMs: number }> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(this.failure ?? new Error('load generator exited'));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m) => {
+        this.child.off('exit', onExit);
+        resolve(m as LoadResult & { clientCpuMs: number });
+      });
+      this.child.send(job);
+    });
+  }
+
+  close(): void {
+    this.child.disconnect();
+  }
 }
 
-async function loadChild(): Promise<void> {
-  const job = await new Promise<LoadJob>((resolve) => process.once('message', (m) => resolve(m as LoadJob)));
-  const requests = job.probes.map((p) => {
-    const { body, type } = multipart('file', fs.readFileSync(path.join(FACEDATA, p)));
-    return { method: 'POST', path: '/api/v1/recognition/recognize', headers: { 'x-api-key': job.key, 'content-type': type }, body };
+/** The child: runs each job it is sent, reports autocannon's result, and exits when the parent disconnects. */
+function loadChild(): void {
+  const bodies = new Map<string, { body: Buffer; type: string }>();
+  process.on('message', async (job: LoadJob) => {
+    const requests = job.probes.map((p) => {
+      if (!bodies.has(p)) bodies.set(p, multipart('file', fs.readFileSync(path.join(FACEDATA, p))));
+      const { body, type } = bodies.get(p)!;
+      return { method: 'POST', path: '/api/v1/recognition/recognize', headers: { 'x-api-key': job.key, 'content-type': type }, body };
+    });
+    const cpu0 = cpuMs();
+    const result = await autocannon({ url: job.url, connections: job.connections, duration: job.seconds, requests });
+    // The client shares the machine's cores with the server: its CPU is part of why HTTP wall rates fall behind.
+    process.send!({ ...result, clientCpuMs: cpuMs() - cpu0 });
   });
-  const cpu0 = cpuMs();
-  const result = await autocannon({ url: job.url, connections: job.connections, duration: job.seconds, requests });
-  // The client shares the machine's cores with the server: its CPU is part of why HTTP wall rates fall behind.
-  process.send!({ ...result, clientCpuMs: cpuMs() - cpu0 }, () => process.exit(0));
 }
 
 /** Garbage-collection pauses of the main thread, summed (ms). */
@@ -190,18 +213,47 @@ function cpuMs(): number {
 
 const CLOCK_TICKS_PER_MS = 0.1; // USER_HZ is 100 on Linux
 
-/**
- * CPU time of the main thread alone (event loop: HTTP, JSON, matcher calls, the embedded database) in ms, from
- * /proc (Node 20 has no per-thread CPU clock); NaN where /proc is missing.
- */
-function mainThreadCpuMs(): number {
+/** CPU time (ms) and minor page faults of the server process's threads, grouped. */
+interface ThreadUsage {
+  /** The event loop: HTTP, JSON, matcher calls, the embedded database. */
+  main: number;
+  /** The engine's inference threads (named fs-engine-N by the addon). */
+  engine: number;
+  /** Everything else: V8's compiler and garbage-collector helpers, libuv, the matcher's threads. */
+  other: number;
+  engineFaults: number;
+}
+
+/** Per-thread CPU from /proc (Node 20 has no per-thread CPU clock); zeros where /proc is missing. */
+function threadUsage(): ThreadUsage {
+  const usage: ThreadUsage = { main: 0, engine: 0, other: 0, engineFaults: 0 };
+  let tids: string[] = [];
   try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_MS; // utime, stime
+    tids = fs.readdirSync('/proc/self/task');
   } catch {
-    return Number.NaN;
+    return usage;
   }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread has ended
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_MS; // utime, stime
+    if (tid === String(process.pid)) usage.main += ms;
+    else if (name.startsWith('fs-engine')) {
+      usage.engine += ms;
+      usage.engineFaults += Number(fields[7]); // minflt
+    } else usage.other += ms;
+  }
+  return usage;
+}
+
+function addUsage(total: ThreadUsage, before: ThreadUsage, after: ThreadUsage): void {
+  for (const k of Object.keys(total) as (keyof ThreadUsage)[]) total[k] += after[k] - before[k];
 }
 
 async function main(): Promise<void> {
@@ -209,6 +261,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(FACEDATA, 'identification.tsv'))) throw new Error(`${FACEDATA} is missing`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-bench-http-'));
   const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const load = new LoadGenerator(); // forked before the server starts: see LoadGenerator
   const server = await startServer(config, pino({ level: 'silent' }));
   try {
     const { key } = await server.services.keys.create('recognition');
@@ -256,33 +309,34 @@ async function main(): Promise<void> {
     // CPU time per image is the steadier figure on a shared machine (wall-clock rates follow its load).
     const job = { url: server.url, key, connections: args.connections, probes: people.map((p) => p.probe) };
     await enginePipelineRate(server.engine, probeImages, args.connections, 2);
-    await runLoad({ ...job, seconds: 2 });
+    await load.run({ ...job, seconds: 2 });
     const roundSeconds = args.seconds / args.rounds;
-    const pipe = { images: 0, seconds: 0, cpu: 0, mainCpu: 0, gc: 0, p50: [] as number[], p99: [] as number[] };
-    const web = { requests: 0, seconds: 0, cpu: 0, mainCpu: 0, gc: 0, clientCpu: 0, non2xx: 0, errors: 0, latency: [] as LoadResult['latency'][] };
+    const zero = (): ThreadUsage => ({ main: 0, engine: 0, other: 0, engineFaults: 0 });
+    const pipe = { images: 0, seconds: 0, cpu: 0, threads: zero(), gc: 0, p50: [] as number[], p99: [] as number[] };
+    const web = { requests: 0, seconds: 0, cpu: 0, threads: zero(), gc: 0, clientCpu: 0, non2xx: 0, errors: 0, latency: [] as LoadResult['latency'][] };
     const measurePipeline = async () => {
       const cpu0 = cpuMs();
-      const main0 = mainThreadCpuMs();
+      const threads0 = threadUsage();
       const gc0 = gcPauseMs;
       const r = await enginePipelineRate(server.engine, probeImages, args.connections, roundSeconds);
       pipe.gc += gcPauseMs - gc0;
       pipe.images += r.count;
       pipe.seconds += r.seconds;
       pipe.cpu += cpuMs() - cpu0;
-      pipe.mainCpu += mainThreadCpuMs() - main0;
+      addUsage(pipe.threads, threads0, threadUsage());
       pipe.p50.push(r.p50);
       pipe.p99.push(r.p99);
     };
     const measureHttp = async () => {
       const cpu0 = cpuMs();
-      const main0 = mainThreadCpuMs();
+      const threads0 = threadUsage();
       const gc0 = gcPauseMs;
-      const r = await runLoad({ ...job, seconds: roundSeconds });
+      const r = await load.run({ ...job, seconds: roundSeconds });
       await server.services.events.flush(); // the round's events count too (they are written behind the response)
       web.requests += r.requests.total;
       web.seconds += r.duration;
       web.cpu += cpuMs() - cpu0;
-      web.mainCpu += mainThreadCpuMs() - main0;
+      addUsage(web.threads, threads0, threadUsage());
       web.gc += gcPauseMs - gc0;
       web.clientCpu += r.clientCpuMs;
       web.non2xx += r.non2xx;
@@ -302,9 +356,7 @@ async function main(): Promise<void> {
     const pipeline = { rps: pipe.images / pipe.seconds, p50: median(pipe.p50), p99: median(pipe.p99) };
     const http = { rps: web.requests / web.seconds, total: web.requests, non2xx: web.non2xx, errors: web.errors };
     const pipelineCpu = pipe.cpu / pipe.images;
-    const pipelineMainCpu = pipe.mainCpu / pipe.images;
     const httpCpu = web.cpu / web.requests;
-    const httpMainCpu = web.mainCpu / web.requests;
 
     const result = {
       store: server.db.kind,
@@ -330,8 +382,13 @@ async function main(): Promise<void> {
       // PostgreSQL server's own CPU is not in these figures.
       cpuMsPerImage: { pipeline: round(pipelineCpu), http: round(httpCpu) },
       httpCpuCostPercent: round((1 - pipelineCpu / httpCpu) * 100),
-      // The main thread's share of those figures (the rest is the engine's inference threads).
-      mainThreadCpuMsPerImage: { pipeline: round(pipelineMainCpu, 2), http: round(httpMainCpu, 2) },
+      // Those figures by thread: the event loop, the inference threads, the rest (V8 helpers, libuv, matcher).
+      threadCpuMsPerImage: {
+        pipeline: { main: round(pipe.threads.main / pipe.images, 2), engine: round(pipe.threads.engine / pipe.images), other: round(pipe.threads.other / pipe.images, 2) },
+        http: { main: round(web.threads.main / web.requests, 2), engine: round(web.threads.engine / web.requests), other: round(web.threads.other / web.requests, 2) },
+      },
+      // Minor page faults of the inference threads per image: near 0 when their memory stays mapped.
+      engineFaultsPerImage: { pipeline: round(pipe.threads.engineFaults / pipe.images), http: round(web.threads.engineFaults / web.requests) },
       // Of which garbage-collection pauses (V8 also collects on helper threads: those count above, not here).
       gcPauseMsPerImage: { pipeline: round(pipe.gc / pipe.images, 2), http: round(web.gc / web.requests, 2) },
       // CPU of the autocannon process per request (not in the figures above).
@@ -340,10 +397,11 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result));
   } finally {
+    load.close();
     await server.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-if (process.argv.includes('--load-child')) await loadChild();
+if (process.argv.includes('--load-child')) loadChild();
 else await main();

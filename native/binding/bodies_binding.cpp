@@ -110,7 +110,7 @@ BodyService& serviceFor(Napi::Env env) {
                                     [](Napi::Env, void*, BodyService* done) { delete done; });
   s->completions.Unref(env);
   s->pool = std::make_unique<WorkerPool<BodyDetector>>(
-      1, kQueueSize, [] { return std::make_unique<BodyDetector>(); }, nullptr);
+      1, kQueueSize, [] { return std::make_unique<BodyDetector>(); }, nullptr, "fs-bodies");
   env.AddCleanupHook([s] {
     s->pool->stop();  // finishes the queued jobs; their completions are dropped with the environment
     s->completions.Release();

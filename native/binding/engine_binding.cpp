@@ -331,7 +331,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
               }
             }
             s->post(ready);
-          });
+          },
+          "fs-engine");
       return env.Undefined();
     });
   }

@@ -11,10 +11,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "errors.h"
+#include "thread_name.h"
 
 namespace faceserver {
 
@@ -26,10 +28,18 @@ class WorkerPool {
   // Called once, from a worker thread, after every worker has built its State: null, or the first failure.
   using ReadyCallback = std::function<void(std::exception_ptr)>;
 
-  WorkerPool(int workers, size_t queueCapacity, Factory factory, ReadyCallback onReady)
+  // Threads are named `<threadName>-<i>` (at most 15 characters in all on Linux).
+  WorkerPool(int workers, size_t queueCapacity, Factory factory, ReadyCallback onReady,
+             const std::string& threadName = "fs-worker")
       : capacity_(queueCapacity), pendingStarts_(workers), factory_(std::move(factory)), onReady_(std::move(onReady)) {
     if (workers < 1) throw EngineError(ErrorCode::InvalidArgument, "a pool needs at least one worker");
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
+    for (int i = 0; i < workers; ++i) {
+      const std::string name = threadName + "-" + std::to_string(i);
+      threads_.emplace_back([this, name] {
+        nameThisThread(name);
+        run();
+      });
+    }
   }
 
   ~WorkerPool() { stop(); }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
@@ -366,6 +367,30 @@ TEST(worker_pool_runs_jobs_and_fails_fast_when_full) {
   CHECK(done == 3);
   CHECK_THROWS_CODE(pool.submit(blocking), ErrorCode::InvalidArgument);
 }
+
+#if defined(__linux__)
+TEST(worker_pool_names_its_threads) {
+  std::promise<std::exception_ptr> ready;
+  WorkerPool<Counter> pool(
+      2, 32, [] { return std::make_unique<Counter>(); }, [&](std::exception_ptr e) { ready.set_value(e); }, "fs-test");
+  CHECK(ready.get_future().get() == nullptr);
+  std::mutex mutex;
+  std::set<std::string> names;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 20; ++i)
+    pool.submit([&](Counter&) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      std::lock_guard<std::mutex> lock(mutex);
+      names.insert(name);
+      ++done;
+    });
+  pool.stop();
+  CHECK(done == 20);
+  for (const std::string& n : names) CHECK(n == "fs-test-0" || n == "fs-test-1");
+  CHECK(!names.empty());
+}
+#endif
 
 TEST(worker_pool_reports_a_failed_start) {
   std::promise<std::exception_ptr> ready;

@@ -1,11 +1,18 @@
 #include "scan_pool.h"
 
 #include <algorithm>
+#include <string>
+
+#include "thread_name.h"
 
 namespace faceserver::matcher {
 
 ScanPool::ScanPool(size_t workerThreads) {
-  for (size_t i = 0; i < workerThreads; ++i) workers_.emplace_back([this] { workerLoop(); });
+  for (size_t i = 0; i < workerThreads; ++i)
+    workers_.emplace_back([this, i] {
+      nameThisThread("fs-scan-" + std::to_string(i));
+      workerLoop();
+    });
 }
 
 ScanPool::~ScanPool() {

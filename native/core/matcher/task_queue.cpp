@@ -1,10 +1,15 @@
 #include "task_queue.h"
 
 #include "errors.h"
+#include "thread_name.h"
 
 namespace faceserver::matcher {
 
-TaskQueue::TaskQueue(size_t maxPending) : maxPending_(maxPending), thread_([this] { loop(); }) {}
+TaskQueue::TaskQueue(size_t maxPending)
+    : maxPending_(maxPending), thread_([this] {
+        nameThisThread("fs-matcher");
+        loop();
+      }) {}
 
 TaskQueue::~TaskQueue() {
   {
