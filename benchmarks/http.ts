@@ -227,7 +227,7 @@ interface ThreadUsage {
 /** Per-thread CPU from /proc (Node 20 has no per-thread CPU clock); zeros where /proc is missing. */
 function threadUsage(): ThreadUsage {
   const usage: ThreadUsage = { main: 0, engine: 0, other: 0, engineFaults: 0 };
-  let tids: string[] = [];
+  let tids: string[];
   try {
     tids = fs.readdirSync('/proc/self/task');
   } catch {

@@ -563,6 +563,38 @@ describe('face index: persons in hits, halfvec load rows', function () {
       assert.equal(viaSql.personId, cy.id);
     });
 
+    it('names: concurrent misses share one read; version checks keep the cache unless a rename committed', async () => {
+      const [fay, gus] = await Promise.all(['fay', 'gus'].map((name) => persons.createPerson(db, { name })));
+      let nameReads = 0;
+      // A store whose rename notifications never arrive: only the version check can tell the index.
+      const deaf = new Proxy(db, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as unknown;
+          if (prop === 'query')
+            return (...args: Parameters<Db['query']>) => (/FROM persons WHERE id = ANY/.test(args[0]) && nameReads++, target.query(...args));
+          if (prop === 'listen')
+            return (channel: string, onPayload: (payload: string) => void) =>
+              channel === 'faceserver_persons' ? Promise.resolve(async () => {}) : target.listen(channel, onPayload);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const idx = new FaceIndex(deaf, { createMatcher: nativeMatchers(), versionCheckMs: 20 });
+      await idx.start();
+      try {
+        const answers = await Promise.all([idx.personNames([fay.id, gus.id]), idx.personNames([fay.id]), idx.personNames([gus.id, fay.id])]);
+        assert.equal(nameReads, 1, 'three concurrent requests for uncached names: one read');
+        assert.deepEqual(answers.map((m) => [...m.values()].sort()), [['fay', 'gus'], ['fay'], ['fay', 'gus']]);
+        await new Promise((resolve) => setTimeout(resolve, 120)); // several version checks, no rename
+        assert.equal((await idx.personNames([fay.id])).get(fay.id), 'fay');
+        assert.equal(nameReads, 1, 'version checks without a rename keep the cached names');
+        await persons.updatePerson(db, fay.id, { name: 'faye' }); // its notification is lost on `deaf`
+        await eventually(async () => (await idx.personNames([fay.id])).get(fay.id) === 'faye');
+        assert.equal((await idx.personNames([fay.id])).get(fay.id), 'faye');
+      } finally {
+        await idx.close();
+      }
+    });
+
     it('restart: a reload from the halfvec rows gives the same persons and the same top hits', async () => {
       const c = await collections.createCollection(db, { name: 'people-restart' });
       const people = await Promise.all([0, 1, 2, 3].map((i) => persons.createPerson(db, { name: `p${i}` })));

@@ -15,7 +15,14 @@
 // a cache (PersonNames) that renames invalidate through their own notifications.
 import { countCollectionFaces } from '../../store/collections';
 import type { Db } from '../../store/db';
-import { getCollectionState, listInMemoryCollections, NO_PERSON, readFaceMemberships, readFacePersons } from '../../store/face-index-queries';
+import {
+  getCollectionState,
+  listInMemoryCollections,
+  NO_PERSON,
+  readFaceMemberships,
+  readFacePersons,
+  readPersonNamesVersion,
+} from '../../store/face-index-queries';
 import { searchCollectionSql } from '../../store/vector-search';
 import { EMBEDDING_DIM } from '../../store/vector';
 import type { CollectionMatcher, MatcherFactory, SearchHit, SearchOptions } from './collection-matcher';
@@ -73,6 +80,8 @@ export class FaceIndex {
   private versionTimer?: NodeJS.Timeout;
   /** Collections found behind the database at the previous version check. */
   private suspectedBehind = new Set<number>();
+  /** The count of committed renames the cached names are known to include (read at start, then at each check). */
+  private namesVersion = 0;
   private closed = false;
 
   constructor(
@@ -91,6 +100,7 @@ export class FaceIndex {
       if (id === undefined) this.names.clear();
       else this.names.forget([id]);
     });
+    this.namesVersion = await readPersonNamesVersion(this.db); // after listening: a later rename also notifies
     const t0 = performance.now();
     let faces = 0;
     const collections = await listInMemoryCollections(this.db);
@@ -375,8 +385,12 @@ export class FaceIndex {
   private async checkVersions(): Promise<void> {
     if (this.closed) return;
     try {
-      // A lost rename notification would leave a stale name: start the name cache afresh at every check.
-      this.names.clear();
+      // A rename whose notification was lost would leave a stale name: start afresh when renames were committed.
+      const namesVersion = await readPersonNamesVersion(this.db);
+      if (namesVersion !== this.namesVersion) {
+        this.names.clear();
+        this.namesVersion = namesVersion;
+      }
       const rows = await listInMemoryCollections(this.db);
       const behind = new Set<number>();
       for (const c of rows) {
