@@ -325,13 +325,13 @@ export async function readFacePersons(q: Queryable, faceIds: number[]): Promise<
   return new Map(r.rows.map((row) => [row.id, row.person_id]));
 }
 
-/** Person names by id; unknown ids are absent. */
 /** The count of committed person renames (migrations/0006): a change means cached names may be stale. */
 export async function readPersonNamesVersion(q: Queryable): Promise<number> {
   const r = await q.query<{ version: string | number }>(`SELECT version FROM person_names_version`);
   return Number(r.rows[0]?.version ?? 0);
 }
 
+/** Person names by id; unknown ids are absent. */
 export async function readPersonNames(q: Queryable, personIds: number[]): Promise<Map<number, string>> {
   const r = await q.query<{ id: number; name: string }>(`SELECT id, name FROM persons WHERE id = ANY($1::bigint[])`, [personIds]);
   return new Map(r.rows.map((row) => [row.id, row.name]));
