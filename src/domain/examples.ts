@@ -95,7 +95,7 @@ export class ExampleService {
 
   async deleteById(collectionId: number, id: string): Promise<Example> {
     const deleted = await this.deleteMany(collectionId, [id]);
-    if (!deleted.length) throw new DomainError('FACE_NOT_FOUND', `Image ${id} not found`, { id });
+    if (!deleted.length) throw new DomainError('FACE_NOT_FOUND', `Image ${id} not found`, { face: id });
     return deleted[0];
   }
 
@@ -120,7 +120,7 @@ export class ExampleService {
   /** The example's embedding and owner, for verification; FACE_NOT_FOUND when absent. */
   async embedding(collectionId: number, id: string): Promise<{ faceId: number; personId: number | null; embedding: Float32Array }> {
     const faceId = isUuid(id) ? await findOwnedFaceId(this.db, collectionId, id) : undefined;
-    if (faceId === undefined) throw new DomainError('FACE_NOT_FOUND', `Image ${id} not found`, { id });
+    if (faceId === undefined) throw new DomainError('FACE_NOT_FOUND', `Image ${id} not found`, { face: id });
     const [face, templates] = await Promise.all([getFace(this.db, faceId), getFaceTemplates(this.db, [faceId])]);
     return { faceId, personId: face?.personId ?? null, embedding: templates.get(faceId)!.embedding };
   }

@@ -10,9 +10,9 @@ export const MAX_SUBJECT_LENGTH = 255;
 
 /** A usable subject name, or a domain error naming what is wrong. */
 export function checkSubjectName(name: unknown, field = 'subject'): string {
-  if (name === undefined || name === null) throw new DomainError('MISSING_ARGUMENT', `${field} is required`, { field });
-  if (typeof name !== 'string' || name.trim() === '') throw new DomainError('INVALID_ARGUMENT', `${field} must be a non-empty string`, { field });
-  if (name.length > MAX_SUBJECT_LENGTH) throw new DomainError('INVALID_ARGUMENT', `${field} is longer than ${MAX_SUBJECT_LENGTH} characters`, { field });
+  if (name === undefined || name === null) throw new DomainError('MISSING_ARGUMENT', `${field} is required`, { param: field });
+  if (typeof name !== 'string' || name.trim() === '') throw new DomainError('INVALID_ARGUMENT', `${field} must be a non-empty string`, { param: field });
+  if (name.length > MAX_SUBJECT_LENGTH) throw new DomainError('INVALID_ARGUMENT', `${field} is longer than ${MAX_SUBJECT_LENGTH} characters`, { param: field });
   return name;
 }
 
@@ -25,11 +25,11 @@ export class SubjectService {
   async create(collectionId: number, name: string): Promise<string> {
     checkSubjectName(name);
     return this.db.transaction(async (tx) => {
-      if (await findSubject(tx, collectionId, name)) throw new DomainError('SUBJECT_EXISTS', 'Subject already exists', { subject: name });
+      if (await findSubject(tx, collectionId, name)) throw new DomainError('PERSON_EXISTS', 'Subject already exists', { person: name });
       try {
         return (await createPerson(tx, { ownerCollectionId: collectionId, name })).name;
       } catch (err) {
-        if (isUniqueViolation(err)) throw new DomainError('SUBJECT_EXISTS', 'Subject already exists', { subject: name });
+        if (isUniqueViolation(err)) throw new DomainError('PERSON_EXISTS', 'Subject already exists', { person: name });
         throw err;
       }
     });
@@ -40,7 +40,7 @@ export class SubjectService {
     checkSubjectName(to);
     const renamed = await this.db.transaction(async (tx) => {
       const source = await findSubject(tx, collectionId, from);
-      if (!source) throw new DomainError('SUBJECT_NOT_FOUND', `Subject ${from} not found`, { subject: from });
+      if (!source) throw new DomainError('PERSON_NOT_FOUND', `Subject ${from} not found`, { person: from });
       const target = await findSubject(tx, collectionId, to);
       if (target && target.id !== source.id) await mergePersons(tx, source.id, target.id);
       else await updatePerson(tx, source.id, { name: to });
@@ -54,7 +54,7 @@ export class SubjectService {
   async delete(collectionId: number, name: string): Promise<string> {
     const { subjectName, faceIds } = await this.db.transaction(async (tx) => {
       const subject = await findSubject(tx, collectionId, name);
-      if (!subject) throw new DomainError('SUBJECT_NOT_FOUND', `Subject ${name} not found`, { subject: name });
+      if (!subject) throw new DomainError('PERSON_NOT_FOUND', `Subject ${name} not found`, { person: name });
       const ids = await ownedFaceIds(tx, collectionId, subject.id);
       await deletePerson(tx, subject.id);
       return { subjectName: subject.name, faceIds: ids };

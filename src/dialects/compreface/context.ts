@@ -27,7 +27,7 @@ export function collectionOf(ctx: Koa.Context): number {
 /** The image in a multipart field or JSON property of this name; MISSING_IMAGE when absent. */
 export async function requireImage(ctx: Koa.Context, deps: CompreFaceDeps, field: string): Promise<Buffer> {
   const image = await readImage(ctx, field, deps.image);
-  if (!image) throw new DomainError('MISSING_IMAGE', `Required request part '${field}' is not present`, { field });
+  if (!image) throw new DomainError('MISSING_IMAGE', `Required request part '${field}' is not present`, { param: field });
   return image;
 }
 

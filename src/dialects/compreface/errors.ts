@@ -26,9 +26,11 @@ export const CF = {
 const DOMAIN: Record<DomainErrorCode, { status: number; code: number }> = {
   NO_FACE: { status: 400, code: CF.NO_FACES_FOUND },
   TOO_MANY_FACES: { status: 400, code: CF.TOO_MANY_FACES },
-  SUBJECT_NOT_FOUND: { status: 404, code: CF.SUBJECT_NOT_FOUND },
-  SUBJECT_EXISTS: { status: 400, code: CF.SUBJECT_ALREADY_EXISTS },
+  PERSON_NOT_FOUND: { status: 404, code: CF.SUBJECT_NOT_FOUND },
+  PERSON_EXISTS: { status: 400, code: CF.SUBJECT_ALREADY_EXISTS },
   FACE_NOT_FOUND: { status: 404, code: CF.EMBEDDING_NOT_FOUND },
+  COLLECTION_NOT_FOUND: { status: 404, code: CF.MODEL_NOT_FOUND },
+  COLLECTION_EXISTS: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
   INVALID_ARGUMENT: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
   MISSING_ARGUMENT: { status: 400, code: CF.EMPTY_REQUIRED_FIELD },
   MISSING_IMAGE: { status: 400, code: CF.MISSING_REQUEST_PART },
@@ -39,10 +41,13 @@ const DOMAIN: Record<DomainErrorCode, { status: number; code: number }> = {
   IMAGE_URL_REFUSED: { status: 400, code: CF.INCORRECT_ARGUMENT },
   IMAGE_FETCH_FAILED: { status: 400, code: CF.UNDEFINED },
   EMBEDDING_SIZE: { status: 400, code: CF.INCORRECT_ARGUMENT },
+  TEMPLATE_MISMATCH: { status: 400, code: CF.INCORRECT_ARGUMENT },
   BUSY: { status: 503, code: CF.FACES_SERVICE_EXCEPTION },
+  UNAVAILABLE: { status: 503, code: CF.FACES_SERVICE_EXCEPTION },
   KEY_MISSING: { status: 400, code: CF.MISSING_REQUEST_HEADER },
   KEY_MALFORMED: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
   KEY_INVALID: { status: 404, code: CF.MODEL_NOT_FOUND },
+  FORBIDDEN: { status: 403, code: CF.UNDEFINED },
   INTERNAL: { status: 500, code: CF.UNDEFINED },
 };
 
@@ -64,7 +69,7 @@ export const renderCompreFaceError: ErrorRenderer = (err) => {
   if (isDomainError(err)) {
     const m = DOMAIN[err.code];
     const rendered = body(m.status, m.code, err.message);
-    if (err.code === 'BUSY') rendered.headers = { 'Retry-After': '1' };
+    if (err.code === 'BUSY' || err.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': '1' };
     if (err.code === 'MISSING_ARGUMENT' && err.details.in === 'query') rendered.body = { message: err.message, code: CF.MISSING_REQUEST_PARAMETER };
     return rendered;
   }
