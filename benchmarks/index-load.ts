@@ -20,10 +20,10 @@ import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { countCollectionFaces, createCollection } from '../src/store/collections';
 import { copyIndexEntries, NO_PERSON, splitCollectionRanges } from '../src/store/face-index-queries';
-import { loadCollection } from '../src/domain/index/collection-loader';
-import { FaceIndex } from '../src/domain/face-index';
-import { nativeMatchers, NativeMatcher } from '../src/domain/index/native-matcher';
-import { FacePersonMap } from '../src/domain/index/face-person-map';
+import { loadCollection } from '../src/face-index/collection-loader';
+import { FaceIndex } from '../src/face-index/face-index';
+import { nativeMatchers, NativeCollectionMatcher } from '../src/face-index/native-matcher';
+import { FacePersonMap } from '../src/face-index/face-person-map';
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +86,7 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
   let loaded = 0;
   if (mode === 'split') {
     // What FaceIndex does on a load, with the time inside addBatch and the person map measured apart.
-    const matcher = new NativeMatcher();
+    const matcher = new NativeCollectionMatcher();
     const count = await countCollectionFaces(db, collectionId);
     matcher.reserve(count);
     const persons = new FacePersonMap(count);

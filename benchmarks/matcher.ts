@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { FaceIndex, matcherKernels, measureReadBandwidth, type SearchOptions } from '../src/engine/matcher';
+import { Matcher, matcherKernels, measureReadBandwidth, type MatcherSearchOptions } from '../src/engine/matcher';
 import { BinaryCopyWriter } from '../src/store/binary-copy';
 import { openDb } from '../src/store/db';
 import { loadRealEmbeddings } from './lib/real_embeddings';
@@ -130,7 +130,7 @@ function faiss(data: Dataset, threads: number, binaryOnly = false): Record<strin
 }
 
 /** Streams gallery.f32 into the index in 50k-template batches; returns ms spent in reserve and in addBatch. */
-function load(index: FaceIndex, data: Dataset): { reserveMs: number; addBatchMs: number } {
+function load(index: Matcher, data: Dataset): { reserveMs: number; addBatchMs: number } {
   const fd = fs.openSync(path.join(data.dir, 'gallery.f32'), 'r');
   const batch = 50_000;
   const buffer = new Float32Array(batch * DIMS);
@@ -183,7 +183,7 @@ interface RunResult {
   queries: number;
 }
 
-function measure(index: FaceIndex, data: Dataset, picks: number[], options: SearchOptions): RunResult {
+function measure(index: Matcher, data: Dataset, picks: number[], options: MatcherSearchOptions): RunResult {
   for (const q of picks.slice(0, 3)) index.searchSync(query(data, q), options); // warm caches and pages
   const ms: number[] = [];
   let at1 = 0, at10 = 0, mated = 0, mateHits = 0, matedAt1 = 0, reportable = 0, reportableAt1 = 0;
@@ -193,18 +193,18 @@ function measure(index: FaceIndex, data: Dataset, picks: number[], options: Sear
     const hits = index.searchSync(query(data, q), options);
     ms.push(performance.now() - t);
     const truth = Array.from(data.gt.subarray(q * K, q * K + K), Number);
-    if (hits[0]?.id === truth[0]) at1++;
-    else if (hits[0]) missGaps.push(data.gtTop1Score[q] - floatCosine(data, q, hits[0].id));
+    if (hits[0]?.faceId === truth[0]) at1++;
+    else if (hits[0]) missGaps.push(data.gtTop1Score[q] - floatCosine(data, q, hits[0].faceId));
     if (data.gtTop1Score[q] >= REPORTABLE) {
       reportable++;
-      if (hits[0]?.id === truth[0]) reportableAt1++;
+      if (hits[0]?.faceId === truth[0]) reportableAt1++;
     }
-    const got = new Set(hits.map((h) => h.id));
+    const got = new Set(hits.map((h) => h.faceId));
     at10 += truth.filter((id) => got.has(id)).length / K;
     if (data.queryMate[q] >= 0) {
       mated++;
-      if (hits[0]?.id === data.queryMate[q]) mateHits++;
-      if (hits[0]?.id === truth[0]) matedAt1++;
+      if (hits[0]?.faceId === data.queryMate[q]) mateHits++;
+      if (hits[0]?.faceId === truth[0]) matedAt1++;
     }
   }
   ms.sort((a, b) => a - b);
@@ -227,7 +227,7 @@ function measure(index: FaceIndex, data: Dataset, picks: number[], options: Sear
 }
 
 /** Mean ms of a sequential searchSync vs awaited searchAsync (the thread hop), same query set. */
-async function crossover(index: FaceIndex, data: Dataset, picks: number[], options: SearchOptions) {
+async function crossover(index: Matcher, data: Dataset, picks: number[], options: MatcherSearchOptions) {
   const sync = performance.now();
   for (const q of picks) index.searchSync(query(data, q), options);
   const syncMs = (performance.now() - sync) / picks.length;
@@ -446,7 +446,7 @@ async function main() {
     const faissByThreads = new Map<number, Record<string, unknown>>();
     if (n <= Number(values['faiss-max'])) for (const t of threadsList) faissByThreads.set(t, faiss(data, t));
     else if (n <= Number(values['faiss-binary-max'])) for (const t of threadsList) faissByThreads.set(t, faiss(data, t, true));
-    const index = new FaceIndex();
+    const index = new Matcher();
     const { reserveMs, addBatchMs } = load(index, data);
     const loadMs = reserveMs + addBatchMs;
     const bytesPerTemplate = round(index.bytesPerTemplate(), 1);

@@ -11,13 +11,13 @@ import { loadAddon } from './engine/addon';
 import { createHttpApp, type ReadyState } from './http/app';
 import { Engine } from './engine/engine';
 import { EngineFaceAnalyzer } from './domain/face-analyzer';
+import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
-import { FaceIndex } from './domain/face-index';
-import { nativeMatchers } from './domain/index/native-matcher';
-import { IndexFaceSearcher } from './domain/face-search';
+import { FaceIndex } from './face-index/face-index';
+import { nativeMatchers } from './face-index/native-matcher';
 import { RetentionJob } from './store/retention';
-import { EventRecorder } from './domain/events';
+import { EventWriter } from './store/event-writer';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -28,12 +28,16 @@ export interface RunningServer {
   db: Db;
   engine: Engine;
   services: DomainServices;
+  /** The recognition-event writer (its queue and flush). */
+  events: EventWriter;
   log: Logger;
   close(): Promise<void>;
 }
 
 export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const models: ModelFile[] = verifyModels(config.modelsDir);
+  const calibration = loadCalibration();
+  checkCalibration(calibration, config.modelsDir);
   const addon = loadAddon();
   log.info({ models: models.map((m) => m.name), native: addon.info() }, 'models verified');
 
@@ -79,14 +83,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       else if (deleted) log.info({ deleted }, 'old recognition events deleted');
     });
     retention.start();
-    const searcher = new IndexFaceSearcher(faceIndex);
-    const events = new EventRecorder(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs });
+    const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs });
     const services = createDomainServices({
       db,
       analyzer: new EngineFaceAnalyzer(engine),
-      saveImages: config.saveImages,
-      searcher,
-      changes: searcher,
+      calibration,
+      keepPhotos: config.saveImages,
+      searcher: faceIndex,
+      changes: faceIndex,
       events,
     });
     const imageInput = {
@@ -124,7 +128,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         await db.close();
         log.info('stopped');
       })());
-    return { url, port, db, engine, services, log, close };
+    return { url, port, db, engine, services, events, log, close };
   } catch (err) {
     httpServer?.close();
     await retention?.stop();

@@ -1,8 +1,9 @@
-// Recognition events written behind the response (src/domain/events.ts), on both stores: batches of one
-// INSERT each, flush() for readers, back-pressure when the queue is full, references to rows deleted in the
+// Recognition events written behind the response (src/store/event-writer.ts), on both stores: batches of one
+// COPY each, flush() for readers, back-pressure when the queue is full, references to rows deleted in the
 // meantime cleared, refused rows logged without biometric data, and a graceful shutdown that writes the queue.
 import assert from 'node:assert/strict';
-import { EventRecorder, type EventLog, type ProbeOutcome } from '../src/domain/events';
+import { EventWriter, type EventLog } from '../src/store/event-writer';
+import type { NewRecognitionEvent } from '../src/store/events';
 import type { Db } from '../src/store/db';
 import { openDb } from '../src/store/db';
 import * as collections from '../src/store/collections';
@@ -14,7 +15,7 @@ import { createTempDatabase, requirePostgres } from './support/postgres';
 import { Api, createKeys, identificationSet, photo, requireFacedata } from './support/compreface';
 import { migratedDataDir, startTestServer } from './support/server';
 
-/** Keeps what the recorder logs, to check what it says and that it says nothing biometric. */
+/** Keeps what the writer logs, to check what it says and that it says nothing biometric. */
 class KeptLog implements EventLog {
   readonly lines: { level: string; details: Record<string, unknown>; message: string }[] = [];
   warn(details: object, message: string) {
@@ -25,8 +26,15 @@ class KeptLog implements EventLog {
   }
 }
 
-const call = (requestId: string) => ({ dialect: 'compreface', endpoint: 'recognize', requestId });
-const outcome = (o: Partial<ProbeOutcome> = {}): ProbeOutcome => ({ verdict: 'no_match', embedding: randomUnit(5), box: { x: 1, y: 2, width: 30, height: 40 }, ...o });
+const event = (requestId: string, o: Partial<NewRecognitionEvent> = {}): NewRecognitionEvent => ({
+  verdict: 'no_match',
+  embedding: randomUnit(5),
+  box: { x: 1, y: 2, width: 30, height: 40 },
+  dialect: 'compreface',
+  endpoint: 'recognize',
+  requestId,
+  ...o,
+});
 
 async function eventsOf(db: Db, prefix: string) {
   const r = await db.query<{ request_id: string; face_id: number | null; person_id: number | null; batch: string; has_embedding: boolean }>(
@@ -47,11 +55,11 @@ forEachStore((name, store) => {
 
     it('writes queued events in multi-row batches; flush() makes them readable in SQL, in call order', async () => {
       const log = new KeptLog();
-      const recorder = new EventRecorder(db, { log, batchSize: 4, delayMs: 30_000 });
-      await Promise.all(Array.from({ length: 10 }, (_, i) => recorder.record(call(`batch-${String(i).padStart(2, '0')}`), [outcome()])));
+      const writer = new EventWriter(db, { log, batchSize: 4, delayMs: 30_000 });
+      await Promise.all(Array.from({ length: 10 }, (_, i) => writer.write([event(`batch-${String(i).padStart(2, '0')}`)])));
       // Below the batch size the rest waits for the timer or a flush; every full batch is already on its way.
-      await recorder.flush();
-      assert.equal(recorder.pending, 0);
+      await writer.flush();
+      assert.equal(writer.pending, 0);
       const rows = await eventsOf(db, 'batch-');
       assert.deepEqual(
         rows.map((r) => r.request_id),
@@ -64,23 +72,23 @@ forEachStore((name, store) => {
     });
 
     it('writes on its own after the delay, with no flush', async () => {
-      const recorder = new EventRecorder(db, { log: new KeptLog(), delayMs: 20 });
-      await recorder.record(call('timer-1'), [outcome(), outcome()]);
+      const writer = new EventWriter(db, { log: new KeptLog(), delayMs: 20 });
+      await writer.write([event('timer-1'), event('timer-1')]);
       const deadline = Date.now() + 10_000;
       while ((await eventsOf(db, 'timer-')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.equal((await eventsOf(db, 'timer-')).length, 2);
     });
 
     it('a full queue makes the caller write its own events (back-pressure), losing none', async () => {
-      const recorder = new EventRecorder(db, { log: new KeptLog(), maxQueued: 3, delayMs: 30_000 });
-      for (let i = 0; i < 5; i++) await recorder.record(call(`full-${i}`), [outcome()]);
-      assert.equal(recorder.pending, 3);
+      const writer = new EventWriter(db, { log: new KeptLog(), maxQueued: 3, delayMs: 30_000 });
+      for (let i = 0; i < 5; i++) await writer.write([event(`full-${i}`)]);
+      assert.equal(writer.pending, 3);
       assert.deepEqual(
         (await eventsOf(db, 'full-')).map((r) => r.request_id),
         ['full-3', 'full-4'],
         'written by their callers before returning',
       );
-      await recorder.flush();
+      await writer.flush();
       assert.equal((await eventsOf(db, 'full-')).length, 5);
     });
 
@@ -89,11 +97,11 @@ forEachStore((name, store) => {
       const p = await persons.createPerson(db, { ownerCollectionId: c.id, name: 'gone soon' });
       const kept = await persons.createPerson(db, { ownerCollectionId: c.id, name: 'stays' });
       const f = await faces.insertFace(db, { personId: p.id, template: Buffer.from([1, 2, 3]), embedding: randomUnit(9), collectionIds: [c.id] });
-      const recorder = new EventRecorder(db, { log: new KeptLog(), delayMs: 30_000 });
-      await recorder.record(call('deleted-1'), [outcome({ collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.9, verdict: 'match' })]);
-      await recorder.record(call('deleted-2'), [outcome({ collectionId: c.id, personId: kept.id, similarity: 0.7, verdict: 'match' })]);
+      const writer = new EventWriter(db, { log: new KeptLog(), delayMs: 30_000 });
+      await writer.write([event('deleted-1', { collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.9, verdict: 'match' })]);
+      await writer.write([event('deleted-2', { collectionId: c.id, personId: kept.id, similarity: 0.7, verdict: 'match' })]);
       await persons.deletePerson(db, p.id); // deletes the face too
-      await recorder.flush();
+      await writer.flush();
       const rows = await eventsOf(db, 'deleted-');
       assert.deepEqual(
         rows.map((r) => [r.request_id, r.face_id, r.person_id]),
@@ -107,13 +115,13 @@ forEachStore((name, store) => {
 
     it('logs a row the database refuses (request id and SQLSTATE only) and writes the rest', async () => {
       const log = new KeptLog();
-      const recorder = new EventRecorder(db, { log, delayMs: 30_000 });
+      const writer = new EventWriter(db, { log, delayMs: 30_000 });
       const bad = randomUnit(3);
       bad[7] = Number.NaN; // pgvector refuses NaN
-      await recorder.record(call('refused-1'), [outcome()]);
-      await recorder.record(call('refused-2'), [outcome({ embedding: bad })]);
-      await recorder.record(call('refused-3'), [outcome()]);
-      await recorder.flush();
+      await writer.write([event('refused-1')]);
+      await writer.write([event('refused-2', { embedding: bad })]);
+      await writer.write([event('refused-3')]);
+      await writer.flush();
       assert.deepEqual(
         (await eventsOf(db, 'refused-')).map((r) => r.request_id),
         ['refused-1', 'refused-3'],
@@ -129,19 +137,19 @@ forEachStore((name, store) => {
     });
 
     it('close() writes the queue; on a database gone away it logs the events it lost, past its deadline', async () => {
-      const recorder = new EventRecorder(db, { log: new KeptLog(), delayMs: 30_000 });
-      await recorder.record(call('close-1'), [outcome(), outcome()]);
-      await recorder.close(5_000);
+      const writer = new EventWriter(db, { log: new KeptLog(), delayMs: 30_000 });
+      await writer.write([event('close-1'), event('close-1')]);
+      await writer.close(5_000);
       assert.equal((await eventsOf(db, 'close-')).length, 2);
-      await recorder.record(call('close-2'), [outcome()]);
+      await writer.write([event('close-2')]);
       assert.equal((await eventsOf(db, 'close-')).length, 3, 'after close, callers write their own events');
 
       // A second connection that goes away under the recorder (one process per embedded data folder at a time).
       if (name === 'embedded') await db.close();
       const doomed = await store.open();
       const log = new KeptLog();
-      const lost = new EventRecorder(doomed, { log, delayMs: 30_000, maxRetryDelayMs: 50 });
-      await lost.record(call('lost-1'), [outcome(), outcome(), outcome()]);
+      const lost = new EventWriter(doomed, { log, delayMs: 30_000, maxRetryDelayMs: 50 });
+      await lost.write([event('lost-1'), event('lost-1'), event('lost-1')]);
       await doomed.close();
       const t0 = Date.now();
       await lost.close(300);
@@ -193,8 +201,8 @@ describe('recognition events through a running server', function () {
         assert.deepEqual(r.rows[0], { endpoint: 'recognize', verdict: 'match', name: people[0].name });
 
         // Queued, not yet written, when the server is asked to stop.
-        await server.services.events.record({ dialect: 'compreface', endpoint: 'recognize', requestId: `at-shutdown-${storeName}` }, [outcome()]);
-        assert.equal(server.services.events.pending, 1);
+        await server.events.write([event(`at-shutdown-${storeName}`)]);
+        assert.equal(server.events.pending, 1);
       } finally {
         await server.close();
       }

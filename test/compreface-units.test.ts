@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { main as cli } from '../src/cli/main';
 import { DomainError } from '../src/domain/errors';
-import { SIMILARITY_COEFFICIENTS, similarityFromCosine, similarityFromDistance } from '../src/domain/similarity';
+import { cosineFromSimilarity, similarityFromCosine, similarityFromDistance } from '../src/dialects/compreface/similarity';
 import { HttpError } from '../src/http/errors';
 import { decodeBase64Image, isNonPublicAddress } from '../src/http/image-input';
 import { MultipartParser, type MultipartBody, type MultipartLimits } from '../src/http/multipart';
@@ -11,17 +11,24 @@ import { equalErrorDistance, fitSlope } from '../tools/fit-similarity';
 import { startTestServer, tempDir } from './support/server';
 
 describe('CompreFace similarity mapping', () => {
+  const K = { c0: 1.2268, c1: 12.0932 };
+
   it('is 0.5 at the fitted equal-error distance and falls with distance', () => {
-    assert.ok(Math.abs(similarityFromDistance(SIMILARITY_COEFFICIENTS.c0) - 0.5) < 1e-12);
+    assert.ok(Math.abs(similarityFromDistance(K.c0, K) - 0.5) < 1e-12);
     let previous = Infinity;
     for (let d = 0; d <= 2; d += 0.05) {
-      const s = similarityFromDistance(d);
+      const s = similarityFromDistance(d, K);
       assert.ok(s >= 0 && s <= 1 && s <= previous);
       previous = s;
     }
     // cosine 1 = distance 0; unit vectors at cosine c are sqrt(2 - 2c) apart.
-    assert.equal(similarityFromCosine(1), similarityFromDistance(0));
-    assert.ok(Math.abs(similarityFromCosine(0.25) - similarityFromDistance(Math.sqrt(1.5))) < 1e-12);
+    assert.equal(similarityFromCosine(1, K), similarityFromDistance(0, K));
+    assert.ok(Math.abs(similarityFromCosine(0.25, K) - similarityFromDistance(Math.sqrt(1.5), K)) < 1e-12);
+  });
+
+  it('a similarity threshold maps back to the cosine it came from', () => {
+    for (const c of [-0.2, 0, 0.15, 0.25, 0.3, 0.5]) assert.ok(Math.abs(cosineFromSimilarity(similarityFromCosine(c, K), K) - c) < 1e-6, `cosine ${c}`);
+    assert.ok(Math.abs(cosineFromSimilarity(0.5, K) - (1 - (K.c0 * K.c0) / 2)) < 1e-12);
   });
 
   it("CompreFace's published FaceNet constants reproduce its formula", () => {

@@ -12,13 +12,13 @@ import { migrate, readMigrations } from '../src/store/migrations';
 import * as persons from '../src/store/persons';
 import { copyIndexEntries, createHalfConverter, halvesToFloats, IndexEntryCopyParser, NO_PERSON, type IndexEntryBatch } from '../src/store/face-index-queries';
 import { CopyOutDatabaseError, CopyOutStreamReader } from '../src/store/pglite-copy-out';
-import { FacePersonMap } from '../src/domain/index/face-person-map';
+import { FacePersonMap } from '../src/face-index/face-person-map';
 import { vectorToSql } from '../src/store/vector';
 import * as collections from '../src/store/collections';
 import * as faces from '../src/store/faces';
-import { FaceIndex } from '../src/domain/face-index';
-import { ExactMatcher, type MatcherFactory } from '../src/domain/index/collection-matcher';
-import { nativeMatchers } from '../src/domain/index/native-matcher';
+import { FaceIndex } from '../src/face-index/face-index';
+import { ExactMatcher, type MatcherFactory } from '../src/face-index/collection-matcher';
+import { nativeMatchers } from '../src/face-index/native-matcher';
 import { loadAddon } from '../src/engine/addon';
 import { forEachStore } from './support/stores';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
@@ -82,7 +82,7 @@ async function assertIndexEqualsDatabase(index: FaceIndex, db: Db, label = ''): 
       // The stored embedding is what the index holds (a sample per collection keeps this quick).
       if (checked++ % Math.ceil(members.size / 25) !== 0) continue;
       const [best] = await index.search(collectionId, embedding, { k: 1 });
-      assert.ok(best.similarity > 0.99, `${label} face ${faceId}'s own embedding scores ${best.similarity}`);
+      assert.ok(best.cosine > 0.99, `${label} face ${faceId}'s own embedding scores ${best.cosine}`);
     }
   }
 }
@@ -158,7 +158,7 @@ describe('face index kept in step with PostgreSQL', function () {
             const others = clusteredEmbeddings(200, 40, 9);
             for (let i = 0; i < 200; i++) gallery.push({ id: await enrol(tx, row(others, i), [c.id]), e: row(others, i), name: '' });
           });
-          await index.refreshFaces(gallery.map((g) => g.id));
+          await index.facesChanged(gallery.map((g) => g.id));
           assert.equal(index.size(c.id), gallery.length);
 
           for (const person of identities) {
@@ -171,21 +171,21 @@ describe('face index kept in step with PostgreSQL', function () {
                 // was (re)loaded (migrations/0005; within 2.5e-4 a value): each score within 1e-3 of its face's
                 // float score, and rank i holding the i-th best float score to within that.
                 hits.forEach((h, i) => {
-                  assert.ok(Math.abs(h.similarity - reference.find((r) => r.id === h.faceId)!.s) < 1e-3);
-                  assert.ok(Math.abs(h.similarity - reference[i].s) < 1e-3, `rank ${i}: ${h.similarity} vs ${reference[i].s}`);
+                  assert.ok(Math.abs(h.cosine - reference.find((r) => r.id === h.faceId)!.s) < 1e-3);
+                  assert.ok(Math.abs(h.cosine - reference[i].s) < 1e-3, `rank ${i}: ${h.cosine} vs ${reference[i].s}`);
                 });
               } else {
                 // int8 codes keep cosine within 0.0035 (MODELS.md): the same person on top, scores close.
                 assert.equal(gallery.find((g) => g.id === hits[0].faceId)!.name, reference[0].name);
                 hits.forEach((h) => {
                   const ref = reference.find((r) => r.id === h.faceId)!;
-                  assert.ok(Math.abs(h.similarity - ref.s) < 0.01, `score ${h.similarity} vs ${ref.s}`);
+                  assert.ok(Math.abs(h.cosine - ref.s) < 0.01, `score ${h.cosine} vs ${ref.s}`);
                 });
                 const overlap = hits.filter((h) => reference.slice(0, 10).some((r) => r.id === h.faceId)).length;
                 assert.ok(overlap >= 8, `top-10 overlap ${overlap}`);
               }
               const thresholded = await index.search(c.id, probe, { k: 1000, threshold: 0.5 });
-              for (const h of thresholded) assert.ok(h.similarity >= 0.5);
+              for (const h of thresholded) assert.ok(h.cosine >= 0.5);
             }
           }
         });
@@ -194,22 +194,22 @@ describe('face index kept in step with PostgreSQL', function () {
         // the search itself exact.
         if (matcher.exact) return;
 
-        it('applies enrol, move, template change and delete after refreshFaces; index == database', async () => {
+        it('applies enrol, move, template change and delete after facesChanged; index == database', async () => {
           const a = await collections.createCollection(db, { name: `ops-a-${matcher.name}` });
           const b = await collections.createCollection(db, { name: `ops-b-${matcher.name}` });
           const f1 = await enrol(db, randomUnit(1), [a.id]);
           const f2 = await enrol(db, randomUnit(2), [a.id, b.id]);
-          await index.refreshFaces([f1, f2]);
+          await index.facesChanged([f1, f2]);
           assert.ok(index.has(a.id, f1) && index.has(a.id, f2) && index.has(b.id, f2) && !index.has(b.id, f1));
-          await faces.removeFaceFromCollection(db, f2, a.id);
+          await faces.removeFaceFromCollections(db, f2, [a.id]);
           await faces.addFaceToCollections(db, f1, [b.id]);
           await faces.setFaceTemplate(db, f1, { template, embedding: randomUnit(3) });
-          await index.refreshFaces([f1, f2]);
+          await index.facesChanged([f1, f2]);
           assert.ok(!index.has(a.id, f2) && index.has(b.id, f1));
           const [best] = await index.search(b.id, randomUnit(3), { k: 1 });
           assert.equal(best.faceId, f1);
           await faces.deleteFace(db, f1);
-          await index.refreshFaces([f1]);
+          await index.facesChanged([f1]);
           assert.ok(!index.has(a.id, f1) && !index.has(b.id, f1));
           await assertIndexEqualsDatabase(index, db);
         });
@@ -228,27 +228,27 @@ describe('face index kept in step with PostgreSQL', function () {
               const inserted = enrol(db, randomUnit(10_000 + i), next() < 0.3 ? [pick(cs).id, pick(cs).id] : [pick(cs).id], pick(people));
               const id = await inserted;
               known.push(id);
-              const refreshed = index.refreshFaces([id]);
+              const refreshed = index.facesChanged([id]);
               if (next() < 0.25) {
                 await faces.deleteFace(db, id);
-                await Promise.all([refreshed, index.refreshFaces([id])]);
+                await Promise.all([refreshed, index.facesChanged([id])]);
               } else await refreshed;
             } else if (r < 0.7) {
               const id = pick(known);
               await faces.deleteFace(db, id);
-              await index.refreshFaces([id]);
+              await index.facesChanged([id]);
             } else if (r < 0.8) {
               const id = pick(known);
               await db.transaction(async (tx) => {
                 await tx.query('DELETE FROM face_collections WHERE face_id = $1', [id]);
                 await faces.addFaceToCollections(tx, id, [pick(cs).id]);
               });
-              await index.refreshFaces([id]);
+              await index.facesChanged([id]);
             } else if (r < 0.85) {
               // A face given to another person (or to none): hits must carry the new person.
               const id = pick(known);
               await faces.setFacePerson(db, id, pick(people));
-              await index.refreshFaces([id]);
+              await index.facesChanged([id]);
             } else {
               await index.search(pick(cs).id, randomUnit(i), { k: 5 });
               searches++;
@@ -278,7 +278,7 @@ describe('face index kept in step with PostgreSQL', function () {
             }
           })();
           await Promise.all([reload, writes]);
-          // No refreshFaces here: only the notifications carry these writes to the index.
+          // No facesChanged here: only the notifications carry these writes to the index.
           for (let i = 0; i < 100 && index.size(c.id) !== (await collections.countCollectionFaces(db, c.id)); i++) {
             await new Promise((r) => setTimeout(r, 20));
           }
@@ -288,7 +288,7 @@ describe('face index kept in step with PostgreSQL', function () {
         it('heals a lost notification at the next version check', async function () {
           const c = await collections.createCollection(db, { name: `lost-${matcher.name}` });
           const f = await enrol(db, randomUnit(30_000), [c.id]);
-          await index.refreshFaces([f]);
+          await index.facesChanged([f]);
           // A change whose notification never arrives: triggers off, version bumped by hand.
           const g = await faces.insertFace(db, { template, embedding: randomUnit(30_001) });
           await db.transaction(async (tx) => {
@@ -309,7 +309,7 @@ describe('face index kept in step with PostgreSQL', function () {
         it('moves a collection out of memory (SQL search) and back', async () => {
           const c = await collections.createCollection(db, { name: `flag-${matcher.name}` });
           const ids = await Promise.all([0, 1, 2].map((i) => enrol(db, randomUnit(40_000 + i), [c.id])));
-          await index.refreshFaces(ids);
+          await index.facesChanged(ids);
           await collections.setCollectionInMemory(db, c.id, false);
           for (let i = 0; i < 100 && index.size(c.id) > 0; i++) await new Promise((r) => setTimeout(r, 20));
           assert.equal(index.size(c.id), 0);
@@ -350,11 +350,11 @@ describe('face index kept in step with PostgreSQL', function () {
                   if (mine.length > 3 && next() < 0.3) {
                     const id = mine.splice(Math.floor(next() * mine.length), 1)[0];
                     await faces.deleteFace(d, id);
-                    await own.refreshFaces([id]);
+                    await own.facesChanged([id]);
                   } else {
                     const id = await enrol(d, randomUnit(seed + i), [c.id]);
                     mine.push(id);
-                    await own.refreshFaces([id]);
+                    await own.facesChanged([id]);
                   }
                 }
               };
@@ -499,7 +499,7 @@ describe('face index: persons in hits, halfvec load rows', function () {
       const fa = await enrol(db, ea, [c.id], ann.id);
       const fb = await enrol(db, eb, [c.id], bob.id);
       const fn = await enrol(db, en, [c.id]);
-      await index.refreshFaces([fa, fb, fn]);
+      await index.facesChanged([fa, fb, fn]);
       const top = async (e: Float32Array) => (await index.search(c.id, e, { k: 1 }))[0];
       assert.deepEqual([(await top(ea)).personId, (await top(eb)).personId, (await top(en)).personId], [ann.id, bob.id, null]);
 
@@ -527,9 +527,9 @@ describe('face index: persons in hits, halfvec load rows', function () {
         await counted.close();
       }
 
-      // Move a face to another person: refreshFaces applies it at once.
+      // Move a face to another person: facesChanged applies it at once.
       await faces.setFacePerson(db, fn, ann.id);
-      await index.refreshFaces([fn]);
+      await index.facesChanged([fn]);
       assert.equal((await top(en)).personId, ann.id);
 
       // Merge (CompreFace rename onto an existing subject): only the notifications tell the index.
@@ -551,7 +551,7 @@ describe('face index: persons in hits, halfvec load rows', function () {
 
       // Deleting the person deletes its faces: gone from the index, as from the database.
       await persons.deletePerson(db, bob.id);
-      await index.refreshFaces([fa, fb, fn]);
+      await index.facesChanged([fa, fb, fn]);
       assert.equal(index.size(c.id), 0);
       await assertIndexEqualsDatabase(index, db);
 
@@ -601,7 +601,7 @@ describe('face index: persons in hits, halfvec load rows', function () {
       const gallery = clusteredEmbeddings(90, 9, 21);
       const ids: number[] = [];
       for (let i = 0; i < 90; i++) ids.push(await enrol(db, row(gallery, i), [c.id], i % 5 === 0 ? null : people[i % 4].id));
-      await index.refreshFaces(ids); // from the float embeddings
+      await index.facesChanged(ids); // from the float embeddings
       const probes = Array.from({ length: 20 }, (_, i) => around(row(gallery, i * 4), 0.9, rng(i)));
       const beforeHits = await Promise.all(probes.map((p) => index.search(c.id, p, { k: 3 })));
       await index.reloadCollection(c.id); // from the halfvec rows, 40 a page on the embedded store
@@ -610,8 +610,8 @@ describe('face index: persons in hits, halfvec load rows', function () {
       afterHits.forEach((hits, i) => {
         const was = beforeHits[i];
         // The same scores to within half precision; the same best face unless the float load had a near-tie.
-        hits.forEach((h, j) => assert.ok(Math.abs(h.similarity - was[j].similarity) < 2e-3, `${h.similarity} vs ${was[j].similarity}`));
-        if (was[0].similarity - was[1].similarity > 4e-3) assert.equal(hits[0].faceId, was[0].faceId);
+        hits.forEach((h, j) => assert.ok(Math.abs(h.cosine - was[j].cosine) < 2e-3, `${h.cosine} vs ${was[j].cosine}`));
+        if (was[0].cosine - was[1].cosine > 4e-3) assert.equal(hits[0].faceId, was[0].faceId);
         for (const h of hits) assert.equal(h.personId, personOf.get(h.faceId));
       });
       await assertIndexEqualsDatabase(index, db);

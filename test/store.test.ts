@@ -156,9 +156,9 @@ describe('face store', function () {
       assert.equal(await faces.getFaceByUuid(db, 'nope'), undefined);
       assert.deepEqual([...(await faces.getFacesByIds(db, [f2.id, f1.id, 999_999])).keys()].sort(), [f1.id, f2.id].sort());
       assert.equal((await faces.getFacesByUuids(db, [f2.uuid, 'bad'])).get(f2.uuid)?.id, f2.id);
-      assert.deepEqual((await faces.listFaces(db, { collectionId: c.id })).map((f) => f.id), [f1.id, f2.id]);
+      assert.deepEqual((await faces.listFaces(db, { collectionIds: [c.id] })).map((f) => f.id), [f1.id, f2.id]);
       assert.deepEqual((await faces.listFaces(db, { ownerCollectionId: c.id }, { page: 1, size: 1 })).map((f) => f.id), [f2.id]);
-      assert.equal(await faces.countFaces(db, { collectionId: other.id }), 1);
+      assert.equal(await faces.countFaces(db, { collectionIds: [other.id] }), 1);
       assert.equal(await collections.countCollectionFaces(db, c.id), 2);
       assert.deepEqual(await faces.getFaceCollectionIds(db, f1.id), [c.id, other.id].sort((a, b) => a - b));
 
@@ -170,8 +170,8 @@ describe('face store', function () {
       assert.ok(await faces.setFaceTemplate(db, f1.id, { template: template(13), embedding: e3 }));
       assert.deepEqual(Array.from((await faces.getFaceTemplates(db, [f1.id])).get(f1.id)!.embedding), Array.from(e3));
 
-      assert.ok(await faces.removeFaceFromCollection(db, f1.id, other.id));
-      assert.equal(await faces.removeFaceFromCollection(db, f1.id, other.id), false);
+      assert.equal(await faces.removeFaceFromCollections(db, f1.id, [other.id]), 1);
+      assert.equal(await faces.removeFaceFromCollections(db, f1.id, [other.id]), 0);
       const dave = await persons.ensurePersonByName(db, c.id, 'dave');
       assert.ok(await faces.setFacePerson(db, f2.id, dave.id));
       assert.equal((await faces.getFace(db, f2.id))?.personName, 'dave');
@@ -386,7 +386,7 @@ describe('face store', function () {
         .sort((a, b) => b.similarity - a.similarity);
       const exact = await searchCollectionSql(db, c.id, probe, { k: 10, mode: 'exact' });
       assert.deepEqual(exact.map((h) => h.faceId), reference.slice(0, 10).map((h) => h.faceId));
-      exact.forEach((h, i) => assert.ok(Math.abs(h.similarity - reference[i].similarity) < 1e-5));
+      exact.forEach((h, i) => assert.ok(Math.abs(h.cosine - reference[i].similarity) < 1e-5));
       const hnsw = await searchCollectionSql(db, c.id, probe, { k: 10, mode: 'hnsw', efSearch: 200 });
       assert.equal(hnsw[0].faceId, ids[5]);
       const overlap = hnsw.filter((h) => reference.slice(0, 10).some((r) => r.faceId === h.faceId)).length;

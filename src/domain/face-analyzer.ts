@@ -1,8 +1,9 @@
-// The domain's view of the native engine: analyze one image into faces (box, landmarks, embedding, template,
-// attributes) with per-stage timings. EngineFaceAnalyzer adapts src/engine's Engine to it, normalising the
-// result's shapes and turning engine error codes into domain errors.
+// The domain's view of the native engine: analyze one image into faces (box, landmarks, keypoints, embedding,
+// template, attributes) with per-stage timings. EngineFaceAnalyzer adapts src/engine's Engine to it and turns
+// engine error codes into domain errors.
+import type { AnalyzeOptions as EngineAnalyzeOptions, AnalyzeResult } from '../engine/engine';
 import { DomainError, type DomainErrorCode } from './errors';
-import type { AnalyzeOptions, AnalyzedFace, FaceAttributes, ImageAnalysis, Point } from './types';
+import type { AnalyzeOptions, ImageAnalysis } from './types';
 
 export interface FaceAnalyzer {
   analyze(image: Buffer, options: AnalyzeOptions): Promise<ImageAnalysis>;
@@ -10,23 +11,7 @@ export interface FaceAnalyzer {
 
 /** The part of src/engine/engine.ts's Engine this adapter uses. */
 export interface EngineLike {
-  analyze(image: Buffer, options: Record<string, unknown>): Promise<RawAnalysis>;
-}
-
-interface RawFace {
-  box: { x: number; y: number; width: number; height: number };
-  score: number;
-  landmarks68?: unknown;
-  embedding?: Float32Array;
-  template?: Buffer | Uint8Array;
-  attributes?: FaceAttributes;
-}
-
-interface RawAnalysis {
-  width: number;
-  height: number;
-  faces: RawFace[];
-  timings?: unknown;
+  analyze(image: Buffer, options: EngineAnalyzeOptions): Promise<AnalyzeResult>;
 }
 
 const ENGINE_TO_DOMAIN: Record<string, DomainErrorCode> = {
@@ -35,45 +20,17 @@ const ENGINE_TO_DOMAIN: Record<string, DomainErrorCode> = {
   IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
   BUSY: 'BUSY',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  TEMPLATE_MISMATCH: 'TEMPLATE_MISMATCH',
 };
 
-/** Landmarks as [x, y] pairs, whatever flat or object form the engine returns. */
-export function toPoints(raw: unknown): Point[] {
-  if (!raw) return [];
-  if (ArrayBuffer.isView(raw) || (Array.isArray(raw) && typeof raw[0] === 'number')) {
-    const flat = raw as ArrayLike<number>;
-    const out: Point[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
-    return out;
-  }
-  if (Array.isArray(raw)) {
-    return raw.map((p) => (Array.isArray(p) ? [Number(p[0]), Number(p[1])] : [Number(p.x), Number(p.y)]));
-  }
-  return [];
-}
-
-/** Stage timings as {stage: ms}, summing repeated stages (one per face). */
-export function toTimings(raw: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  const add = (stage: string, ms: number) => {
-    out[stage] = (out[stage] ?? 0) + ms;
-  };
-  if (Array.isArray(raw)) {
-    for (const entry of raw) {
-      if (Array.isArray(entry)) add(String(entry[0]), Number(entry[1]));
-      else if (entry && typeof entry === 'object') add(String(entry.stage ?? entry.name), Number(entry.ms ?? entry.millis));
-    }
-  } else if (raw && typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw)) add(k, Number(v));
-  }
-  return out;
-}
+const EMPTY_EMBEDDING = new Float32Array(0);
+const EMPTY_TEMPLATE = Buffer.alloc(0);
 
 export class EngineFaceAnalyzer implements FaceAnalyzer {
   constructor(private readonly engine: EngineLike) {}
 
   async analyze(image: Buffer, options: AnalyzeOptions): Promise<ImageAnalysis> {
-    let raw: RawAnalysis;
+    let raw: AnalyzeResult;
     try {
       raw = await this.engine.analyze(image, {
         detectFaces: options.detectFaces,
@@ -87,14 +44,20 @@ export class EngineFaceAnalyzer implements FaceAnalyzer {
       if (code) throw new DomainError(code, (err as Error).message);
       throw err;
     }
-    const faces: AnalyzedFace[] = raw.faces.map((f) => ({
-      box: { x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height },
-      score: f.score,
-      landmarks68: toPoints(f.landmarks68),
-      embedding: f.embedding ?? new Float32Array(0),
-      template: f.template ? Buffer.from(f.template.buffer, f.template.byteOffset, f.template.byteLength) : Buffer.alloc(0),
-      attributes: f.attributes ?? {},
-    }));
-    return { width: raw.width, height: raw.height, faces, timings: toTimings(raw.timings) };
+    return {
+      width: raw.width,
+      height: raw.height,
+      timings: raw.timings,
+      faces: raw.faces.map((f) => ({
+        box: f.box,
+        score: f.score,
+        landmarks5: f.landmarks5,
+        keypoints: f.keypoints,
+        landmarks68: f.landmarks68,
+        embedding: f.embedding ?? EMPTY_EMBEDDING,
+        template: f.template ?? EMPTY_TEMPLATE,
+        attributes: f.attributes ?? {},
+      })),
+    };
   }
 }

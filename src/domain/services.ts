@@ -1,50 +1,58 @@
 // The domain services every dialect uses, built once by the composition root.
 import type { Db } from '../store/db';
-import { DetectionService } from './detection';
-import type { EventRecorder } from './events';
-import { ExampleService } from './examples';
+import { SqlFaceSearcher } from '../store/vector-search';
+import { AnalysisService } from './analysis';
+import type { ScoreCalibration } from './calibration';
+import { CollectionService } from './collections';
+import { EventRecorder, type EventSink } from './events';
 import type { FaceAnalyzer } from './face-analyzer';
-import { NO_FACE_CHANGE_SINK, SqlFaceSearcher, type FaceChangeSink, type FaceSearcher } from './face-search';
+import { NO_FACE_CHANGE_SINK, type FaceChangeSink, type FaceSearcher } from './face-search';
+import { FaceService } from './faces';
+import { IdentificationService } from './identification';
 import { KeyService } from './keys';
-import { RecognitionService } from './recognition';
-import { SubjectService } from './subjects';
+import { PersonService } from './persons';
 import { VerificationService } from './verification';
 
 export interface DomainServices {
-  detection: DetectionService;
-  recognition: RecognitionService;
+  analysis: AnalysisService;
+  collections: CollectionService;
+  persons: PersonService;
+  faces: FaceService;
+  identification: IdentificationService;
   verification: VerificationService;
-  subjects: SubjectService;
-  examples: ExampleService;
   keys: KeyService;
   events: EventRecorder;
+  calibration: ScoreCalibration;
 }
 
 export interface DomainOptions {
   db: Db;
   analyzer: FaceAnalyzer;
+  calibration: ScoreCalibration;
   /** Keep enrolled photos (SAVE_IMAGES). */
-  saveImages: boolean;
-  /** Defaults to pgvector search; the in-memory index when the server has one. */
+  keepPhotos: boolean;
+  /** Defaults to pgvector search; the in-memory face index when the server has one. */
   searcher?: FaceSearcher;
-  /** Told of every committed face change (the in-memory index); nothing by default. */
+  /** Told of every committed face change (the in-memory face index); nothing by default. */
   changes?: FaceChangeSink;
-  /** Where recognize and verify calls record their events (written behind the response). */
-  events: EventRecorder;
+  /** Where recognition events go (the store's writer, which writes them behind the response). */
+  events: EventSink;
 }
 
 export function createDomainServices(o: DomainOptions): DomainServices {
-  const events = o.events;
-  const detection = new DetectionService(o.analyzer);
   const changes = o.changes ?? NO_FACE_CHANGE_SINK;
-  const examples = new ExampleService(o.db, o.analyzer, o.saveImages, changes);
+  const events = new EventRecorder(o.events);
+  const analysis = new AnalysisService(o.analyzer);
+  const faces = new FaceService(o.db, o.analyzer, o.keepPhotos, changes);
   return {
-    detection,
-    recognition: new RecognitionService(detection, o.searcher ?? new SqlFaceSearcher(o.db), events),
-    verification: new VerificationService(detection, examples, events),
-    subjects: new SubjectService(o.db, changes),
-    examples,
+    analysis,
+    collections: new CollectionService(o.db, changes),
+    persons: new PersonService(o.db, changes),
+    faces,
+    identification: new IdentificationService(analysis, o.searcher ?? new SqlFaceSearcher(o.db), o.calibration, events),
+    verification: new VerificationService(analysis, faces, o.calibration, events),
     keys: new KeyService(o.db),
     events,
+    calibration: o.calibration,
   };
 }

@@ -1,21 +1,38 @@
-// Product-neutral types shared by the domain services and every dialect.
+// Product-neutral types shared by the engine adapter, the store, the face index, the domain services and every
+// dialect. Vocabulary: a collection is a named set of enrolled faces; a person owns faces; a probe is a face
+// searched for; a match is an enrolled face found for a probe, with its score.
+
+/** Values in one face embedding (the shipped model's output width). */
+export const EMBEDDING_DIM = 512;
 
 /** The API services a key may be issued for (CompreFace's three; other dialects may add theirs). */
 export type ServiceKind = 'recognition' | 'detection' | 'verification';
 export const SERVICE_KINDS: readonly ServiceKind[] = ['recognition', 'detection', 'verification'];
 
-/** Face attributes the engine can estimate on request. */
-export type AttributeName = 'age' | 'gender' | 'emotion' | 'liveness' | 'eyes' | 'mouth' | 'pose' | 'quality' | 'mask';
-export const ATTRIBUTE_NAMES: readonly AttributeName[] = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'];
-
 export type Point = [number, number];
 
+/** A face box in image pixels: top-left corner and size. */
 export interface Box {
   x: number;
   y: number;
   width: number;
   height: number;
 }
+
+/** Face attributes the engine can estimate on request. */
+export type AttributeName = 'age' | 'gender' | 'emotion' | 'liveness' | 'eyes' | 'mouth' | 'pose' | 'quality' | 'mask';
+export const ATTRIBUTE_NAMES: readonly AttributeName[] = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'];
+
+/** The 21 named keypoints the engine derives from the 68 landmarks ("left" = smaller x in the image). */
+export type KeypointName =
+  | 'left_eye_brow_left' | 'left_eye_brow_up' | 'left_eye_brow_right'
+  | 'right_eye_brow_left' | 'right_eye_brow_up' | 'right_eye_brow_right'
+  | 'left_eye_left' | 'left_eye' | 'left_eye_right' | 'right_eye_left' | 'right_eye' | 'right_eye_right'
+  | 'left_ear_bottom' | 'right_ear_bottom' | 'nose_left' | 'nose' | 'nose_right'
+  | 'mouth_left' | 'mouth' | 'mouth_right' | 'chin'; // prettier-ignore
+
+/** The engine's image and face-region measures (native/core/attributes/quality.h); all present when asked for. */
+export type QualityMeasures = Record<string, number>;
 
 /** The engine's attribute results; only the attributes asked for are present. */
 export interface FaceAttributes {
@@ -27,13 +44,18 @@ export interface FaceAttributes {
   mouth?: { opening: number; open: boolean };
   pose?: { yaw: number; pitch: number; roll: number };
   mask?: { probability: number; masked: boolean };
-  quality?: Record<string, unknown>;
+  quality?: QualityMeasures;
 }
 
+/** Everything the engine computed for one face, so no dialect recomputes any of it. */
 export interface AnalyzedFace {
   box: Box;
   /** Detector confidence in [0, 1] (1 when detection was skipped). */
   score: number;
+  /** Eye centres (image-left first), nose tip, mouth corners: the alignment points, in image pixels. */
+  landmarks5: Point[];
+  /** The 21 named keypoints, in image pixels. */
+  keypoints: Record<KeypointName, Point>;
   /** iBUG-68 landmarks in image pixels. */
   landmarks68: Point[];
   /** L2-normalised embedding (empty when no template was asked for). */
@@ -64,10 +86,24 @@ export interface AnalyzeOptions {
   attributes: AttributeName[];
 }
 
-/** One subject (person) that matched a probe, on CompreFace's similarity scale. */
-export interface SubjectMatch {
-  personId: number;
-  subject: string;
+/** One search hit: an enrolled face, its cosine to the probe, and its person (null: none, or not known here). */
+export interface FaceHit {
   faceId: number;
-  similarity: number;
+  cosine: number;
+  personId: number | null;
+}
+
+/** How many hits a search returns, and the lowest cosine it keeps. */
+export interface SearchOptions {
+  k: number;
+  /** Only hits with cosine >= threshold. */
+  threshold?: number;
+}
+
+/** A probe's match with its calibrated false-accept rate: each dialect turns cosine and far into its own scale. */
+export interface Match extends FaceHit {
+  /** The person's name (null when the face has no person). */
+  personName: string | null;
+  /** Share of different-person pairs that score at least this cosine (src/domain/calibration.ts). */
+  far: number;
 }

@@ -1,95 +1,122 @@
-// Verification (1:1): probe faces against one stored example, a source image's face against a target image's
-// faces, or embeddings against embeddings. Similarities are on CompreFace's scale; every call records events.
-import { dominantFace, type DetectionService, type DetectOptions } from './detection';
-import { EventRecorder, MATCH_SIMILARITY, type CallContext } from './events';
-import type { ExampleService } from './examples';
-import { cosine, similarityFromCosine } from './similarity';
-import type { AnalyzedFace, ImageAnalysis } from './types';
+// Verification (1:1): a probe face against a reference face, scored by cosine with its calibrated false-accept
+// and false-reject rates. References are enrolled faces, other images' faces, or embeddings and templates a
+// caller sends. Every comparison records one event.
+import { analysisOptions, selectFaces, type AnalysisService, type DetectOptions, type FaceSelection } from './analysis';
+import type { ScoreCalibration } from './calibration';
+import type { CallContext, EventRecorder } from './events';
+import type { Face, FaceService } from './faces';
+import type { AnalyzedFace, Box, ImageAnalysis } from './types';
 
-export interface ComparedFace {
-  face: AnalyzedFace;
-  similarity: number;
+export interface Score {
+  cosine: number;
+  /** Share of different-person pairs scoring at least this cosine. */
+  far: number;
+  /** Share of same-person pairs scoring below this cosine. */
+  frr: number;
+}
+
+export interface Comparison {
+  probe: Float32Array;
+  probeBox?: Box | null;
+  reference: Float32Array;
+  /** When the reference is an enrolled face: recorded with the event. */
+  referenceFace?: { id: number; personId: number | null; collectionId?: number | null };
+}
+
+export interface CompareOptions {
+  /** The event verdict: 'match' at or above this cosine. */
+  matchCosine: number;
 }
 
 export interface ImagePairVerification {
-  source: { analysis: ImageAnalysis; face: AnalyzedFace };
-  target: { analysis: ImageAnalysis; faces: ComparedFace[] };
+  source: { analysis: ImageAnalysis; faces: AnalyzedFace[] };
+  target: { analysis: ImageAnalysis; faces: AnalyzedFace[] };
+  /** scores[i][j]: source face i against target face j. */
+  scores: Score[][];
 }
 
-const verdict = (similarity: number) => (similarity >= MATCH_SIMILARITY ? 'match' : 'no_match');
+/** Cosine of two embeddings, each normalised here so callers may pass raw vectors. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`embedding lengths differ: ${a.length} vs ${b.length}`);
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (na === 0 || nb === 0) return 0;
+  return dot / Math.sqrt(na * nb);
+}
 
 export class VerificationService {
   constructor(
-    private readonly detection: DetectionService,
-    private readonly examples: ExampleService,
+    private readonly analysis: AnalysisService,
+    private readonly faces: FaceService,
+    private readonly calibration: ScoreCalibration,
     private readonly events: EventRecorder,
   ) {}
 
-  /** Each face of the image against one stored example of the collection. */
-  async verifyImageAgainstExample(
-    collectionId: number,
-    exampleId: string,
-    image: Buffer,
-    opts: Omit<DetectOptions, 'embeddings'>,
+  /** The score of a cosine on the calibrated scale (no event: for callers that already compared). */
+  score(c: number): Score {
+    return { cosine: c, far: this.calibration.far(c), frr: this.calibration.frr(c) };
+  }
+
+  /** Scores each comparison and records one event each. */
+  async compare(comparisons: Comparison[], opts: CompareOptions, ctx: CallContext): Promise<Score[]> {
+    const scores = comparisons.map((c) => this.score(cosine(c.probe, c.reference)));
+    await this.events.record(
+      ctx,
+      comparisons.map((c, i) => ({
+        collectionId: c.referenceFace?.collectionId ?? null,
+        box: c.probeBox ?? null,
+        embedding: c.probe,
+        faceId: c.referenceFace?.id,
+        personId: c.referenceFace?.personId,
+        cosine: scores[i].cosine,
+        far: scores[i].far,
+        verdict: scores[i].cosine >= opts.matchCosine ? 'match' : 'no_match',
+      })),
+    );
+    return scores;
+  }
+
+  /** Probes against one enrolled face (found by the caller within its scope: FaceService.get / getByUuid). */
+  async compareWithFace(
+    face: Face,
+    scope: readonly number[],
+    probes: { embedding: Float32Array; box?: Box | null }[],
+    opts: CompareOptions,
     ctx: CallContext,
-  ): Promise<{ analysis: ImageAnalysis; faces: ComparedFace[] }> {
-    const stored = await this.examples.embedding(collectionId, exampleId);
-    const analysis = await this.detection.detect(image, { ...opts, embeddings: true });
-    const faces = analysis.faces.map((face) => ({ face, similarity: similarityFromCosine(cosine(face.embedding, stored.embedding)) }));
-    await this.events.record(
+  ): Promise<Score[]> {
+    const embedding = await this.faces.embeddingOf(face);
+    const referenceFace = { id: face.id, personId: face.personId, collectionId: face.collectionIds.find((c) => scope.includes(c)) ?? null };
+    return this.compare(
+      probes.map((p) => ({ probe: p.embedding, probeBox: p.box, reference: embedding, referenceFace })),
+      opts,
       ctx,
-      faces.map((f) => ({
-        collectionId,
-        box: f.face.box,
-        embedding: f.face.embedding,
-        faceId: stored.faceId,
-        personId: stored.personId,
-        similarity: f.similarity,
-        verdict: verdict(f.similarity),
-      })),
     );
-    return { analysis, faces };
   }
 
-  /** The source image's single face against every face of the target image. */
-  async verifyImages(source: Buffer, target: Buffer, opts: Omit<DetectOptions, 'embeddings'>, ctx: CallContext): Promise<ImagePairVerification> {
-    // The source must show one face: the three biggest detections are enough to tell.
-    const sourceAnalysis = await this.detection.detect(source, { ...opts, limit: 3, embeddings: true });
-    const sourceFace = dominantFace(sourceAnalysis, 'the source image');
-    const targetAnalysis = await this.detection.detect(target, { ...opts, embeddings: true });
-    const faces = targetAnalysis.faces.map((face) => ({ face, similarity: similarityFromCosine(cosine(face.embedding, sourceFace.embedding)) }));
-    await this.events.record(
-      ctx,
-      faces.map((f) => ({ box: f.face.box, embedding: f.face.embedding, similarity: f.similarity, verdict: verdict(f.similarity) })),
-    );
-    return { source: { analysis: sourceAnalysis, face: sourceFace }, target: { analysis: targetAnalysis, faces } };
-  }
-
-  /** Given embeddings against one stored example. */
-  async verifyEmbeddingsAgainstExample(collectionId: number, exampleId: string, embeddings: Float32Array[], ctx: CallContext): Promise<number[]> {
-    const stored = await this.examples.embedding(collectionId, exampleId);
-    const similarities = embeddings.map((e) => similarityFromCosine(cosine(e, stored.embedding)));
-    await this.events.record(
-      ctx,
-      similarities.map((s, i) => ({
-        collectionId,
-        embedding: embeddings[i],
-        faceId: stored.faceId,
-        personId: stored.personId,
-        similarity: s,
-        verdict: verdict(s),
-      })),
-    );
-    return similarities;
-  }
-
-  /** A source embedding against target embeddings. */
-  async verifyEmbeddings(source: Float32Array, targets: Float32Array[], ctx: CallContext): Promise<number[]> {
-    const similarities = targets.map((t) => similarityFromCosine(cosine(source, t)));
-    await this.events.record(
-      ctx,
-      similarities.map((s, i) => ({ embedding: targets[i], similarity: s, verdict: verdict(s) })),
-    );
-    return similarities;
+  /**
+   * The faces of two images compared pairwise (source faces chosen by `sourceSelect`, target faces by
+   * `targetSelect`); each target face is a probe against each source face. NO_FACE / TOO_MANY_FACES name the image.
+   */
+  async compareImages(
+    source: Buffer,
+    target: Buffer,
+    detect: Omit<DetectOptions, 'embeddings'>,
+    opts: CompareOptions & { sourceSelect: FaceSelection; targetSelect: FaceSelection },
+    ctx: CallContext,
+  ): Promise<ImagePairVerification> {
+    const sourceAnalysis = await this.analysis.analyze(source, analysisOptions(detect, opts.sourceSelect));
+    const sourceFaces = selectFaces(sourceAnalysis, opts.sourceSelect, 'the source image');
+    const targetAnalysis = await this.analysis.analyze(target, analysisOptions(detect, opts.targetSelect));
+    const targetFaces = selectFaces(targetAnalysis, opts.targetSelect, 'the target image');
+    const pairs = sourceFaces.flatMap((s) => targetFaces.map((t) => ({ probe: t.embedding, probeBox: t.box, reference: s.embedding })));
+    const flat = await this.compare(pairs, opts, ctx);
+    const scores = sourceFaces.map((_, i) => flat.slice(i * targetFaces.length, (i + 1) * targetFaces.length));
+    return { source: { analysis: sourceAnalysis, faces: sourceFaces }, target: { analysis: targetAnalysis, faces: targetFaces }, scores };
   }
 }

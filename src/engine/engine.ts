@@ -13,7 +13,10 @@
 //
 // Every failure is an EngineError whose .code is one of ENGINE_ERROR_CODES.
 import path from 'node:path';
+import type { AttributeName, Box, FaceAttributes, KeypointName, Point } from '../domain/types';
 import { loadAddon } from './addon';
+
+export { ATTRIBUTE_NAMES, type AttributeName, type Box, type KeypointName } from '../domain/types';
 
 const DEFAULT_MASK_WEIGHTS = path.resolve(import.meta.dirname, '../../assets/mask/mask_classifier.yml');
 
@@ -61,8 +64,6 @@ export interface EngineOptions {
   warn?: (message: string) => void;
 }
 
-export const ATTRIBUTE_NAMES = ['age', 'gender', 'emotion', 'liveness', 'eyes', 'mouth', 'pose', 'quality', 'mask'] as const;
-export type AttributeName = (typeof ATTRIBUTE_NAMES)[number];
 
 export interface AnalyzeOptions {
   detectFaces?: boolean; // default true; false = the whole image is one face crop
@@ -73,30 +74,15 @@ export interface AnalyzeOptions {
   attributes?: AttributeName[];
 }
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** The 21 named keypoints of 3DiVi's face fitter ("left" = smaller x in the image); left_eye/right_eye are the eye centres. */
-export type KeypointName =
-  | 'left_eye_brow_left' | 'left_eye_brow_up' | 'left_eye_brow_right'
-  | 'right_eye_brow_left' | 'right_eye_brow_up' | 'right_eye_brow_right'
-  | 'left_eye_left' | 'left_eye' | 'left_eye_right' | 'right_eye_left' | 'right_eye' | 'right_eye_right'
-  | 'left_ear_bottom' | 'right_ear_bottom' | 'nose_left' | 'nose' | 'nose_right'
-  | 'mouth_left' | 'mouth' | 'mouth_right' | 'chin'; // prettier-ignore
-
 export interface FaceResult {
   box: Box; // square (side = detector box height), clipped to the image, in pixels of the oriented image
   score: number; // detector confidence (1 when detectFaces is false)
-  landmarks68: [number, number][]; // iBUG-68 order
-  landmarks5: [number, number][]; // the alignment points: eye centres (image-left first), nose tip, mouth corners
-  keypoints: Record<KeypointName, [number, number]>;
+  landmarks68: Point[]; // iBUG-68 order
+  landmarks5: Point[]; // the alignment points: eye centres (image-left first), nose tip, mouth corners
+  keypoints: Record<KeypointName, Point>; // the 21 named keypoints (src/domain/types.ts)
   embedding?: Float32Array; // 512 values, unit length (flip-averaged)
   template?: Buffer; // binary template (see native/core/template_codec.h), base64 it for the APIs
-  attributes?: Record<string, unknown>; // only the requested ones; shapes from native/binding/attributes_js
+  attributes?: FaceAttributes; // only the requested ones; built by native/binding/attributes_js.cpp
 }
 
 export interface AnalyzeResult {

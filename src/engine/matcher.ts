@@ -1,11 +1,11 @@
 // The typed face of the native 1:N matcher (native/core/matcher, native/binding/matcher_binding.cpp).
 //
-//   const index = new FaceIndex();                 // one per collection (FaceIndexSet keeps them by key)
+//   const index = new Matcher();                   // one per collection (MatcherSet keeps them by key)
 //   index.add(id, embedding);                      // 512 floats; normalised inside; an existing id is replaced
 //   index.reserve(total);                          // optional, before streaming a known count in batches
 //   index.addBatch(ids, embeddings);               // ids: Float64Array | BigInt64Array, embeddings: n*512 floats
 //   index.remove(id); index.has(id); index.clear(); index.size; index.memoryBytes(); index.bytesPerTemplate();
-//   const hits = await index.search(query, { k: 5, threshold: 0.45 });   // [{ id, score }], best first
+//   const hits = await index.search(query, { k: 5, threshold: 0.45 });   // FaceHit[] { faceId, cosine }, best first
 //
 // Face ids are non-negative safe integers (JS numbers, up to 2^53-1; BigInt is accepted on input). Results
 // always carry numbers. Scores are cosines. Per template the index keeps a 512-byte int8 code with its own
@@ -15,6 +15,7 @@
 // search() answers collections below `syncBelow` templates on the calling thread (a scan that short costs
 // less than the hop to another thread) and bigger ones on the matcher's own thread, so the event loop stays
 // free. Every failure is a MatcherError whose .code is one of MATCHER_ERROR_CODES.
+import type { FaceHit, SearchOptions } from '../domain/types';
 import { loadAddon } from './addon';
 
 export const MATCHER_ERROR_CODES = ['INVALID_ARGUMENT', 'BUSY', 'INTERNAL'] as const;
@@ -31,7 +32,7 @@ export class MatcherError extends Error {
 }
 
 export type FaceId = number | bigint;
-export const EMBEDDING_SIZE = 512;
+export { EMBEDDING_DIM } from '../domain/types';
 
 /**
  * twoStage: popcount over the sign codes keeps `candidates` templates (or `candidateRatio` of the collection,
@@ -44,9 +45,8 @@ export const EMBEDDING_SIZE = 512;
 export type SearchMode = 'twoStage' | 'exact' | 'exactFloat' | 'hamming';
 export type KernelPath = 'auto' | 'scalar' | 'avx2' | 'avx512';
 
-export interface SearchOptions {
-  k?: number; // 1..10000, default 1
-  threshold?: number; // minimum cosine, default -1 (no limit)
+/** How the native matcher searches (k and threshold are the shared SearchOptions). */
+export interface MatcherTuning {
   mode?: SearchMode; // default 'twoStage'
   rescore?: 'int8' | 'float'; // twoStage only; default 'float' (float query x int8 codes, more exact, same cost)
   prefilter?: 'weighted' | 'hamming'; // twoStage pre-filter ranking; default 'weighted'
@@ -56,10 +56,16 @@ export interface SearchOptions {
   kernel?: KernelPath; // force an instruction set (tests, benchmarks); default 'auto'
 }
 
-export interface Match {
+/** k: 1..10000, default 1; threshold: minimum cosine, default -1 (no limit). */
+export type MatcherSearchOptions = Partial<SearchOptions> & MatcherTuning;
+
+/** What the binding returns per hit. */
+interface NativeHit {
   id: number;
   score: number;
 }
+
+const toHits = (native: NativeHit[]): FaceHit[] => native.map((h) => ({ faceId: h.id, cosine: h.score, personId: null }));
 
 /** Collections smaller than this are searched synchronously (see benchmarks/RESULTS.md, "Matcher"). */
 export const DEFAULT_SYNC_BELOW = 50_000;
@@ -74,8 +80,8 @@ interface NativeMatcherIndex {
   size(): number;
   memoryBytes(): number;
   bytesPerTemplate(): number;
-  search(query: Float32Array, options?: SearchOptions): Match[];
-  searchAsync(query: Float32Array, options?: SearchOptions): Promise<Match[]>;
+  search(query: Float32Array, options?: MatcherSearchOptions): NativeHit[];
+  searchAsync(query: Float32Array, options?: MatcherSearchOptions): Promise<NativeHit[]>;
 }
 
 function asMatcherError(err: unknown): MatcherError {
@@ -93,7 +99,7 @@ function guarded<T>(fn: () => T): T {
   }
 }
 
-export class FaceIndex {
+export class Matcher {
   private readonly native: NativeMatcherIndex;
 
   constructor(readonly syncBelow = DEFAULT_SYNC_BELOW) {
@@ -141,42 +147,42 @@ export class FaceIndex {
   }
 
   /** Best first; small collections answer on this thread, big ones on the matcher's thread. */
-  async search(query: Float32Array, options: SearchOptions = {}): Promise<Match[]> {
+  async search(query: Float32Array, options: MatcherSearchOptions = {}): Promise<FaceHit[]> {
     if (this.native.size() < this.syncBelow) return this.searchSync(query, options);
     return this.searchAsync(query, options);
   }
 
   /** Always on the matcher's own thread, whatever the size. */
-  async searchAsync(query: Float32Array, options: SearchOptions = {}): Promise<Match[]> {
+  async searchAsync(query: Float32Array, options: MatcherSearchOptions = {}): Promise<FaceHit[]> {
     try {
-      return await this.native.searchAsync(query, options);
+      return toHits(await this.native.searchAsync(query, options));
     } catch (err) {
       throw asMatcherError(err);
     }
   }
 
   /** Blocks the calling thread for the whole scan: for small collections and tools. */
-  searchSync(query: Float32Array, options: SearchOptions = {}): Match[] {
-    return guarded(() => this.native.search(query, options));
+  searchSync(query: Float32Array, options: MatcherSearchOptions = {}): FaceHit[] {
+    return toHits(guarded(() => this.native.search(query, options)));
   }
 }
 
-/** One FaceIndex per collection key. */
-export class FaceIndexSet {
-  private readonly indexes = new Map<string, FaceIndex>();
+/** One Matcher per collection key. */
+export class MatcherSet {
+  private readonly indexes = new Map<string, Matcher>();
 
   constructor(private readonly syncBelow = DEFAULT_SYNC_BELOW) {}
 
-  get(collection: string): FaceIndex {
+  get(collection: string): Matcher {
     let index = this.indexes.get(collection);
     if (!index) {
-      index = new FaceIndex(this.syncBelow);
+      index = new Matcher(this.syncBelow);
       this.indexes.set(collection, index);
     }
     return index;
   }
 
-  find(collection: string): FaceIndex | undefined {
+  find(collection: string): Matcher | undefined {
     return this.indexes.get(collection);
   }
 

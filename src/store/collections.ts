@@ -1,4 +1,4 @@
-// Face collections: CompreFace's per-API-key collection and FindFace's named galleries are both rows here.
+// Face collections: named sets of enrolled faces (a key's own collection, a gallery, a recognition server).
 import type { Queryable } from './db';
 
 export interface Collection {
@@ -93,4 +93,20 @@ export async function deleteCollection(q: Queryable, id: number): Promise<boolea
 export async function countCollectionFaces(q: Queryable, id: number): Promise<number> {
   const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM face_collections WHERE collection_id = $1`, [id]);
   return r.rows[0].n;
+}
+
+/** Collections (the given ones, or all) with their face and person counts, oldest first. */
+export async function listCollectionSummaries(
+  q: Queryable,
+  ids?: readonly number[],
+): Promise<(Collection & { faces: number; persons: number })[]> {
+  const r = await q.query<CollectionRow & { faces: number; persons: number }>(
+    `SELECT ${COLUMNS},
+            (SELECT count(*)::int FROM face_collections fc WHERE fc.collection_id = c.id) AS faces,
+            (SELECT count(DISTINCT f.person_id)::int FROM face_collections fc JOIN faces f ON f.id = fc.face_id
+              WHERE fc.collection_id = c.id) AS persons
+       FROM collections c WHERE $1::bigint[] IS NULL OR c.id = ANY($1::bigint[]) ORDER BY c.id`,
+    [ids ?? null],
+  );
+  return r.rows.map((row) => ({ ...toCollection(row), faces: row.faces, persons: row.persons }));
 }

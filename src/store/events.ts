@@ -1,8 +1,9 @@
 // Recognition history: one row per recognize / verify / identify call (per probe face), reportable in SQL.
 import { BinaryCopyWriter } from './binary-copy';
 import type { Db, Queryable } from './db';
-import type { Box } from './faces';
-import { EMBEDDING_DIM, vectorToSql } from './vector';
+import type { Box } from '../domain/types';
+import { EMBEDDING_DIM } from '../domain/types';
+import { vectorToSql } from './vector';
 
 export interface NewRecognitionEvent {
   occurredAt?: Date;
@@ -11,7 +12,10 @@ export interface NewRecognitionEvent {
   /** The best match, or null when nobody matched. */
   faceId?: number | null;
   personId?: number | null;
+  /** Cosine of the probe and the matched face. */
   similarity?: number | null;
+  /** Calibrated false-accept rate of that cosine. */
+  far?: number | null;
   /** friend / foe / unknown, match / no_match, or a dialect's own word. */
   verdict?: string | null;
   box?: Box | null;
@@ -32,6 +36,7 @@ export interface RecognitionEvent {
   faceId: number | null;
   personId: number | null;
   similarity: number | null;
+  far: number | null;
   verdict: string | null;
   box: Box | null;
   thumbnailRef: string | null;
@@ -41,7 +46,7 @@ export interface RecognitionEvent {
   attributes: Record<string, unknown>;
 }
 
-const COLUMNS = `id, occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x, box_y, box_width,
+const COLUMNS = `id, occurred_at, camera_id, collection_id, face_id, person_id, similarity, far, verdict, box_x, box_y, box_width,
   box_height, thumbnail_ref, dialect, endpoint, request_id, attributes`;
 
 interface EventRow {
@@ -52,6 +57,7 @@ interface EventRow {
   face_id: number | null;
   person_id: number | null;
   similarity: number | null;
+  far: number | null;
   verdict: string | null;
   box_x: number | null;
   box_y: number | null;
@@ -72,6 +78,7 @@ const toEvent = (r: EventRow): RecognitionEvent => ({
   faceId: r.face_id,
   personId: r.person_id,
   similarity: r.similarity,
+  far: r.far,
   verdict: r.verdict,
   box: r.box_x === null ? null : { x: r.box_x, y: r.box_y!, width: r.box_width!, height: r.box_height! },
   thumbnailRef: r.thumbnail_ref,
@@ -82,9 +89,9 @@ const toEvent = (r: EventRow): RecognitionEvent => ({
 });
 
 /** The columns both write paths fill, in the order of eventParams and of copyEvents' fields. */
-const WRITE_TARGET = `recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, verdict, box_x,
-  box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)`;
-const EVENT_FIELDS = 17;
+const WRITE_TARGET = `recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, far, verdict,
+  box_x, box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)`;
+const EVENT_FIELDS = 18;
 
 function eventParams(e: NewRecognitionEvent): unknown[] {
   return [
@@ -94,6 +101,7 @@ function eventParams(e: NewRecognitionEvent): unknown[] {
     e.faceId ?? null,
     e.personId ?? null,
     e.similarity ?? null,
+    e.far ?? null,
     e.verdict ?? null,
     e.box ? Math.round(e.box.x) : null,
     e.box ? Math.round(e.box.y) : null,
@@ -141,6 +149,7 @@ export async function copyEvents(db: Db, events: NewRecognitionEvent[]): Promise
       .int8(e.faceId)
       .int8(e.personId)
       .float4(e.similarity)
+      .float4(e.far)
       .text(e.verdict)
       .int4(e.box ? Math.round(e.box.x) : null)
       .int4(e.box ? Math.round(e.box.y) : null)

@@ -3,7 +3,7 @@
 // re-reading the current state of changed faces (readFaceMemberships: float embeddings through vector_send).
 // See benchmarks/RESULTS.md "Index load".
 import type { Db, Queryable } from './db';
-import { EMBEDDING_DIM } from './vector';
+import { EMBEDDING_DIM } from '../domain/types';
 
 export interface InMemoryCollection {
   id: number;

@@ -1,23 +1,19 @@
 // Faces: one enrolled face each, with its template (the engine's versioned binary format), its embedding
 // (pgvector, for the SQL search path and the in-memory index loader), and membership in collections.
+import type { Box } from '../domain/types';
 import type { Queryable } from './db';
 import { isUuid } from './persons';
 import { insertPhoto, sha256 } from './photos';
 import { vectorFromSql, vectorToSql } from './vector';
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
 export interface Face {
   id: number;
   uuid: string;
   personId: number | null;
-  /** The person's name (subject), when the face has a person. */
+  /** The person's name, when the face has a person. */
   personName: string | null;
+  /** The collections the face is in, ascending. */
+  collectionIds: number[];
   box: Box | null;
   photoId: number | null;
   photoSha256: Buffer | null;
@@ -44,10 +40,11 @@ export interface NewFace {
   attributes?: Record<string, unknown>;
   cameraId?: number | null;
   autoCreated?: boolean;
-  collectionIds?: number[];
+  collectionIds?: readonly number[];
 }
 
-const COLUMNS = `f.id, f.uuid, f.person_id, p.name AS person_name, f.box_x, f.box_y, f.box_width, f.box_height, f.photo_id,
+const COLUMNS = `f.id, f.uuid, f.person_id, p.name AS person_name,
+  ARRAY(SELECT fc.collection_id FROM face_collections fc WHERE fc.face_id = f.id ORDER BY 1) AS collection_ids, f.box_x, f.box_y, f.box_width, f.box_height, f.photo_id,
   f.photo_sha256, f.quality, f.attributes, f.camera_id, f.auto_created, f.created_at`;
 const FROM = 'faces f LEFT JOIN persons p ON p.id = f.person_id';
 
@@ -56,6 +53,7 @@ interface FaceRow {
   uuid: string;
   person_id: number | null;
   person_name: string | null;
+  collection_ids: number[];
   box_x: number | null;
   box_y: number | null;
   box_width: number | null;
@@ -75,6 +73,7 @@ function toFace(r: FaceRow): Face {
     uuid: r.uuid,
     personId: r.person_id,
     personName: r.person_name,
+    collectionIds: r.collection_ids.map(Number),
     box: r.box_x === null ? null : { x: r.box_x, y: r.box_y!, width: r.box_width!, height: r.box_height! },
     photoId: r.photo_id,
     photoSha256: r.photo_sha256,
@@ -147,11 +146,17 @@ export async function getFaceTemplates(q: Queryable, ids: number[]): Promise<Map
 }
 
 export interface FaceFilter {
-  collectionId?: number;
+  ids?: readonly number[];
+  /** Faces in at least one of these collections. */
+  collectionIds?: readonly number[];
   personId?: number;
-  /** Faces whose person is owned by this collection (CompreFace examples of a key's subjects). */
+  /** Faces whose person's name is unique within this collection (the person's namespace). */
   ownerCollectionId?: number;
   cameraId?: number;
+  uuids?: readonly string[];
+  /** Keyset paging: ids above / below. */
+  afterId?: number;
+  beforeId?: number;
 }
 
 function faceWhere(filter: FaceFilter): { where: string; params: unknown[] } {
@@ -161,24 +166,44 @@ function faceWhere(filter: FaceFilter): { where: string; params: unknown[] } {
     params.push(value);
     conds.push(sql.replace('?', `$${params.length}`));
   };
-  if (filter.collectionId !== undefined)
-    add('EXISTS (SELECT 1 FROM face_collections fc WHERE fc.face_id = f.id AND fc.collection_id = ?)', filter.collectionId);
+  if (filter.collectionIds !== undefined)
+    add('EXISTS (SELECT 1 FROM face_collections fc WHERE fc.face_id = f.id AND fc.collection_id = ANY(?::bigint[]))', filter.collectionIds);
+  if (filter.ids !== undefined) add('f.id = ANY(?::bigint[])', filter.ids);
   if (filter.personId !== undefined) add('f.person_id = ?', filter.personId);
   if (filter.ownerCollectionId !== undefined) add('p.owner_collection_id = ?', filter.ownerCollectionId);
   if (filter.cameraId !== undefined) add('f.camera_id = ?', filter.cameraId);
+  if (filter.uuids !== undefined) add('f.uuid = ANY(?::uuid[])', filter.uuids.filter(isUuid));
+  if (filter.afterId !== undefined) add('f.id > ?', filter.afterId);
+  if (filter.beforeId !== undefined) add('f.id < ?', filter.beforeId);
   return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
 }
 
-/** Faces in enrolment order (id), optionally one 0-based page of them. */
-export async function listFaces(q: Queryable, filter: FaceFilter = {}, page?: { page: number; size: number }): Promise<Face[]> {
+export interface FacePage {
+  /** 0-based page of `size` faces (offset paging), or just the first `size` (with afterId / beforeId: keyset). */
+  page?: number;
+  size: number;
+  /** Enrolment order (default) or newest first. */
+  order?: 'asc' | 'desc';
+}
+
+/** Faces in enrolment order (id), optionally one page of them. */
+export async function listFaces(q: Queryable, filter: FaceFilter = {}, page?: FacePage): Promise<Face[]> {
   const { where, params } = faceWhere(filter);
   let limit = '';
   if (page) {
-    params.push(page.size, page.page * page.size);
+    params.push(page.size, (page.page ?? 0) * page.size);
     limit = `LIMIT $${params.length - 1} OFFSET $${params.length}`;
   }
-  const r = await q.query<FaceRow>(`SELECT ${COLUMNS} FROM ${FROM} ${where} ORDER BY f.id ${limit}`, params);
+  const order = page?.order === 'desc' ? 'DESC' : '';
+  const r = await q.query<FaceRow>(`SELECT ${COLUMNS} FROM ${FROM} ${where} ORDER BY f.id ${order} ${limit}`, params);
   return r.rows.map(toFace);
+}
+
+/** Ids of the matching faces, ascending (for deletes and index refreshes: no row decoding). */
+export async function listFaceIds(q: Queryable, filter: FaceFilter): Promise<number[]> {
+  const { where, params } = faceWhere(filter);
+  const r = await q.query<{ id: number }>(`SELECT f.id FROM ${FROM} ${where} ORDER BY f.id`, params);
+  return r.rows.map((row) => row.id);
 }
 
 export async function countFaces(q: Queryable, filter: FaceFilter = {}): Promise<number> {
@@ -187,16 +212,16 @@ export async function countFaces(q: Queryable, filter: FaceFilter = {}): Promise
   return r.rows[0].n;
 }
 
-export async function addFaceToCollections(q: Queryable, faceId: number, collectionIds: number[]): Promise<void> {
+export async function addFaceToCollections(q: Queryable, faceId: number, collectionIds: readonly number[]): Promise<void> {
   await q.query(
     `INSERT INTO face_collections (collection_id, face_id) SELECT c, $1 FROM unnest($2::bigint[]) AS c ON CONFLICT DO NOTHING`,
     [faceId, collectionIds],
   );
 }
 
-export async function removeFaceFromCollection(q: Queryable, faceId: number, collectionId: number): Promise<boolean> {
-  const r = await q.query(`DELETE FROM face_collections WHERE face_id = $1 AND collection_id = $2`, [faceId, collectionId]);
-  return r.rowCount > 0;
+export async function removeFaceFromCollections(q: Queryable, faceId: number, collectionIds: readonly number[]): Promise<number> {
+  const r = await q.query(`DELETE FROM face_collections WHERE face_id = $1 AND collection_id = ANY($2::bigint[])`, [faceId, collectionIds]);
+  return r.rowCount;
 }
 
 export async function getFaceCollectionIds(q: Queryable, faceId: number): Promise<number[]> {
@@ -207,6 +232,11 @@ export async function getFaceCollectionIds(q: Queryable, faceId: number): Promis
 /** Replaces a face's template and embedding (the index is told through the change notification). */
 export async function setFaceTemplate(q: Queryable, id: number, t: FaceTemplate): Promise<boolean> {
   const r = await q.query(`UPDATE faces SET template = $2, embedding = $3 WHERE id = $1`, [id, t.template, vectorToSql(t.embedding)]);
+  return r.rowCount > 0;
+}
+
+export async function setFaceAttributes(q: Queryable, id: number, attributes: Record<string, unknown>): Promise<boolean> {
+  const r = await q.query(`UPDATE faces SET attributes = $2 WHERE id = $1`, [id, attributes]);
   return r.rowCount > 0;
 }
 

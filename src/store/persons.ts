@@ -1,5 +1,6 @@
-// Persons: CompreFace subjects (owned by a collection, name unique in it), FindFace meta, Face Intellect
-// persons with their structured name fields.
+// Persons: whoever owns enrolled faces. A person may belong to a collection's namespace (owner_collection_id),
+// within which names are unique; persons outside any namespace may share names. Structured
+// name fields (surname, patronymic, department) live beside the name.
 import type { Queryable } from './db';
 
 export interface Person {
@@ -64,7 +65,7 @@ function toPerson(r: PersonRow): Person {
   };
 }
 
-/** PostgreSQL's unique_violation: e.g. a subject name that already exists in its collection. */
+/** PostgreSQL's unique_violation: e.g. a person name that already exists in its namespace. */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string })?.code === '23505';
 }
@@ -78,7 +79,7 @@ export async function createPerson(q: Queryable, p: NewPerson): Promise<Person> 
   return toPerson(r.rows[0]);
 }
 
-/** The subject of this name in the collection, created if absent (safe when two enrolments race). */
+/** The namespace's person of this name, created if absent (safe when two enrolments race). */
 export async function ensurePersonByName(q: Queryable, ownerCollectionId: number, name: string): Promise<Person> {
   await q.query(
     `INSERT INTO persons (owner_collection_id, name) VALUES ($1, $2)
@@ -99,8 +100,19 @@ export async function getPersonByUuid(q: Queryable, uuid: string): Promise<Perso
   return r.rows[0] && toPerson(r.rows[0]);
 }
 
-export async function findPersonByName(q: Queryable, ownerCollectionId: number, name: string): Promise<Person | undefined> {
-  const r = await q.query<PersonRow>(`SELECT ${COLUMNS} FROM persons WHERE owner_collection_id = $1 AND name = $2`, [ownerCollectionId, name]);
+/** The namespace's person of this name; with ignoreCase, an exact match wins, else the oldest case-insensitive one. */
+export async function findPersonByName(
+  q: Queryable,
+  ownerCollectionId: number,
+  name: string,
+  opts: { ignoreCase?: boolean } = {},
+): Promise<Person | undefined> {
+  const r = await q.query<PersonRow>(
+    opts.ignoreCase
+      ? `SELECT ${COLUMNS} FROM persons WHERE owner_collection_id = $1 AND lower(name) = lower($2) ORDER BY name = $2 DESC, id LIMIT 1`
+      : `SELECT ${COLUMNS} FROM persons WHERE owner_collection_id = $1 AND name = $2`,
+    [ownerCollectionId, name],
+  );
   return r.rows[0] && toPerson(r.rows[0]);
 }
 
@@ -110,9 +122,12 @@ export async function getPersonsByIds(q: Queryable, ids: number[]): Promise<Map<
 }
 
 export interface PersonFilter {
+  ids?: readonly number[];
   ownerCollectionId?: number;
-  /** Persons with at least one face in this collection. */
-  collectionId?: number;
+  /** Persons in one of these namespaces or with a face in one of these collections. */
+  visibleIn?: readonly number[];
+  /** Persons with at least one face in one of these collections. */
+  collectionIds?: readonly number[];
   name?: string;
 }
 
@@ -122,17 +137,32 @@ export interface Page {
   size: number;
 }
 
+/** name: by name, then id; created: oldest first; newest: newest first. */
+export type PersonOrder = 'name' | 'created' | 'newest';
+
+const PERSON_ORDER: Record<PersonOrder, string> = { name: 'p.name, p.id', created: 'p.id', newest: 'p.id DESC' };
+
 function personWhere(f: PersonFilter): { where: string; params: unknown[] } {
   const conds: string[] = [];
   const params: unknown[] = [];
+  if (f.ids !== undefined) {
+    params.push(f.ids);
+    conds.push(`p.id = ANY($${params.length}::bigint[])`);
+  }
   if (f.ownerCollectionId !== undefined) {
     params.push(f.ownerCollectionId);
     conds.push(`p.owner_collection_id = $${params.length}`);
   }
-  if (f.collectionId !== undefined) {
-    params.push(f.collectionId);
+  if (f.visibleIn !== undefined) {
+    params.push(f.visibleIn);
+    const n = params.length;
+    conds.push(`(p.owner_collection_id = ANY($${n}::bigint[]) OR EXISTS (SELECT 1 FROM faces f JOIN face_collections fc ON fc.face_id = f.id
+                   WHERE f.person_id = p.id AND fc.collection_id = ANY($${n}::bigint[])))`);
+  }
+  if (f.collectionIds !== undefined) {
+    params.push(f.collectionIds);
     conds.push(`EXISTS (SELECT 1 FROM faces f JOIN face_collections fc ON fc.face_id = f.id
-                         WHERE f.person_id = p.id AND fc.collection_id = $${params.length})`);
+                         WHERE f.person_id = p.id AND fc.collection_id = ANY($${params.length}::bigint[]))`);
   }
   if (f.name !== undefined) {
     params.push(f.name);
@@ -141,15 +171,15 @@ function personWhere(f: PersonFilter): { where: string; params: unknown[] } {
   return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
 }
 
-/** Persons in name order (then id), optionally one page of them. */
-export async function listPersons(q: Queryable, filter: PersonFilter = {}, page?: Page): Promise<Person[]> {
+/** Persons in the given order (by name by default), optionally one page of them. */
+export async function listPersons(q: Queryable, filter: PersonFilter = {}, page?: Page, order: PersonOrder = 'name'): Promise<Person[]> {
   const { where, params } = personWhere(filter);
   let limit = '';
   if (page) {
     params.push(page.size, page.page * page.size);
     limit = `LIMIT $${params.length - 1} OFFSET $${params.length}`;
   }
-  const r = await q.query<PersonRow>(`SELECT ${COLUMNS} FROM persons p ${where} ORDER BY p.name, p.id ${limit}`, params);
+  const r = await q.query<PersonRow>(`SELECT ${COLUMNS} FROM persons p ${where} ORDER BY ${PERSON_ORDER[order]} ${limit}`, params);
   return r.rows.map(toPerson);
 }
 
@@ -181,10 +211,7 @@ export async function updatePerson(q: Queryable, id: number, changes: PersonChan
   return r.rows[0] && toPerson(r.rows[0]);
 }
 
-/**
- * Moves every face of `fromId` to `intoId` and deletes `fromId` (CompreFace: renaming a subject to an existing
- * name merges them). Statistics are summed. Run it inside a transaction.
- */
+/** Moves every face and event of `fromId` to `intoId` and deletes `fromId`; statistics are summed. Run it in a transaction. */
 export async function mergePersons(q: Queryable, fromId: number, intoId: number): Promise<number> {
   const moved = await q.query(`UPDATE faces SET person_id = $2 WHERE person_id = $1`, [fromId, intoId]);
   await q.query(
@@ -204,7 +231,7 @@ export async function deletePerson(q: Queryable, id: number): Promise<boolean> {
   return r.rowCount > 0;
 }
 
-/** Deletes every person owned by the collection (CompreFace "delete all subjects"); returns how many. */
+/** Deletes every person of the collection's namespace (and, by cascade, their faces); returns how many. */
 export async function deletePersonsOwnedBy(q: Queryable, ownerCollectionId: number): Promise<number> {
   const r = await q.query(`DELETE FROM persons WHERE owner_collection_id = $1`, [ownerCollectionId]);
   return r.rowCount;

@@ -1,7 +1,6 @@
 // Embeddings cross the SQL boundary as pgvector text ('[0.1,0.2,...]'), the same on both drivers.
 import pgvector from 'pgvector';
-
-export const EMBEDDING_DIM = 512;
+import { EMBEDDING_DIM } from '../domain/types';
 
 /** A unit embedding as a pgvector literal for a query parameter. */
 export function vectorToSql(embedding: Float32Array | number[]): string {

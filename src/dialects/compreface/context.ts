@@ -1,14 +1,37 @@
-// What every CompreFace route needs: the domain services, image input limits, and small request helpers.
+// What every CompreFace route needs: the domain services, CompreFace's subject rules and similarity scale,
+// image input limits, and small request helpers.
 import type Koa from 'koa';
 import { DomainError } from '../../domain/errors';
 import type { CallContext } from '../../domain/events';
 import type { DomainServices } from '../../domain/services';
 import { grantOf } from '../../http/auth';
 import { readImage, type ImageInputOptions } from '../../http/image-input';
+import { round5 } from './face-json';
+import { cosineFromSimilarity, MATCH_SIMILARITY, similarityFromCosine } from './similarity';
+import { Subjects } from './subjects';
 
 export interface CompreFaceDeps {
   services: DomainServices;
   image: ImageInputOptions;
+}
+
+/** The dialect's own pieces, built once from the deps. */
+export interface CompreFace extends CompreFaceDeps {
+  subjects: Subjects;
+  /** CompreFace's similarity of a cosine, rounded as CompreFace shows it. */
+  similarity(cosine: number): number;
+  /** The cosine at CompreFace's match similarity (0.5): the verdict recorded with events. */
+  matchCosine: number;
+}
+
+export function compreFace(deps: CompreFaceDeps): CompreFace {
+  const fit = deps.services.calibration.logistic;
+  return {
+    ...deps,
+    subjects: new Subjects(deps.services),
+    similarity: (cosine) => round5(similarityFromCosine(cosine, fit)),
+    matchCosine: cosineFromSimilarity(MATCH_SIMILARITY, fit),
+  };
 }
 
 export const DIALECT = 'compreface';

@@ -3,6 +3,7 @@
 // nearest one.
 import { isDomainError, type DomainErrorCode } from '../../domain/errors';
 import { HttpError, type ErrorRenderer, type RenderedError } from '../../http/errors';
+import { compreFaceMessage } from './messages';
 
 export const CF = {
   UNDEFINED: 0,
@@ -68,7 +69,7 @@ export const renderCompreFaceError: ErrorRenderer = (err) => {
   if (err instanceof CompreFaceError) return body(err.status, err.code, err.message);
   if (isDomainError(err)) {
     const m = DOMAIN[err.code];
-    const rendered = body(m.status, m.code, err.message);
+    const rendered = body(m.status, m.code, compreFaceMessage(err));
     if (err.code === 'BUSY' || err.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': '1' };
     if (err.code === 'MISSING_ARGUMENT' && err.details.in === 'query') rendered.body = { message: err.message, code: CF.MISSING_REQUEST_PARAMETER };
     return rendered;

@@ -1,7 +1,7 @@
 // Maps analysed faces to CompreFace's JSON: box, the face plugins' outputs in CompreFace's shapes (age, gender,
 // mask, landmarks, calculator, pose) plus ours under their own slugs (emotion, liveness, quality, eyes, mouth),
 // and, with status=true, execution_time per face and plugins_versions.
-import type { AnalyzedFace, AttributeName, ImageAnalysis, Point } from '../../domain/types';
+import type { AnalyzedFace, AttributeName, ImageAnalysis } from '../../domain/types';
 
 /** CompreFace plugin slug -> the engine attribute it needs (landmarks and calculator need none). */
 const PLUGIN_ATTRIBUTE: Record<string, AttributeName | null> = {
@@ -45,23 +45,6 @@ export function pluginAttributes(plugins: string[]): AttributeName[] {
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 export const round5 = (x: number) => round(x, 5);
 
-function mean(points: Point[], idx: number[]): Point {
-  let x = 0;
-  let y = 0;
-  for (const i of idx) {
-    x += points[i][0];
-    y += points[i][1];
-  }
-  return [x / idx.length, y / idx.length];
-}
-
-/** CompreFace's 5 landmarks (eyes, nose tip, mouth corners) from the 68, as docs/MODELS.md derives them. */
-export function fivePoints(l68: Point[]): number[][] {
-  if (l68.length < 68) return [];
-  const pts = [mean(l68, [37, 38, 40, 41]), mean(l68, [43, 44, 46, 47]), l68[30], mean(l68, [48, 60]), mean(l68, [54, 64])];
-  return pts.map(([x, y]) => [Math.round(x), Math.round(y)]);
-}
-
 export function boxJson(face: AnalyzedFace, image: { width: number; height: number }) {
   const x0 = Math.max(0, Math.round(face.box.x));
   const y0 = Math.max(0, Math.round(face.box.y));
@@ -97,7 +80,7 @@ export function pluginsJson(face: AnalyzedFace, plugins: string[]): Record<strin
         if (a.pose) out.pose = { pitch: a.pose.pitch, roll: a.pose.roll, yaw: a.pose.yaw };
         break;
       case 'landmarks':
-        out.landmarks = fivePoints(face.landmarks68);
+        out.landmarks = face.landmarks5.map(([x, y]) => [Math.round(x), Math.round(y)]);
         break;
       case 'calculator':
         out.embedding = Array.from(face.embedding);

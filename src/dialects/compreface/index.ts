@@ -3,7 +3,7 @@
 import Router from '@koa/router';
 import type { Dialect } from '../../http/app';
 import { compreFaceAuth } from './auth';
-import { DIALECT, type CompreFaceDeps } from './context';
+import { compreFace, DIALECT, type CompreFaceDeps } from './context';
 import { renderCompreFaceError } from './errors';
 import { recognitionRoutes } from './recognition-routes';
 import { serviceRoutes } from './service-routes';
@@ -15,7 +15,8 @@ export function createCompreFaceDialect(deps: CompreFaceDeps): Dialect {
   // The static image URL carries its key in the path; every other route needs the x-api-key header.
   const keyed = compreFaceAuth(deps.services.keys);
   router.use(async (ctx, next) => (ctx.path.startsWith('/api/v1/static/') ? next() : keyed(ctx, next)));
-  recognitionRoutes(router, deps);
-  serviceRoutes(router, deps);
+  const cf = compreFace(deps);
+  recognitionRoutes(router, cf);
+  serviceRoutes(router, cf);
   return { name: DIALECT, prefixes: ['/api/v1'], renderError: renderCompreFaceError, router };
 }

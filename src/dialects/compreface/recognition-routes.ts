@@ -3,10 +3,10 @@
 import Router from '@koa/router';
 import { DomainError } from '../../domain/errors';
 import { toUnitEmbeddings } from '../../domain/embeddings';
-import { checkSubjectName } from '../../domain/subjects';
+import { checkPersonName } from '../../domain/persons';
 import { CF, CompreFaceError } from './errors';
-import { bodyProperty, callContext, collectionOf, requireImage, type CompreFaceDeps } from './context';
-import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson, round5 } from './face-json';
+import { bodyProperty, callContext, collectionOf, requireImage, type CompreFace } from './context';
+import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson } from './face-json';
 import {
   detectFacesParam,
   detProbThresholdParam,
@@ -22,8 +22,8 @@ import type Koa from 'koa';
 
 function subjectFromBody(ctx: Koa.Context): string {
   const subject = bodyProperty(ctx, 'subject');
-  if (subject === undefined || subject === null) throw new DomainError('MISSING_ARGUMENT', 'Empty required field: subject');
-  return checkSubjectName(subject);
+  if (subject === undefined || subject === null) throw new DomainError('MISSING_ARGUMENT', 'Empty required field: subject', { param: 'subject' });
+  return checkPersonName(subject, 'subject');
 }
 
 /** Probe options shared by recognize and verify. */
@@ -41,8 +41,9 @@ function probeOptions(ctx: Koa.Context, withDetectFaces: boolean) {
   };
 }
 
-export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
-  const { subjects, examples, recognition, verification } = deps.services;
+export function recognitionRoutes(router: Router, cf: CompreFace): void {
+  const { subjects } = cf;
+  const { identification, analysis, verification } = cf.services;
 
   // Subjects
   router.post('/recognition/subjects', async (ctx) => {
@@ -51,8 +52,8 @@ export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
     ctx.body = { subject: name };
   });
   router.put('/recognition/subjects/:subject', async (ctx) => {
-    const updated = await subjects.rename(collectionOf(ctx), ctx.params.subject, subjectFromBody(ctx));
-    ctx.body = { updated };
+    await subjects.rename(collectionOf(ctx), ctx.params.subject, subjectFromBody(ctx));
+    ctx.body = { updated: true };
   });
   router.delete('/recognition/subjects/:subject', async (ctx) => {
     ctx.body = { subject: await subjects.delete(collectionOf(ctx), ctx.params.subject) };
@@ -69,14 +70,14 @@ export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
     const collectionId = collectionOf(ctx);
     const subject = requiredSubjectParam(ctx);
     const minScore = detProbThresholdParam(ctx);
-    const image = await requireImage(ctx, deps, 'file');
-    const example = await examples.enrol(collectionId, subject, image, { minScore });
+    const image = await requireImage(ctx, cf, 'file');
+    const example = await subjects.enrol(collectionId, subject, image, minScore);
     ctx.status = 201;
     ctx.body = { image_id: example.id, subject: example.subject };
   });
   router.get(['/recognition/faces', '/recognition/faces/'], async (ctx) => {
     const { page, size } = pageParams(ctx);
-    const result = await examples.list(collectionOf(ctx), { subject: optionalSubjectParam(ctx), page, size });
+    const result = await subjects.examples(collectionOf(ctx), { subject: optionalSubjectParam(ctx), page, size });
     ctx.body = {
       faces: result.items.map((e) => ({ image_id: e.id, subject: e.subject })),
       page_number: result.page,
@@ -86,36 +87,40 @@ export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
     };
   });
   router.delete('/recognition/faces', async (ctx) => {
-    ctx.body = { deleted: await examples.deleteBySubject(collectionOf(ctx), optionalSubjectParam(ctx)) };
+    ctx.body = { deleted: await subjects.deleteExamplesOf(collectionOf(ctx), optionalSubjectParam(ctx)) };
   });
   router.post('/recognition/faces/delete', async (ctx) => {
     const ids = ctx.request.body as unknown;
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
       throw new CompreFaceError(400, CF.VALIDATION_CONSTRAINT_VIOLATION, 'request body should be a JSON array of image ids');
     }
-    const deleted = await examples.deleteMany(collectionOf(ctx), ids as string[]);
+    const deleted = await subjects.deleteExamples(collectionOf(ctx), ids as string[]);
     ctx.body = deleted.map((e) => ({ image_id: e.id, subject: e.subject }));
   });
   router.delete('/recognition/faces/:image_id', async (ctx) => {
-    const e = await examples.deleteById(collectionOf(ctx), ctx.params.image_id);
+    const e = await subjects.deleteExample(collectionOf(ctx), ctx.params.image_id);
     ctx.body = { image_id: e.id, subject: e.subject };
   });
   router.get('/recognition/faces/:image_id/img', async (ctx) => {
-    const photo = await examples.photo(collectionOf(ctx), ctx.params.image_id);
-    sendPhoto(ctx, photo);
+    sendPhoto(ctx, await examplePhoto(cf, collectionOf(ctx), ctx.params.image_id));
   });
 
   // Recognize
   router.post('/recognition/recognize', async (ctx) => {
     const collectionId = collectionOf(ctx);
     const { plugins, status, detect } = probeOptions(ctx, true);
-    const predictionCount = predictionCountParam(ctx);
-    const image = await requireImage(ctx, deps, 'file');
-    const r = await recognition.recognizeImage(collectionId, image, { ...detect, predictionCount }, callContext(ctx, 'recognize'));
+    const limit = predictionCountParam(ctx);
+    const image = await requireImage(ctx, cf, 'file');
+    const r = await identification.identifyImage(
+      image,
+      detect,
+      { collectionIds: [collectionId], limit, by: 'person', matchCosine: cf.matchCosine },
+      callContext(ctx, 'recognize'),
+    );
     ctx.body = {
       result: r.faces.map(({ face, matches }) =>
         faceJson(face, r.analysis, plugins, status, {
-          subjects: matches.map((m) => ({ similarity: round5(m.similarity), subject: m.subject })),
+          subjects: matches.map((m) => ({ similarity: cf.similarity(m.cosine), subject: m.personName })),
         }),
       ),
       ...(status ? { plugins_versions: pluginsVersionsJson(plugins) } : {}),
@@ -126,10 +131,12 @@ export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
   router.post('/recognition/faces/:image_id/verify', async (ctx) => {
     const collectionId = collectionOf(ctx);
     const { plugins, status, detect } = probeOptions(ctx, false);
-    const image = await requireImage(ctx, deps, 'file');
-    const r = await verification.verifyImageAgainstExample(collectionId, ctx.params.image_id, image, detect, callContext(ctx, 'faces/verify'));
+    const example = await subjects.example(collectionId, ctx.params.image_id);
+    const image = await requireImage(ctx, cf, 'file');
+    const probe = await analysis.detect(image, { ...detect, embeddings: true });
+    const scores = await verification.compareWithFace(example, [collectionId], probe.faces, { matchCosine: cf.matchCosine }, callContext(ctx, 'faces/verify'));
     ctx.body = {
-      result: r.faces.map(({ face, similarity }) => faceJson(face, r.analysis, plugins, status, { similarity: round5(similarity) })),
+      result: probe.faces.map((face, i) => faceJson(face, probe, plugins, status, { similarity: cf.similarity(scores[i].cosine) })),
       ...(status ? { plugins_versions: pluginsVersionsJson(plugins) } : {}),
     };
   });
@@ -137,24 +144,40 @@ export function recognitionRoutes(router: Router, deps: CompreFaceDeps): void {
   // Embeddings
   router.post('/recognition/embeddings/recognize', async (ctx) => {
     const collectionId = collectionOf(ctx);
-    const predictionCount = predictionCountParam(ctx);
+    const limit = predictionCountParam(ctx);
     const input = bodyProperty(ctx, 'embeddings');
-    const embeddings = toUnitEmbeddings(input);
-    const results = await recognition.recognizeEmbeddings(collectionId, embeddings, predictionCount, callContext(ctx, 'embeddings/recognize'));
+    const probes = toUnitEmbeddings(input).map((embedding) => ({ embedding }));
+    const results = await identification.identify(
+      probes,
+      { collectionIds: [collectionId], limit, by: 'person', matchCosine: cf.matchCosine },
+      callContext(ctx, 'embeddings/recognize'),
+    );
     ctx.body = {
       result: results.map((matches, i) => ({
         embedding: (input as number[][])[i],
-        similarities: matches.map((m) => ({ subject: m.subject, similarity: round5(m.similarity) })),
+        similarities: matches.map((m) => ({ subject: m.personName, similarity: cf.similarity(m.cosine) })),
       })),
     };
   });
   router.post('/recognition/embeddings/faces/:image_id/verify', async (ctx) => {
     const collectionId = collectionOf(ctx);
+    const example = await subjects.example(collectionId, ctx.params.image_id);
     const input = bodyProperty(ctx, 'embeddings');
-    const embeddings = toUnitEmbeddings(input);
-    const sims = await verification.verifyEmbeddingsAgainstExample(collectionId, ctx.params.image_id, embeddings, callContext(ctx, 'embeddings/faces/verify'));
-    ctx.body = { result: sims.map((s, i) => ({ embedding: (input as number[][])[i], similarity: round5(s) })) };
+    const probes = toUnitEmbeddings(input).map((embedding) => ({ embedding }));
+    const scores = await verification.compareWithFace(example, [collectionId], probes, { matchCosine: cf.matchCosine }, callContext(ctx, 'embeddings/faces/verify'));
+    ctx.body = { result: scores.map((s, i) => ({ embedding: (input as number[][])[i], similarity: cf.similarity(s.cosine) })) };
   });
+}
+
+/** The example's stored photo; undefined for an unknown id or when photos are not kept. */
+export async function examplePhoto(cf: CompreFace, collectionId: number, imageId: string): Promise<{ bytes: Buffer; mimeType: string } | undefined> {
+  try {
+    const example = await cf.subjects.example(collectionId, imageId);
+    return await cf.services.faces.photo(example.id, [collectionId]);
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'FACE_NOT_FOUND') return undefined;
+    throw err;
+  }
 }
 
 /** An example's photo, or empty bytes when there is none (as CompreFace answers). */

@@ -2,14 +2,14 @@
 import type Router from '@koa/router';
 import { DomainError } from '../../domain/errors';
 import { toUnitEmbedding, toUnitEmbeddings } from '../../domain/embeddings';
-import { bodyProperty, callContext, requireImage, type CompreFaceDeps } from './context';
-import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson, round5 } from './face-json';
+import { bodyProperty, callContext, requireImage, type CompreFace } from './context';
+import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson } from './face-json';
 import { detectFacesParam, detProbThresholdParam, facePluginsParam, limitParam, statusParam } from './params';
-import { sendPhoto } from './recognition-routes';
+import { examplePhoto, sendPhoto } from './recognition-routes';
 import { checkKeyFormat } from './auth';
 
-export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
-  const { detection, verification, examples, keys } = deps.services;
+export function serviceRoutes(router: Router, cf: CompreFace): void {
+  const { analysis, verification, keys } = cf.services;
 
   router.post('/detection/detect', async (ctx) => {
     const plugins = knownPlugins(facePluginsParam(ctx));
@@ -21,10 +21,10 @@ export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
       detectFaces: detectFacesParam(ctx),
       embeddings: plugins.includes('calculator'),
     };
-    const image = await requireImage(ctx, deps, 'file');
-    const analysis = await detection.detect(image, opts);
+    const image = await requireImage(ctx, cf, 'file');
+    const detected = await analysis.detect(image, opts);
     ctx.body = {
-      result: analysis.faces.map((face) => faceJson(face, analysis, plugins, status)),
+      result: detected.faces.map((face) => faceJson(face, detected, plugins, status)),
       ...(status ? { plugins_versions: pluginsVersionsJson(plugins) } : {}),
     };
   });
@@ -38,14 +38,21 @@ export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
       attributes: pluginAttributes(plugins),
       detectFaces: detectFacesParam(ctx),
     };
-    const source = await requireImage(ctx, deps, 'source_image');
-    const target = await requireImage(ctx, deps, 'target_image');
-    const r = await verification.verifyImages(source, target, opts, callContext(ctx, 'verification/verify'));
+    const source = await requireImage(ctx, cf, 'source_image');
+    const target = await requireImage(ctx, cf, 'target_image');
+    // The source must show one face; every face of the target is compared with it.
+    const r = await verification.compareImages(
+      source,
+      target,
+      opts,
+      { matchCosine: cf.matchCosine, sourceSelect: 'dominant', targetSelect: 'all' },
+      callContext(ctx, 'verification/verify'),
+    );
     ctx.body = {
       result: [
         {
-          source_image_face: faceJson(r.source.face, r.source.analysis, plugins, status),
-          face_matches: r.target.faces.map(({ face, similarity }) => faceJson(face, r.target.analysis, plugins, status, { similarity: round5(similarity) })),
+          source_image_face: faceJson(r.source.faces[0], r.source.analysis, plugins, status),
+          face_matches: r.target.faces.map((face, j) => faceJson(face, r.target.analysis, plugins, status, { similarity: cf.similarity(r.scores[0][j].cosine) })),
           ...(status ? { plugins_versions: pluginsVersionsJson(plugins) } : {}),
         },
       ],
@@ -58,8 +65,12 @@ export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
     const source = toUnitEmbedding(rawSource, 'source');
     const rawTargets = bodyProperty(ctx, 'targets');
     const targets = toUnitEmbeddings(rawTargets, 'targets');
-    const sims = await verification.verifyEmbeddings(source, targets, callContext(ctx, 'verification/embeddings/verify'));
-    ctx.body = { result: sims.map((s, i) => ({ embedding: (rawTargets as number[][])[i], similarity: round5(s) })) };
+    const scores = await verification.compare(
+      targets.map((t) => ({ probe: t, reference: source })),
+      { matchCosine: cf.matchCosine },
+      callContext(ctx, 'verification/embeddings/verify'),
+    );
+    ctx.body = { result: scores.map((s, i) => ({ embedding: (rawTargets as number[][])[i], similarity: cf.similarity(s.cosine) })) };
   });
 
   // <img src> friendly: the recognition key is in the path, not a header.
@@ -69,6 +80,6 @@ export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
     ctx.path = `/api/v1/static/${key.slice(0, 8)}…/images/${ctx.params.image_id}`;
     checkKeyFormat(key);
     const grant = await keys.authenticate(key, ['recognition']);
-    sendPhoto(ctx, await examples.photo(grant.collectionId!, ctx.params.image_id));
+    sendPhoto(ctx, await examplePhoto(cf, grant.collectionId!, ctx.params.image_id));
   });
 }

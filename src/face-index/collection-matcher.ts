@@ -1,19 +1,7 @@
 // What the face index needs from the 1:N matcher of one collection. The native SIMD matcher
 // (src/engine/matcher.ts) is the production implementation; ExactMatcher below is the plain float
 // brute-force reference: tests compare against it, and it serves when the native matcher is unavailable.
-import { EMBEDDING_DIM } from '../../store/vector';
-
-export interface SearchHit {
-  faceId: number;
-  /** Cosine similarity. */
-  similarity: number;
-}
-
-export interface SearchOptions {
-  k: number;
-  /** Only hits with similarity >= threshold. */
-  threshold?: number;
-}
+import { EMBEDDING_DIM, type FaceHit, type SearchOptions } from '../domain/types';
 
 export interface CollectionMatcher {
   readonly size: number;
@@ -26,7 +14,8 @@ export interface CollectionMatcher {
   reserve?(count: number): void;
   remove(id: number): boolean;
   has(id: number): boolean;
-  search(query: Float32Array, opts: SearchOptions): Promise<SearchHit[]>;
+  /** Best first; hits carry no person (personId null): the face index adds it. */
+  search(query: Float32Array, opts: SearchOptions): Promise<FaceHit[]>;
   memoryBytes(): number;
   /** Frees native memory; the matcher is not used afterwards. */
   dispose(): void;
@@ -82,21 +71,21 @@ export class ExactMatcher implements CollectionMatcher {
     return this.slotOf.has(id);
   }
 
-  async search(query: Float32Array, opts: SearchOptions): Promise<SearchHit[]> {
+  async search(query: Float32Array, opts: SearchOptions): Promise<FaceHit[]> {
     return this.searchSync(query, opts);
   }
 
-  searchSync(query: Float32Array, { k, threshold = -Infinity }: SearchOptions): SearchHit[] {
+  searchSync(query: Float32Array, { k, threshold = -Infinity }: SearchOptions): FaceHit[] {
     if (query.length !== EMBEDDING_DIM) throw new RangeError(`query must have ${EMBEDDING_DIM} values`);
-    const hits: SearchHit[] = [];
+    const hits: FaceHit[] = [];
     const v = this.vectors;
     for (let s = 0; s < this.ids.length; s++) {
       let dot = 0;
       const base = s * EMBEDDING_DIM;
       for (let j = 0; j < EMBEDDING_DIM; j++) dot += v[base + j] * query[j];
-      if (dot >= threshold) hits.push({ faceId: this.ids[s], similarity: dot });
+      if (dot >= threshold) hits.push({ faceId: this.ids[s], cosine: dot, personId: null });
     }
-    hits.sort((a, b) => b.similarity - a.similarity || a.faceId - b.faceId);
+    hits.sort((a, b) => b.cosine - a.cosine || a.faceId - b.faceId);
     return hits.slice(0, Math.max(0, k));
   }
 

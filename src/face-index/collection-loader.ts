@@ -3,8 +3,8 @@
 // PostgreSQL server the id span is split across a few connections, so the server reads and sends in parallel
 // while this process parses and adds. PGlite answers one query at a time: there one COPY streams the whole
 // collection (EmbeddedDb.copyOut reads PGlite's protocol stream as the COPY runs, so memory stays bounded).
-import type { Db } from '../../store/db';
-import { copyIndexEntries, splitCollectionRanges, type IndexEntryBatch } from '../../store/face-index-queries';
+import type { Db } from '../store/db';
+import { copyIndexEntries, splitCollectionRanges, type IndexEntryBatch } from '../store/face-index-queries';
 
 export interface LoadOptions {
   /** Faces per batch handed to onBatch. */

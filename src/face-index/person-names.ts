@@ -3,8 +3,8 @@
 // cached name; the face index also compares the count of committed renames (migrations/0006) at each version
 // check and starts afresh when it moved, so a lost notification leaves a stale name for one interval at most.
 // Concurrent requests missing the same names share one read.
-import type { Queryable } from '../../store/db';
-import { readPersonNames } from '../../store/face-index-queries';
+import type { Queryable } from '../store/db';
+import { readPersonNames } from '../store/face-index-queries';
 
 export const PERSON_CHANGES_CHANNEL = 'faceserver_persons';
 

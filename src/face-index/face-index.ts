@@ -1,6 +1,6 @@
 // The in-memory face index: one matcher per collection kept in memory, always converging to what PostgreSQL
 // holds. Rules that keep it equal to the database:
-//  - Writes commit in PostgreSQL first; then the writer calls refreshFaces(), and every instance (this one too)
+//  - Writes commit in PostgreSQL first; then the writer calls facesChanged(), and every instance (this one too)
 //    gets a change notification (migrations/0002: channel faceserver_faces, sent at commit).
 //  - Neither path trusts anything but the database: a change is applied by re-reading the face's current
 //    memberships and embedding, never from the payload or the caller.
@@ -13,19 +13,19 @@
 //    reloaded.
 // Each loaded collection also keeps every face's person id, so search hits carry it; person names come from
 // a cache (PersonNames) that renames invalidate through their own notifications.
-import { countCollectionFaces } from '../../store/collections';
-import type { Db } from '../../store/db';
+import { countCollectionFaces } from '../store/collections';
+import type { Db } from '../store/db';
 import {
   getCollectionState,
   listInMemoryCollections,
   NO_PERSON,
   readFaceMemberships,
-  readFacePersons,
   readPersonNamesVersion,
-} from '../../store/face-index-queries';
-import { searchCollectionSql } from '../../store/vector-search';
-import { EMBEDDING_DIM } from '../../store/vector';
-import type { CollectionMatcher, MatcherFactory, SearchHit, SearchOptions } from './collection-matcher';
+} from '../store/face-index-queries';
+import { searchCollectionSql } from '../store/vector-search';
+import { EMBEDDING_DIM, type FaceHit, type SearchOptions } from '../domain/types';
+import type { FaceChangeSink, FaceSearcher } from '../domain/face-search';
+import type { CollectionMatcher, MatcherFactory } from './collection-matcher';
 import { loadCollection, type LoadOptions } from './collection-loader';
 import { parseFaceChange, FACE_CHANGES_CHANNEL, type FaceChange } from './face-change';
 import { FacePersonMap } from './face-person-map';
@@ -59,18 +59,13 @@ export interface FaceIndexOptions {
   onError?: (err: Error, context: string) => void;
 }
 
-/** A search hit with the face's person (subject): null when the face has none. */
-export interface IndexHit extends SearchHit {
-  personId: number | null;
-}
-
 export interface IndexLoadReport {
   collections: number;
   faces: number;
   ms: number;
 }
 
-export class FaceIndex {
+export class FaceIndex implements FaceSearcher, FaceChangeSink {
   private readonly collections = new Map<number, LoadedCollection>();
   private readonly queue: Work[] = [];
   private draining?: Promise<void>;
@@ -127,7 +122,7 @@ export class FaceIndex {
    * Brings the given faces up to date in every in-memory collection after a committed write (enrol, delete,
    * move between collections, template change). Resolves once applied: a search that starts afterwards sees it.
    */
-  refreshFaces(faceIds: number[]): Promise<void> {
+  facesChanged(faceIds: readonly number[]): Promise<void> {
     if (!faceIds.length) return Promise.resolve();
     return new Promise((resolve, reject) => this.push({ kind: 'faces', faceIds: [...new Set(faceIds)], done: { resolve, reject } }));
   }
@@ -141,18 +136,17 @@ export class FaceIndex {
    * Top-k faces of the collection, best first, each with its person id: from memory (no query), or through
    * pgvector SQL for a collection kept out of memory. An in-memory collection without faces yet answers [].
    */
-  async search(collectionId: number, query: Float32Array, opts: SearchOptions & { sqlMode?: 'exact' | 'hnsw' }): Promise<IndexHit[]> {
+  async search(collectionId: number, query: Float32Array, opts: SearchOptions & { sqlMode?: 'exact' | 'hnsw' }): Promise<FaceHit[]> {
     if (query.length !== EMBEDDING_DIM) throw new RangeError(`query must have ${EMBEDDING_DIM} values`);
     const loaded = this.collections.get(collectionId);
     if (loaded) {
       const hits = await loaded.matcher.search(query, opts);
-      return hits.map((h) => ({ ...h, personId: loaded.persons.get(h.faceId) ?? null }));
+      for (const h of hits) h.personId = loaded.persons.get(h.faceId) ?? null;
+      return hits;
     }
     const state = await getCollectionState(this.db, collectionId);
     if (!state || state.inMemory) return [];
-    const hits = await searchCollectionSql(this.db, collectionId, query, { k: opts.k, threshold: opts.threshold, mode: opts.sqlMode ?? 'hnsw' });
-    const persons = hits.length ? await readFacePersons(this.db, hits.map((h) => h.faceId)) : new Map<number, number>();
-    return hits.map((h) => ({ ...h, personId: persons.get(h.faceId) ?? null }));
+    return searchCollectionSql(this.db, collectionId, query, { k: opts.k, threshold: opts.threshold, mode: opts.sqlMode ?? 'hnsw' });
   }
 
   /**
@@ -303,7 +297,7 @@ export class FaceIndex {
   }
 
   private async applyBatch(batch: Work[]): Promise<void> {
-    // Which (collection, face) pairs to re-read: from refreshFaces, the face in every collection; from a
+    // Which (collection, face) pairs to re-read: from facesChanged, the face in every collection; from a
     // notification, the face in its collection. Whole-collection notifications become reloads.
     const everywhere = new Set<number>();
     const scoped = new Map<number, Set<number>>();

@@ -1,4 +1,4 @@
-// The image format from a file's first bytes (the formats the engine decodes), for storing a MIME type with
+// The MIME type of an image from its first bytes (the formats the engine decodes), for storing it with
 // enrolled photos and serving them back.
 const SIGNATURES: { mime: string; test: (b: Buffer) => boolean }[] = [
   { mime: 'image/jpeg', test: (b) => b.length > 2 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
@@ -10,6 +10,6 @@ const SIGNATURES: { mime: string; test: (b: Buffer) => boolean }[] = [
   { mime: 'image/x-icon', test: (b) => b.length > 3 && b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0 },
 ];
 
-export function sniffImageType(bytes: Buffer): string | undefined {
+export function imageMimeType(bytes: Buffer): string | undefined {
   return SIGNATURES.find((s) => s.test(bytes))?.mime;
 }
