@@ -6,7 +6,7 @@ import { bodyProperty, callContext, requireImage, type CompreFaceDeps } from './
 import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson, round5 } from './face-json';
 import { detectFacesParam, detProbThresholdParam, facePluginsParam, limitParam, statusParam } from './params';
 import { sendPhoto } from './recognition-routes';
-import { checkKeyFormat } from './auth';
+import { staticImageCollection } from './auth';
 
 export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
   const { detection, verification, examples, keys } = deps.services;
@@ -67,8 +67,6 @@ export function serviceRoutes(router: Router, deps: CompreFaceDeps): void {
     const key = ctx.params.key;
     // The request log prints the path: keep the key out of it.
     ctx.path = `/api/v1/static/${key.slice(0, 8)}…/images/${ctx.params.image_id}`;
-    checkKeyFormat(key);
-    const grant = await keys.authenticate(key, ['recognition']);
-    sendPhoto(ctx, await examples.photo(grant.collectionId!, ctx.params.image_id));
+    sendPhoto(ctx, await examples.photo(await staticImageCollection(keys, key), ctx.params.image_id));
   });
 }
