@@ -52,7 +52,7 @@ export class RemoteKeyAdmin implements KeyAdmin {
     if (!res.ok) {
       const e = (json.error ?? {}) as { code?: string; message?: string; details?: Json };
       const code = (DOMAIN_ERROR_CODES as readonly string[]).includes(e.code ?? '') ? (e.code as DomainErrorCode) : 'INTERNAL';
-      if (code === 'KEY_INVALID' || code === 'KEY_MISSING') {
+      if (code === 'KEY_INVALID' || code === 'KEY_MISSING' || code === 'KEY_MALFORMED') {
         throw new DomainError(code, `${this.where} refused the admin secret: set ADMIN_SECRET to the one it was started with`);
       }
       throw new DomainError(code, e.message ?? `HTTP ${res.status}`, e.details ?? {});

@@ -23,13 +23,18 @@ async function connect(config: Config): Promise<{ admin: KeyAdmin; close(): Prom
   const server = readServerFile(config.dataDir);
   if (server && server.database === databaseIdentity(config)) {
     const secret = readAdminSecret(config);
-    if (!secret) throw new Error(`a server (pid ${server.pid}) runs on this database at ${server.url}, but no admin secret is at hand: set ADMIN_SECRET`);
-    const remote = new RemoteKeyAdmin(server.url, secret);
+    const remote = new RemoteKeyAdmin(server.url, secret ?? '');
     try {
       await remote.status();
       return { admin: remote, close: async () => {} };
     } catch (err) {
-      if (!(err instanceof ServerUnreachable)) throw err; // a stale server file: the database is free
+      if (!(err instanceof ServerUnreachable)) {
+        if (secret === undefined) {
+          throw new Error(`a server (pid ${server.pid}) runs on this database at ${server.url}, but no admin secret is at hand: set ADMIN_SECRET`, { cause: err });
+        }
+        throw err;
+      }
+      // A stale server file: the database is free.
     }
   }
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
