@@ -90,7 +90,11 @@ function invalid(param: string, message: string, value?: unknown): DomainError {
 }
 
 function newSecret(kind: KeyKind): string {
-  return KIND_RULES[kind].secret === 'uuid' ? crypto.randomUUID() : crypto.randomBytes(24).toString('base64url');
+  if (KIND_RULES[kind].secret === 'uuid') return crypto.randomUUID();
+  let secret: string;
+  do secret = crypto.randomBytes(24).toString('base64url');
+  while (secret.startsWith('-')); // a command line would take it for an option (1 in 64; costs 0.02 bits)
+  return secret;
 }
 
 export class KeyService {
