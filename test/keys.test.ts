@@ -204,9 +204,9 @@ describe('keys while the server runs', function () {
 
         // Scan API: the OAuth2 client's id and secret (client_secret_basic), and the check its token endpoint will call.
         assert.equal((await get(`${app.url}/scans/token`, { authorization: basic(scans.info.user!, scans.key) })).body.kind, 'scans');
-        assert.equal((await server.services.keys.verifyClientSecret(scans.info.user!, scans.key)).kind, 'scans');
-        await assert.rejects(server.services.keys.verifyClientSecret('scans-00000000', scans.key), (e) => isDomainError(e, 'KEY_INVALID'));
-        await assert.rejects(server.services.keys.verifyClientSecret(scans.info.user!, findface.key), (e) => isDomainError(e, 'KEY_INVALID'));
+        assert.equal((await server.services.keys.verifyClientSecret(scans.info.user!, scans.key, ['scans'])).kind, 'scans');
+        await assert.rejects(server.services.keys.verifyClientSecret('scans-00000000', scans.key, ['scans']), (e) => isDomainError(e, 'KEY_INVALID'));
+        await assert.rejects(server.services.keys.verifyClientSecret(scans.info.user!, findface.key, ['scans']), (e) => isDomainError(e, 'KEY_INVALID'));
 
         // Revoked through the admin API: refused at once, though the lookup was just cached.
         assert.equal((await get(`${app.url}/findface`, { authorization: `Token ${findface.key}` })).status, 200);

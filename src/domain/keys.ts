@@ -169,7 +169,7 @@ export class KeyService {
   }
 
   /** An OAuth2 client's id and secret, checked (the token endpoint of a dialect that issues bearer tokens). */
-  verifyClientSecret(clientId: string, secret: string, kinds: readonly KeyKind[] = ['scans']): Promise<KeyGrant> {
+  verifyClientSecret(clientId: string, secret: string, kinds: readonly KeyKind[]): Promise<KeyGrant> {
     return this.authenticate(secret, kinds, { user: clientId });
   }
 
