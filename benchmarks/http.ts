@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   const server = await startServer(config, pino({ level: 'silent' }));
   try {
     const { key } = await server.services.keys.create('recognition');
-    const collectionId = (await server.services.keys.authenticate(key, ['recognition'])).collectionId!;
+    const collectionId = (await server.services.keys.authenticate(key, ['recognition'])).collectionIds[0];
     const { people, seeds } = pickPhotos(args.probes);
 
     // Seeds: real embeddings of LFW distractor photos.

@@ -1,5 +1,6 @@
 // Every setting faceserver reads, with its default and meaning. The README's configuration table is made
 // from this list; `loadConfig` validates all of them at start and names the variable of any bad value.
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -67,6 +68,30 @@ const list: Parser<string[]> = (raw) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** A secret of at least 16 characters, or `sha256:` and the 64 hex digits of one; empty: none configured. */
+const adminSecret: Parser<{ secret?: string; sha256?: Buffer } | undefined> = (raw, name) => {
+  if (raw === '') return undefined;
+  const hashed = /^sha256:([0-9a-f]{64})$/i.exec(raw);
+  if (hashed) return { sha256: Buffer.from(hashed[1], 'hex') };
+  if (raw.length < 16) throw new ConfigError(name, 'must be at least 16 characters, or sha256:<64 hex digits> of the secret');
+  return { secret: raw };
+};
+
+/** Comma-separated IP addresses and CIDR ranges, or `*`. */
+const addressList: Parser<string[]> = (raw, name) => {
+  const entries = list(raw, name);
+  for (const e of entries) {
+    if (e === '*') continue;
+    const [address, bits, extra] = e.split('/');
+    const family = net.isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+      throw new ConfigError(name, `"${e}" is not an IP address, a CIDR range or *`);
+    }
+  }
+  return entries;
+};
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -97,6 +122,19 @@ export const SETTINGS = {
   urlFetchAllowPrivate: setting('URL_FETCH_ALLOW_PRIVATE', 'false', 'Allow image URLs that resolve to loopback or private addresses.', bool),
   urlFetchAllowHosts: setting('URL_FETCH_ALLOW_HOSTS', '', 'Comma-separated hosts that image URLs may reach even when private.', list),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
+  adminApi: setting('ADMIN_API', 'true', 'Serve the admin API (`/admin/v1`: keys and collections), which `faceserver keys` uses while the server runs.', bool),
+  adminSecret: setting(
+    'ADMIN_SECRET',
+    '',
+    'The admin API\'s secret (at least 16 characters), or `sha256:` and its hex SHA-256. Empty: one is generated at first start into DATA_DIR/admin-secret (mode 0600), where the CLI finds it.',
+    adminSecret,
+  ),
+  adminAllowedAddresses: setting(
+    'ADMIN_ALLOWED_ADDRESSES',
+    '',
+    'Comma-separated addresses or CIDR ranges that may call the admin API besides loopback (`*`: any). Empty: loopback only.',
+    addressList,
+  ),
 } as const;
 
 type Settings = typeof SETTINGS;

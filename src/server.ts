@@ -18,6 +18,7 @@ import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
 import { RetentionJob } from './store/retention';
 import { EventWriter } from './store/event-writer';
+import { createServerAdmin } from './admin';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -98,12 +99,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       url: { allowPrivate: config.urlFetchAllowPrivate, allowHosts: config.urlFetchAllowHosts, timeoutMs: IMAGE_URL_TIMEOUT_MS },
     };
 
+    const admin = createServerAdmin(config, { keys: services.keys, db, log });
     const app = createHttpApp({
       log,
       maxBodyBytes: config.maxBodyBytes,
       maxFileBytes: config.maxImageBytes,
       readiness,
-      dialects: [createCompreFaceDialect({ services, image: imageInput })],
+      dialects: [createCompreFaceDialect({ services, image: imageInput }), ...admin.dialects],
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;
@@ -114,12 +116,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log.info({ url }, 'listening');
+    admin.publish(port); // DATA_DIR/server.json: how `faceserver keys` finds this server
 
     let closing: Promise<void> | undefined;
     const openEngine = engine;
     const [openIndex, openRetention] = [faceIndex, retention];
     const close = () =>
       (closing ??= (async () => {
+        admin.unpublish();
         await stopHttp(server, config.shutdownTimeoutMs);
         await events.close(config.shutdownTimeoutMs); // the events of the last requests, written before the database closes
         await openRetention.stop();

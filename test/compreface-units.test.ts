@@ -202,7 +202,7 @@ describe('faceserver keys (CLI)', function () {
     assert.equal(detection.code, 0);
     const listed = await run('keys', 'list');
     assert.equal(listed.out.length, 2);
-    assert.match(listed.out[0], new RegExp(`^${key.slice(0, 8)}.*service=recognition collection=front-door`));
+    assert.match(listed.out[0], new RegExp(`^${key.slice(0, 8)}.*kind=recognition collections=front-door`));
     assert.ok(!listed.out.join('\n').includes(key), 'list never shows whole keys');
     assert.equal((await run('keys', 'create', '--service', 'nonsense')).code, 2);
     assert.equal((await run('keys', 'create', '--service', 'detection', '--collection', 'x')).code, 2);

@@ -1,6 +1,7 @@
 // The face store's schema and repositories, on embedded PostgreSQL and on the real server: every repository,
 // the triggers (photo deletion, per-person statistics, change notifications), retention and the SQL search path.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db, Queryable } from '../src/store/db';
@@ -291,20 +292,22 @@ describe('face store', function () {
 
     it('api keys: stored hashed, found by key, listed by prefix, revoked by key or prefix', async () => {
       const c = await collections.createCollection(db, { name: 'keys-1' });
-      const { key, record } = await apiKeys.createApiKey(db, { service: 'recognition', collectionId: c.id, scopes: ['read', 'write'] });
-      assert.match(key, /^[0-9a-f-]{36}$/);
+      const key = crypto.randomUUID();
+      const record = await apiKeys.insertApiKey(db, { kind: 'recognition', secret: key, collectionIds: [c.id], scopes: ['read', 'write'] });
       assert.equal(record.prefix, key.slice(0, 8));
+      assert.deepEqual(record.collections, [{ id: c.id, name: 'keys-1' }]);
       const stored = await db.query<{ key_hash: Buffer }>('SELECT key_hash FROM api_keys WHERE id = $1', [record.id]);
-      assert.deepEqual(stored.rows[0].key_hash, apiKeys.hashApiKey(key));
+      assert.deepEqual(stored.rows[0].key_hash, apiKeys.hashSecret(key));
       const raw = JSON.stringify((await db.query('SELECT * FROM api_keys')).rows);
       assert.ok(!raw.includes(key), 'the plain key is not stored');
       assert.deepEqual((await apiKeys.findActiveApiKey(db, key))?.scopes, ['read', 'write']);
       assert.equal(await apiKeys.findActiveApiKey(db, key + 'x'), undefined);
-      await assert.rejects(apiKeys.createApiKey(db, { service: 'Bad Service' }));
+      await assert.rejects(apiKeys.insertApiKey(db, { kind: 'Bad Kind', secret: crypto.randomUUID(), collectionIds: [], scopes: [] }));
 
-      const second = await apiKeys.createApiKey(db, { service: 'detection' });
-      assert.deepEqual((await apiKeys.revokeApiKey(db, second.record.prefix)).map((k) => k.id), [second.record.id]);
-      assert.equal(await apiKeys.findActiveApiKey(db, second.key), undefined);
+      const secondKey = crypto.randomUUID();
+      const second = await apiKeys.insertApiKey(db, { kind: 'detection', secret: secondKey, collectionIds: [], scopes: ['detect'] });
+      assert.deepEqual((await apiKeys.revokeApiKey(db, second.prefix)).map((k) => k.id), [second.id]);
+      assert.equal(await apiKeys.findActiveApiKey(db, secondKey), undefined);
       assert.deepEqual((await apiKeys.revokeApiKey(db, key)).map((k) => k.id), [record.id]);
       assert.deepEqual(await apiKeys.revokeApiKey(db, key), []);
       assert.ok((await apiKeys.listApiKeys(db, { includeRevoked: true })).some((k) => k.id === record.id));
@@ -398,7 +401,7 @@ describe('face store', function () {
     it('every query in docs/SQL.md runs and the reports find the rows they are about', async () => {
       const c = await collections.createCollection(db, { name: 'docs-sql' });
       const cam = await cameras.ensureCamera(db, 'docs camera');
-      await apiKeys.createApiKey(db, { service: 'recognition', collectionId: c.id });
+      await apiKeys.insertApiKey(db, { kind: 'recognition', secret: crypto.randomUUID(), collectionIds: [c.id], scopes: ['read'] });
       const p = await persons.createPerson(db, { ownerCollectionId: c.id, name: 'frank', surname: 'Doe', department: 'sales' });
       const centre = randomUnit(60);
       const gallery = clusteredEmbeddings(5, 1, 61);

@@ -1,46 +1,86 @@
-// The `faceserver` command (bin/faceserver). Reads the same settings as the server (loadConfig), opens and
-// migrates the same database, runs one command.
-import { loadConfig, ConfigError } from '../config';
+// The `faceserver` command (bin/faceserver). Reads the same settings as the server (loadConfig). Key and
+// collection commands go to the server running on the same data folder / database when there is one (its
+// admin API, found through DATA_DIR/server.json, with the admin secret), else to the database directly.
+// Exit codes: 0 done, 1 failed, 2 usage (nothing was touched).
+import { loadConfig, type Config } from '../config';
 import { KeyService } from '../domain/keys';
+import { databaseIdentity, readAdminSecret, readServerFile } from '../admin/local-files';
+import { LocalKeyAdmin, type KeyAdmin } from '../admin/operations';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
-import { isUserError, KEYS_USAGE, runKeys, UsageError, type Output } from './keys';
+import { RemoteKeyAdmin, ServerUnreachable } from './admin-client';
+import { KEYS_USAGE, parseCommand, UsageError, type Output } from './keys';
 
 const USAGE = `faceserver: self-hosted face recognition server
   faceserver start                 run the server (same as npm start)
-${KEYS_USAGE.replace(/^usage:\n/, '')}
-Settings come from the environment (DATA_DIR, DATABASE_URL, ...), as for the server.`;
+${KEYS_USAGE}
+Settings come from the environment (DATA_DIR, DATABASE_URL, ADMIN_SECRET, ...), as for the server.`;
 
 const console_: Output = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+/** The running server's admin API when one serves this configuration's database, else the database itself. */
+async function connect(config: Config): Promise<{ admin: KeyAdmin; close(): Promise<void> }> {
+  const server = readServerFile(config.dataDir);
+  if (server && server.database === databaseIdentity(config)) {
+    const secret = readAdminSecret(config);
+    const remote = new RemoteKeyAdmin(server.url, secret ?? '');
+    try {
+      await remote.status();
+      return { admin: remote, close: async () => {} };
+    } catch (err) {
+      if (!(err instanceof ServerUnreachable)) {
+        if (secret === undefined) {
+          throw new Error(`a server (pid ${server.pid}) runs on this database at ${server.url}, but no admin secret is at hand: set ADMIN_SECRET`, { cause: err });
+        }
+        throw err;
+      }
+      // A stale server file: the database is free.
+    }
+  }
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const where = config.databaseUrl ? `the database ${databaseIdentity(config)}` : `the data folder ${config.dataDir}`;
+  return { admin: new LocalKeyAdmin(new KeyService(db), db, where), close: () => db.close() };
+}
 
 export async function main(argv: string[], io: Output = console_, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [group, ...rest] = argv;
   if (!group || group === '--help' || group === '-h' || group === 'help') {
+    if (!group) {
+      io.err(USAGE);
+      return 2;
+    }
     io.out(USAGE);
-    return group ? 0 : 2;
+    return 0;
   }
   try {
     if (group === 'start') {
+      if (rest.length) throw new UsageError(`faceserver start takes no arguments (settings come from the environment)`, USAGE);
       await import('../main');
       return -1; // the server keeps running
     }
-    if (group !== 'keys') throw new UsageError(`unknown command "${group}"`);
+    if (group !== 'keys' && group !== 'collections') throw new UsageError(`unknown command "${group}"`, USAGE);
+    const command = parseCommand(group, rest);
+    if ('help' in command) {
+      io.out(`usage:\n${command.help}`);
+      return 0;
+    }
     const config = loadConfig(env);
-    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const { admin, close } = await connect(config);
     try {
-      await migrate(db);
-      return await runKeys(new KeyService(db), rest, io);
+      return await command.run(admin, io);
     } finally {
-      await db.close();
+      await close();
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`faceserver: ${err.message}\n${USAGE}`);
+      io.err(`faceserver: ${err.message}\nusage:\n${err.usage}`);
       return 2;
-    }
-    if (isUserError(err) || err instanceof ConfigError) {
-      io.err(`faceserver: ${(err as Error).message}`);
-      return 1;
     }
     io.err(`faceserver: ${(err as Error).message ?? String(err)}`);
     return 1;

@@ -1,83 +1,190 @@
-// API keys: each belongs to one service; a recognition key owns one face collection. Keys are stored as hashes
-// (src/store/api-keys.ts); the plain key is returned once, at creation.
+// API keys. Every credential a client presents (a key, a token, a Basic password, an OAuth2 client secret)
+// resolves to one grant: the credential's kind, the scopes it may use and the collections it may see, the
+// first being its default. Secrets are generated here and stored as hashes (src/store/api-keys.ts); the plain
+// secret is returned once, at creation.
 import crypto from 'node:crypto';
-import type { Db } from '../store/db';
-import { createApiKey, findActiveApiKey, hashApiKey, listApiKeys, revokeApiKey, type ApiKey } from '../store/api-keys';
-import { ensureCollection, getCollection } from '../store/collections';
+import type { Db, Queryable } from '../store/db';
+import { findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, revokeApiKey, type ApiKey } from '../store/api-keys';
+import { ensureCollection, getCollectionByName } from '../store/collections';
 import { DomainError } from './errors';
 
-/** What a request authenticated with a key may use. */
+/** The kinds of credential: one per dialect, three for the dialect whose services each have their own keys. */
+export const KEY_KINDS = ['recognition', 'detection', 'verification', 'findface', 'imageapi', 'faceintellect', 'scans'] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+/** What a key may do: find faces, compare two, search a collection, read or change stored faces and persons. */
+export const SCOPES = ['detect', 'verify', 'identify', 'read', 'write'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What a request authenticated with a key may use (ctx.state.grant after src/http/auth.ts). */
 export interface KeyGrant {
   keyId: number;
-  service: string;
-  /** The collection a recognition key owns; null for other services. */
-  collectionId: number | null;
+  kind: KeyKind;
+  scopes: readonly Scope[];
+  /** Collections this key may see; the first is its default (where writes go when no collection is named). */
+  collectionIds: readonly number[];
+}
+
+export interface KindRules {
+  /** 'owns': at least one (a new one named after the key when none is given); 'none': never; 'optional'. */
+  collections: 'owns' | 'none' | 'optional';
+  /** Granted when the creator names none. */
+  defaultScopes: readonly Scope[];
+  /** 'uuid': these kinds' clients check for a UUID (122 random bits); 'random': 192 random bits, base64url. */
+  secret: 'uuid' | 'random';
+  /** A public name goes with the secret: an HTTP Basic user name, or an OAuth2 client id. */
+  login: boolean;
+}
+
+export const KIND_RULES: Readonly<Record<KeyKind, KindRules>> = {
+  recognition: { collections: 'owns', defaultScopes: SCOPES, secret: 'uuid', login: false },
+  detection: { collections: 'none', defaultScopes: ['detect'], secret: 'uuid', login: false },
+  verification: { collections: 'none', defaultScopes: ['verify'], secret: 'uuid', login: false },
+  findface: { collections: 'owns', defaultScopes: SCOPES, secret: 'random', login: false },
+  imageapi: { collections: 'optional', defaultScopes: SCOPES, secret: 'random', login: false },
+  faceintellect: { collections: 'owns', defaultScopes: SCOPES, secret: 'random', login: true },
+  scans: { collections: 'optional', defaultScopes: SCOPES, secret: 'random', login: true },
+};
+
+export const isKeyKind = (s: string): s is KeyKind => (KEY_KINDS as readonly string[]).includes(s);
+export const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).includes(s);
+
+const LOGIN_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** Longest collection name a key may name. */
+export const COLLECTION_NAME_MAX = 200;
+
+export interface NewKey {
+  /** Default: the kind's default scopes. */
+  scopes?: readonly string[];
+  /** Collection names, created when absent; the first is the default. */
+  collections?: readonly string[];
+  /** A label for listings. */
+  name?: string;
+  /** The Basic user name or OAuth2 client id of a kind with a login; generated when absent. */
+  user?: string;
 }
 
 export interface KeyInfo {
   id: number;
   prefix: string;
-  service: string;
-  collection: string | null;
+  kind: KeyKind;
+  /** Basic user name or OAuth2 client id (kinds with a login). */
+  user: string | null;
+  name: string | null;
+  scopes: Scope[];
+  /** Collection names, the default first. */
+  collections: string[];
   createdAt: Date;
   revokedAt: Date | null;
 }
 
 /**
- * How long a successful key lookup is reused. Revoking through this process takes effect at once; a
- * revocation by another process (the CLI, another instance) within this time.
+ * How long a successful key lookup is reused. Revoking through this service (the admin API of this process)
+ * takes effect at once; a revocation by another process (the CLI on a stopped server's database, another
+ * instance on the same PostgreSQL) within this time.
  */
 export const KEY_CACHE_MS = 2000;
 
+function invalid(param: string, message: string, value?: unknown): DomainError {
+  return new DomainError('INVALID_ARGUMENT', message, { param, value });
+}
+
+function newSecret(kind: KeyKind): string {
+  if (KIND_RULES[kind].secret === 'uuid') return crypto.randomUUID();
+  let secret: string;
+  do secret = crypto.randomBytes(24).toString('base64url');
+  while (secret.startsWith('-')); // a command line would take it for an option (1 in 64; costs 0.02 bits)
+  return secret;
+}
+
 export class KeyService {
-  /** sha-256 of a presented key -> its record, for KEY_CACHE_MS (one database read less per request). */
+  /** sha-256 of a presented secret -> its record, for KEY_CACHE_MS (one database read less per request). */
   private readonly cache = new Map<string, { record: ApiKey; until: number }>();
 
   constructor(private readonly db: Db) {}
 
-  /** Creates a key for a service; a recognition key gets (or shares) the named collection. */
-  async create(service: string, opts: { collection?: string; name?: string } = {}): Promise<{ key: string; info: KeyInfo }> {
-    if (!/^[a-z][a-z0-9_-]*$/.test(service)) throw new DomainError('INVALID_ARGUMENT', `bad service name "${service}"`);
-    const key = crypto.randomUUID();
-    return this.db.transaction(async (tx) => {
-      let collectionId: number | null = null;
-      if (service === 'recognition') {
-        const name = opts.collection ?? `recognition-${key.slice(0, 8)}`;
-        collectionId = (await ensureCollection(tx, { name })).id;
-      } else if (opts.collection !== undefined) {
-        throw new DomainError('INVALID_ARGUMENT', 'only recognition keys own a collection');
-      }
-      const { record } = await createApiKey(tx, { key, service, collectionId, name: opts.name ?? null });
-      return { key, info: await this.describe(record, tx) };
+  /** Creates a key of a kind; named collections are created when absent. Returns the secret (shown once). */
+  async create(kind: string, opts: NewKey = {}): Promise<{ key: string; info: KeyInfo }> {
+    if (!isKeyKind(kind)) throw invalid('kind', `unknown key kind "${kind}" (one of ${KEY_KINDS.join(', ')})`, kind);
+    const rules = KIND_RULES[kind];
+    const scopes = [...new Set(opts.scopes ?? rules.defaultScopes)];
+    const badScope = scopes.find((s) => !isScope(s));
+    if (badScope !== undefined) throw invalid('scope', `unknown scope "${badScope}" (one of ${SCOPES.join(', ')})`, badScope);
+    if (!scopes.length) throw invalid('scope', 'a key needs at least one scope');
+    const names = [...new Set(opts.collections ?? [])];
+    if (rules.collections === 'none' && names.length) throw invalid('collection', `${kind} keys see no collections`);
+    const badName = names.find((n) => n.trim() === '' || n.length > COLLECTION_NAME_MAX);
+    if (badName !== undefined) throw invalid('collection', `a collection name is 1 to ${COLLECTION_NAME_MAX} characters, not blank`, badName);
+    if (opts.user !== undefined && !rules.login) throw invalid('user', `${kind} keys have no user name or client id`);
+    if (opts.user !== undefined && !LOGIN_RE.test(opts.user)) {
+      throw invalid('user', 'a user name or client id is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit', opts.user);
+    }
+
+    const key = newSecret(kind);
+    const login = rules.login ? (opts.user ?? `${kind}-${crypto.randomBytes(4).toString('hex')}`) : null;
+    const record = await this.db.transaction(async (tx) => {
+      if (login !== null && (await loginTaken(tx, kind, login))) throw invalid('user', `an active ${kind} key already has the user "${login}"`, login);
+      if (rules.collections === 'owns' && !names.length) names.push(`${kind}-${key.slice(0, 8)}`);
+      const collectionIds: number[] = [];
+      for (const name of names) collectionIds.push((await ensureCollection(tx, { name })).id);
+      return insertApiKey(tx, { kind, secret: key, login, name: opts.name ?? null, scopes, collectionIds });
     });
+    return { key, info: describe(record) };
   }
 
   async list(opts: { includeRevoked?: boolean } = {}): Promise<KeyInfo[]> {
-    const keys = await listApiKeys(this.db, opts);
-    return Promise.all(keys.map((k) => this.describe(k)));
+    return (await listApiKeys(this.db, opts)).map(describe);
   }
 
-  /** Revokes a key given in full or by its listed prefix; returns what was revoked (empty: nothing matched). */
-  async revoke(keyOrPrefix: string): Promise<KeyInfo[]> {
-    const revoked = await revokeApiKey(this.db, keyOrPrefix);
+  /**
+   * Revokes a key given by its whole secret, or by its listed prefix or user when that names exactly one active
+   * key; returns what was revoked (empty: nothing matched). Takes effect at once in this process.
+   */
+  async revoke(keyPrefixOrUser: string): Promise<KeyInfo[]> {
+    const revoked = await revokeApiKey(this.db, keyPrefixOrUser);
     this.cache.clear();
-    return Promise.all(revoked.map((k) => this.describe(k)));
+    return revoked.map(describe);
   }
 
-  /** The grant of an active key for one of the given services; KEY_INVALID otherwise. */
-  async authenticate(key: string, services: readonly string[]): Promise<KeyGrant> {
-    const record = await this.lookup(key);
-    if (!record || !services.includes(record.service) || (record.service === 'recognition' && record.collectionId === null)) {
-      throw new DomainError('KEY_INVALID', `${services[0]} service with API Key ${key} not found`, { service: services[0] });
-    }
-    return { keyId: record.id, service: record.service, collectionId: record.collectionId };
+  /**
+   * The grant of an active key of one of `kinds`: KEY_INVALID when the secret is unknown or revoked, of another
+   * kind, presented with another user (two-part credentials), or of a kind that needs a collection and has none
+   * left; FORBIDDEN when it lacks `scope`.
+   */
+  async authenticate(secret: string, kinds: readonly KeyKind[], opts: { user?: string; scope?: Scope } = {}): Promise<KeyGrant> {
+    const record = await this.lookup(secret);
+    if (!record || !kinds.includes(record.kind as KeyKind)) throw keyInvalid(kinds);
+    const kind = record.kind as KeyKind;
+    const rules = KIND_RULES[kind];
+    if (rules.login && (opts.user === undefined || opts.user !== record.login)) throw keyInvalid(kinds);
+    if (rules.collections === 'owns' && !record.collections.length) throw keyInvalid(kinds);
+    const grant: KeyGrant = {
+      keyId: record.id,
+      kind,
+      scopes: record.scopes.filter(isScope),
+      collectionIds: record.collections.map((c) => c.id),
+    };
+    if (opts.scope !== undefined) checkScope(grant, opts.scope);
+    return grant;
   }
 
-  private async lookup(key: string): Promise<ApiKey | undefined> {
-    const id = hashApiKey(key).toString('hex');
+  /** An OAuth2 client's id and secret, checked (the token endpoint of a dialect that issues bearer tokens). */
+  verifyClientSecret(clientId: string, secret: string, kinds: readonly KeyKind[]): Promise<KeyGrant> {
+    return this.authenticate(secret, kinds, { user: clientId });
+  }
+
+  /** The id of a collection the grant may see, by name; COLLECTION_NOT_FOUND for any other name. */
+  async collectionByName(grant: KeyGrant, name: string, q: Queryable = this.db): Promise<number> {
+    const c = await getCollectionByName(q, name);
+    if (!c || !grant.collectionIds.includes(c.id)) throw new DomainError('COLLECTION_NOT_FOUND', `no collection "${name}"`, { collection: name });
+    return c.id;
+  }
+
+  private async lookup(secret: string): Promise<ApiKey | undefined> {
+    const id = hashSecret(secret).toString('hex');
     const cached = this.cache.get(id);
     if (cached && cached.until > Date.now()) return cached.record;
-    const record = await findActiveApiKey(this.db, key);
+    const record = await findActiveApiKey(this.db, secret);
     if (record) {
       if (this.cache.size > 10_000) this.cache.clear(); // bounded: keys are few, presented junk is not cached
       this.cache.set(id, { record, until: Date.now() + KEY_CACHE_MS });
@@ -86,9 +193,36 @@ export class KeyService {
     }
     return record;
   }
+}
 
-  private async describe(k: ApiKey, q: Pick<Db, 'query'> = this.db): Promise<KeyInfo> {
-    const collection = k.collectionId === null ? undefined : await getCollection(q as Db, k.collectionId);
-    return { id: k.id, prefix: k.prefix, service: k.service, collection: collection?.name ?? null, createdAt: k.createdAt, revokedAt: k.revokedAt };
-  }
+function keyInvalid(kinds: readonly KeyKind[]): DomainError {
+  return new DomainError('KEY_INVALID', `no active ${kinds.join(' or ')} key with these credentials`, { kinds });
+}
+
+/** FORBIDDEN unless the grant has the scope. */
+export function checkScope(grant: KeyGrant, scope: Scope): void {
+  if (!grant.scopes.includes(scope)) throw new DomainError('FORBIDDEN', `this key may not ${scope} (its scopes: ${grant.scopes.join(', ') || 'none'})`, { scope });
+}
+
+/**
+ * COLLECTION_NOT_FOUND unless the grant may see the collection. Not FORBIDDEN: a key must not learn which
+ * collections exist beyond its own (one tenant probing another's gallery names or ids), so a collection it may
+ * not see answers exactly as one that does not exist.
+ */
+export function checkCollection(grant: KeyGrant, collectionId: number, asked: string | number = collectionId): void {
+  if (!grant.collectionIds.includes(collectionId)) throw new DomainError('COLLECTION_NOT_FOUND', `no collection "${asked}"`, { collection: asked });
+}
+
+function describe(k: ApiKey): KeyInfo {
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    kind: k.kind as KeyKind,
+    user: k.login,
+    name: k.name,
+    scopes: k.scopes.filter(isScope),
+    collections: k.collections.map((c) => c.name),
+    createdAt: k.createdAt,
+    revokedAt: k.revokedAt,
+  };
 }

@@ -5,10 +5,6 @@
 /** Values in one face embedding (the shipped model's output width). */
 export const EMBEDDING_DIM = 512;
 
-/** The API services a key may be issued for (CompreFace's three; other dialects may add theirs). */
-export type ServiceKind = 'recognition' | 'detection' | 'verification';
-export const SERVICE_KINDS: readonly ServiceKind[] = ['recognition', 'detection', 'verification'];
-
 export type Point = [number, number];
 
 /** A face box in image pixels: top-left corner and size. */

@@ -40,10 +40,10 @@ export function callContext(ctx: Koa.Context, endpoint: string): CallContext {
   return { dialect: DIALECT, endpoint, requestId: ctx.requestId };
 }
 
-/** The recognition key's collection. */
+/** The recognition key's collection (its grant's default). */
 export function collectionOf(ctx: Koa.Context): number {
-  const id = grantOf(ctx).collectionId;
-  if (id === null) throw new DomainError('KEY_INVALID', 'this key owns no face collection');
+  const id = grantOf(ctx).collectionIds[0];
+  if (id === undefined) throw new DomainError('KEY_INVALID', 'this key owns no face collection');
   return id;
 }
 

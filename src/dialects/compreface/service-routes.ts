@@ -6,7 +6,7 @@ import { bodyProperty, callContext, requireImage, type CompreFace } from './cont
 import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson } from './face-json';
 import { detectFacesParam, detProbThresholdParam, facePluginsParam, limitParam, statusParam } from './params';
 import { examplePhoto, sendPhoto } from './recognition-routes';
-import { checkKeyFormat } from './auth';
+import { staticImageCollection } from './auth';
 
 export function serviceRoutes(router: Router, cf: CompreFace): void {
   const { analysis, verification, keys } = cf.services;
@@ -78,8 +78,6 @@ export function serviceRoutes(router: Router, cf: CompreFace): void {
     const key = ctx.params.key;
     // The request log prints the path: keep the key out of it.
     ctx.path = `/api/v1/static/${key.slice(0, 8)}…/images/${ctx.params.image_id}`;
-    checkKeyFormat(key);
-    const grant = await keys.authenticate(key, ['recognition']);
-    sendPhoto(ctx, await examplePhoto(cf, grant.collectionId!, ctx.params.image_id));
+    sendPhoto(ctx, await examplePhoto(cf, await staticImageCollection(keys, key), ctx.params.image_id));
   });
 }
