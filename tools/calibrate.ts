@@ -9,7 +9,6 @@
 //     similarity numbers stay what they have always been.
 // Usage: node --import tsx tools/calibrate.ts [--data ../shared/facedata] [--out assets/calibration/fr_feature.json]
 //        [--models models] [--workers 2]
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,7 +69,8 @@ export interface TailFit {
   exceedances: number;
   threshold: number;
   scale: number;
-  gpdShape: number;
+  /** The free generalised Pareto fit of the same exceedances, for the record (shape < 0: bounded at endPoint). */
+  gpd: { shape: number; scale: number; endPoint: number | null };
   anchor: { cosine: number; far: number };
 }
 
@@ -85,8 +85,8 @@ function gpdLogLikelihood(x: Float64Array, xi: number, sigma: number): number {
   return -x.length * Math.log(sigma) - s;
 }
 
-/** Maximum-likelihood GPD shape (xi in [-0.5, 0.5], where the estimator is regular), for the record. */
-function gpdShape(x: Float64Array): number {
+/** Maximum-likelihood GPD shape and scale (shape in [-0.5, 0.5], where the estimator is regular). */
+function fitGpd(x: Float64Array): { shape: number; scale: number } {
   const mean = x.reduce((a, b) => a + b, 0) / x.length;
   const max = x.reduce((a, b) => Math.max(a, b), 0);
   const bestSigma = (xi: number): number => {
@@ -111,7 +111,8 @@ function gpdShape(x: Float64Array): number {
     return arg;
   };
   const coarse = best(-0.5, 0.5, 0.01);
-  return Number(best(coarse - 0.01, coarse + 0.01, 0.0005).toFixed(4));
+  const shape = best(coarse - 0.01, coarse + 0.01, 0.0005);
+  return { shape, scale: bestSigma(shape) };
 }
 
 /**
@@ -127,12 +128,17 @@ export function fitTail(impostor: Float64Array): TailFit {
   const threshold = impostor[n - k - 1];
   const excess = Float64Array.from(impostor.subarray(n - k), (c) => c - threshold);
   const scale = excess.reduce((a, b) => a + b, 0) / k;
+  const gpd = fitGpd(excess);
   return {
     model: 'exponential tail (generalised Pareto, shape 0) anchored at the highest impostor score',
     exceedances: k,
     threshold,
     scale,
-    gpdShape: gpdShape(excess),
+    gpd: {
+      shape: Number(gpd.shape.toFixed(4)),
+      scale: Number(gpd.scale.toPrecision(4)),
+      endPoint: gpd.shape < 0 ? Number((threshold - gpd.scale / gpd.shape).toFixed(4)) : null,
+    },
     anchor: { cosine: impostor[n - 1], far: 1 / n },
   };
 }
@@ -177,14 +183,6 @@ export function wilson95(k: number, n: number): [number, number] {
 
 function sha256File(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-function gitCommit(): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** JSON with one table row per line: readable diffs, no 5,000-line file. */
@@ -297,7 +295,6 @@ async function main(): Promise<void> {
     },
     created: new Date().toISOString(),
     command: ['node --import tsx tools/calibrate.ts', ...process.argv.slice(2)].join(' '),
-    sourceCommit: gitCommit(),
     equalError: core.equalError,
     tail: {
       ...tail,
