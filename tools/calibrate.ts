@@ -320,4 +320,11 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ ...asset, table: undefined, seconds: Math.round((Date.now() - started) / 1000), rows: rows.length }, null, 2));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main().catch((err: Error & { code?: string }) => {
+    // A mistyped option is the user's slip: say which and how to call, without a stack.
+    if (!err.code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    console.error(`${err.message}\n${USAGE}`);
+    process.exitCode = 2;
+  });
+}
