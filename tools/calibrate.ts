@@ -279,7 +279,7 @@ async function main(): Promise<void> {
       flipAveraged: true, // native/core/pipeline.h kFlipAverage: the embedding of the mirrored crop is averaged in
       templatePipelineVersion: enrolled.templatePipelineVersion,
       alignment: '5-point similarity transform to the MODELS.md reference points, 112x112',
-      faceSelection: 'as enrolment: the dominant face among the 3 biggest (src/domain/detection.ts dominantFace); photos it refuses are unusable',
+      faceSelection: "as enrolment: the dominant face (src/domain/analysis.ts selectFaces 'dominant'); photos it refuses are unusable",
       analysis: ENROLMENT_ANALYSIS,
       detector: 'engine defaults (minScore 0.6, minFaceSize 40)',
     },

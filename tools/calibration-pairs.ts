@@ -5,7 +5,7 @@
 // CompreFace's similarity, which must keep reproducing the constants the server has always used.
 import fs from 'node:fs';
 import path from 'node:path';
-import { dominantFace } from '../src/domain/detection';
+import { detectionLimit, selectFaces } from '../src/domain/analysis';
 import { EngineFaceAnalyzer } from '../src/domain/face-analyzer';
 import { Engine } from '../src/engine/engine';
 
@@ -102,19 +102,20 @@ async function embedAll(dataDir: string, relPaths: readonly string[], embedOne: 
   return result;
 }
 
-/** What enrolment asks the engine for: the three biggest faces are enough to tell whether one face dominates. */
-export const ENROLMENT_ANALYSIS = { detectFaces: true, maxFaces: 3, template: true, attributes: [] };
+/** What enrolment asks the engine for (src/domain/faces.ts): as many faces as the dominant-face rule looks at. */
+export const ENROLMENT_ANALYSIS = { detectFaces: true, maxFaces: detectionLimit('dominant'), template: true, attributes: [] };
 
-/** Each photo's face exactly as enrolment picks it (src/domain/examples.ts): the dominant face, else unusable. */
+/** Each photo's face exactly as enrolment picks it by default: the dominant face, else the photo is unusable. */
 export function embedAsEnrolment(engine: Engine, dataDir: string, relPaths: readonly string[]): Promise<Embedded> {
   const analyzer = new EngineFaceAnalyzer(engine);
-  return embedAll(dataDir, relPaths, async (image) => dominantFace(await analyzer.analyze(image, ENROLMENT_ANALYSIS)));
+  return embedAll(dataDir, relPaths, async (image) => selectFaces(await analyzer.analyze(image, ENROLMENT_ANALYSIS), 'dominant')[0]);
 }
 
 /**
- * How CompreFace's logistic constants were fitted (tools/fit-similarity.ts, 2026-11-23): each photo's biggest
- * face, with the detector's smallest face at 32 px, the engine's default of that day (dff16a3 moved it to 40;
- * the fit ran on an addon built before that). Only big web photos are detected differently at 32 and 40 px.
+ * How CompreFace's logistic constants were first fitted (2026-11-23, by tools/fit-similarity.ts, now folded into
+ * tools/calibrate.ts): each photo's biggest face, with the detector's smallest face at 32 px, the engine's
+ * default of that day (dff16a3 moved it to 40; the fit ran on an addon built before that). Only big web photos
+ * are detected differently at 32 and 40 px.
  */
 export const LOGISTIC_FIT_ANALYSIS = { detectFaces: true, maxFaces: 1, minFaceSize: 32, template: true };
 
