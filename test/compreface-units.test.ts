@@ -7,7 +7,7 @@ import { cosineFromSimilarity, similarityFromCosine, similarityFromDistance } fr
 import { HttpError } from '../src/http/errors';
 import { decodeBase64Image, isNonPublicAddress } from '../src/http/image-input';
 import { MultipartParser, type MultipartBody, type MultipartLimits } from '../src/http/multipart';
-import { equalErrorDistance, fitSlope } from '../tools/fit-similarity';
+import { equalErrorDistance, fitSlope } from '../tools/calibration-pairs';
 import { startTestServer, tempDir } from './support/server';
 
 describe('CompreFace similarity mapping', () => {
