@@ -14,6 +14,7 @@ import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
+import { KEY_KINDS } from './dialects/key-kinds';
 import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
 import { RetentionJob } from './store/retention';
@@ -89,6 +90,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       db,
       analyzer: new EngineFaceAnalyzer(engine),
       calibration,
+      keyKinds: KEY_KINDS,
       keepPhotos: config.saveImages,
       searcher: faceIndex,
       changes: faceIndex,

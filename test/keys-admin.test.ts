@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KeyService } from '../src/domain/keys';
+import { KEY_KINDS } from '../src/dialects/key-kinds';
 import { isDomainError } from '../src/domain/errors';
 import type { RunningServer } from '../src/server';
 import { openDb, type Db } from '../src/store/db';
@@ -199,7 +200,7 @@ describe('migration 0007: keys made before it keep working', function () {
         await db.query(`INSERT INTO api_keys (key_hash, prefix, service, revoked_at) VALUES ($1, $2, 'recognition', now())`, [sha(revoked), revoked.slice(0, 8)]);
 
         await migrate(db);
-        const keys = new KeyService(db);
+        const keys = new KeyService(db, KEY_KINDS);
         assert.deepEqual(await keys.authenticate(recognition, ['recognition']), {
           keyId: 1,
           kind: 'recognition',

@@ -2,7 +2,8 @@
 // (node:util parseArgs: an unknown or misspelt option is a usage error, before anything is touched); the
 // parsed command then runs against a KeyAdmin: a running server's admin API, or the database itself.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { KEY_KINDS, KIND_RULES, SCOPES, isKeyKind, isScope, type KeyInfo, type KeyKind } from '../domain/keys';
+import { SCOPES, isScope, type KeyInfo } from '../domain/keys';
+import { KEY_KINDS } from '../dialects/key-kinds';
 import type { CollectionInfo, KeyAdmin } from '../admin/operations';
 
 export class UsageError extends Error {
@@ -26,7 +27,7 @@ const COMPREFACE_SERVICES = ['recognition', 'detection', 'verification'];
 
 const USAGE = {
   create: `  faceserver keys create --kind KIND [--scope SCOPE]... [--collection NAME]... [--user NAME] [--name LABEL]
-      KIND: ${KEY_KINDS.join(', ')} (--service recognition|detection|verification is the same as --kind)
+      KIND: ${Object.keys(KEY_KINDS).join(', ')} (--service recognition|detection|verification is the same as --kind)
       SCOPE: ${SCOPES.join(', ')} (repeat, or separate by commas; default: the kind's own)
       --collection: a collection the key may see, created if absent (repeat; the first is its default)
       --user: the HTTP Basic user name (faceintellect) or OAuth2 client id (scans); generated if absent
@@ -86,11 +87,11 @@ function parseCreate(args: string[]): Command {
   }
   const kind = values.kind ?? values.service;
   if (kind === undefined) throw new UsageError('keys create needs --kind (or --service)', usage);
-  if (!isKeyKind(kind)) throw new UsageError(`--kind must be one of ${KEY_KINDS.join(', ')}`, usage);
+  if (!Object.hasOwn(KEY_KINDS, kind)) throw new UsageError(`--kind must be one of ${Object.keys(KEY_KINDS).join(', ')}`, usage);
   const scopes = values.scope?.flatMap((s) => s.split(',')).map((s) => s.trim());
   const badScope = scopes?.find((s) => !isScope(s));
   if (badScope !== undefined) throw new UsageError(`unknown scope "${badScope}" (one of ${SCOPES.join(', ')})`, usage);
-  const rules = KIND_RULES[kind as KeyKind];
+  const rules = KEY_KINDS[kind as keyof typeof KEY_KINDS];
   if (values.collection && rules.collections === 'none') throw new UsageError(`--collection: ${kind} keys see no collections`, usage);
   if (values.user !== undefined && !rules.login) throw new UsageError(`--user: ${kind} keys have no user name or client id`, usage);
   return {

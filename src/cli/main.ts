@@ -4,6 +4,7 @@
 // Exit codes: 0 done, 1 failed, 2 usage (nothing was touched).
 import { loadConfig, type Config } from '../config';
 import { KeyService } from '../domain/keys';
+import { KEY_KINDS } from '../dialects/key-kinds';
 import { databaseIdentity, readAdminSecret, readServerFile } from '../admin/local-files';
 import { LocalKeyAdmin, type KeyAdmin } from '../admin/operations';
 import { openDb } from '../store/db';
@@ -45,7 +46,7 @@ async function connect(config: Config): Promise<{ admin: KeyAdmin; close(): Prom
     throw err;
   }
   const where = config.databaseUrl ? `the database ${databaseIdentity(config)}` : `the data folder ${config.dataDir}`;
-  return { admin: new LocalKeyAdmin(new KeyService(db), db, where), close: () => db.close() };
+  return { admin: new LocalKeyAdmin(new KeyService(db, KEY_KINDS), db, where), close: () => db.close() };
 }
 
 export async function main(argv: string[], io: Output = console_, env: NodeJS.ProcessEnv = process.env): Promise<number> {

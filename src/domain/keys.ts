@@ -8,9 +8,8 @@ import { findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, re
 import { ensureCollection, getCollectionByName } from '../store/collections';
 import { DomainError } from './errors';
 
-/** The kinds of credential: one per dialect, three for the dialect whose services each have their own keys. */
-export const KEY_KINDS = ['recognition', 'detection', 'verification', 'findface', 'imageapi', 'faceintellect', 'scans'] as const;
-export type KeyKind = (typeof KEY_KINDS)[number];
+/** A kind of credential; the kinds and their rules come from the dialects (src/dialects/key-kinds.ts). */
+export type KeyKind = string;
 
 /** What a key may do: find faces, compare two, search a collection, read or change stored faces and persons. */
 export const SCOPES = ['detect', 'verify', 'identify', 'read', 'write'] as const;
@@ -36,17 +35,9 @@ export interface KindRules {
   login: boolean;
 }
 
-export const KIND_RULES: Readonly<Record<KeyKind, KindRules>> = {
-  recognition: { collections: 'owns', defaultScopes: SCOPES, secret: 'uuid', login: false },
-  detection: { collections: 'none', defaultScopes: ['detect'], secret: 'uuid', login: false },
-  verification: { collections: 'none', defaultScopes: ['verify'], secret: 'uuid', login: false },
-  findface: { collections: 'owns', defaultScopes: SCOPES, secret: 'random', login: false },
-  imageapi: { collections: 'optional', defaultScopes: SCOPES, secret: 'random', login: false },
-  faceintellect: { collections: 'owns', defaultScopes: SCOPES, secret: 'random', login: true },
-  scans: { collections: 'optional', defaultScopes: SCOPES, secret: 'random', login: true },
-};
+/** The rules of every kind a key service issues and accepts. */
+export type KindTable = Readonly<Record<KeyKind, KindRules>>;
 
-export const isKeyKind = (s: string): s is KeyKind => (KEY_KINDS as readonly string[]).includes(s);
 export const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).includes(s);
 
 const LOGIN_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -89,8 +80,8 @@ function invalid(param: string, message: string, value?: unknown): DomainError {
   return new DomainError('INVALID_ARGUMENT', message, { param, value });
 }
 
-function newSecret(kind: KeyKind): string {
-  if (KIND_RULES[kind].secret === 'uuid') return crypto.randomUUID();
+function newSecret(rules: KindRules): string {
+  if (rules.secret === 'uuid') return crypto.randomUUID();
   let secret: string;
   do secret = crypto.randomBytes(24).toString('base64url');
   while (secret.startsWith('-')); // a command line would take it for an option (1 in 64; costs 0.02 bits)
@@ -101,12 +92,20 @@ export class KeyService {
   /** sha-256 of a presented secret -> its record, for KEY_CACHE_MS (one database read less per request). */
   private readonly cache = new Map<string, { record: ApiKey; until: number }>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly kinds: KindTable,
+  ) {}
+
+  /** The kinds this service issues, with their rules. */
+  kindRules(): KindTable {
+    return this.kinds;
+  }
 
   /** Creates a key of a kind; named collections are created when absent. Returns the secret (shown once). */
   async create(kind: string, opts: NewKey = {}): Promise<{ key: string; info: KeyInfo }> {
-    if (!isKeyKind(kind)) throw invalid('kind', `unknown key kind "${kind}" (one of ${KEY_KINDS.join(', ')})`, kind);
-    const rules = KIND_RULES[kind];
+    const rules = Object.hasOwn(this.kinds, kind) ? this.kinds[kind] : undefined;
+    if (!rules) throw invalid('kind', `unknown key kind "${kind}" (one of ${Object.keys(this.kinds).join(', ')})`, kind);
     const scopes = [...new Set(opts.scopes ?? rules.defaultScopes)];
     const badScope = scopes.find((s) => !isScope(s));
     if (badScope !== undefined) throw invalid('scope', `unknown scope "${badScope}" (one of ${SCOPES.join(', ')})`, badScope);
@@ -120,7 +119,7 @@ export class KeyService {
       throw invalid('user', 'a user name or client id is 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit', opts.user);
     }
 
-    const key = newSecret(kind);
+    const key = newSecret(rules);
     const login = rules.login ? (opts.user ?? `${kind}-${crypto.randomBytes(4).toString('hex')}`) : null;
     const record = await this.db.transaction(async (tx) => {
       if (login !== null && (await loginTaken(tx, kind, login))) throw invalid('user', `an active ${kind} key already has the user "${login}"`, login);
@@ -153,9 +152,9 @@ export class KeyService {
    */
   async authenticate(secret: string, kinds: readonly KeyKind[], opts: { user?: string; scope?: Scope } = {}): Promise<KeyGrant> {
     const record = await this.lookup(secret);
-    if (!record || !kinds.includes(record.kind as KeyKind)) throw keyInvalid(kinds);
-    const kind = record.kind as KeyKind;
-    const rules = KIND_RULES[kind];
+    const rules = record && kinds.includes(record.kind) && Object.hasOwn(this.kinds, record.kind) ? this.kinds[record.kind] : undefined;
+    if (!record || !rules) throw keyInvalid(kinds);
+    const kind = record.kind;
     if (rules.login && (opts.user === undefined || opts.user !== record.login)) throw keyInvalid(kinds);
     if (rules.collections === 'owns' && !record.collections.length) throw keyInvalid(kinds);
     const grant: KeyGrant = {
@@ -217,7 +216,7 @@ function describe(k: ApiKey): KeyInfo {
   return {
     id: k.id,
     prefix: k.prefix,
-    kind: k.kind as KeyKind,
+    kind: k.kind,
     user: k.login,
     name: k.name,
     scopes: k.scopes.filter(isScope),

@@ -9,7 +9,7 @@ import type { FaceAnalyzer } from './face-analyzer';
 import { NO_FACE_CHANGE_SINK, type FaceChangeSink, type FaceSearcher } from './face-search';
 import { FaceService } from './faces';
 import { IdentificationService } from './identification';
-import { KeyService } from './keys';
+import { KeyService, type KindTable } from './keys';
 import { PersonService } from './persons';
 import { VerificationService } from './verification';
 
@@ -35,6 +35,8 @@ export interface DomainOptions {
   searcher?: FaceSearcher;
   /** Told of every committed face change (the in-memory face index); nothing by default. */
   changes?: FaceChangeSink;
+  /** The credential kinds keys may have (src/dialects/key-kinds.ts). */
+  keyKinds: KindTable;
   /** Where recognition events go (the store's writer, which writes them behind the response). */
   events: EventSink;
 }
@@ -51,7 +53,7 @@ export function createDomainServices(o: DomainOptions): DomainServices {
     faces,
     identification: new IdentificationService(analysis, o.searcher ?? new SqlFaceSearcher(o.db), o.calibration, events),
     verification: new VerificationService(analysis, faces, o.calibration, events),
-    keys: new KeyService(o.db),
+    keys: new KeyService(o.db, o.keyKinds),
     events,
     calibration: o.calibration,
   };
