@@ -82,7 +82,7 @@ export const COMPREFACE_ERRORS: ErrorTable = {
   KEY_INVALID: as(404, CF.MODEL_NOT_FOUND),
   FORBIDDEN: as(403, CF.UNDEFINED),
   // A domain failure says what failed; anything unexpected gets CompreFace's generic text (its own may hold internals).
-  INTERNAL: (e) => body(500, CF.UNDEFINED, isDomainError(e.cause) ? e.message : 'Something went wrong, please try again'),
+  INTERNAL: (e) => body(500, CF.UNDEFINED, isDomainError(e.cause, 'INTERNAL') ? e.message : 'Something went wrong, please try again'),
   BODY_TOO_LARGE: (e) => body(400, CF.UNDEFINED, `Max upload size exceeded: ${e.message}`),
   MALFORMED_BODY: as(400, CF.UNDEFINED),
   MALFORMED_JSON: as(400, CF.UNDEFINED),
