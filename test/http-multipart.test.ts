@@ -117,6 +117,19 @@ describe('multipart bodies (in memory)', () => {
     assert.equal(code((await parse(longHeader, 0, { ...LIMITS, maxBodyBytes: 65536 })).result), 'MALFORMED_BODY', 'part headers too long');
   });
 
+  it('reads a part named __proto__ as an ordinary name', async () => {
+    const raw = body([
+      { name: '__proto__', bytes: Buffer.from('text') },
+      { name: '__proto__', filename: 'a.jpg', bytes: jpegLike },
+      { name: 'constructor', filename: 'b.jpg', bytes: jpegLike },
+    ]);
+    const r = (await parse(raw, 50)).result as MultipartBody;
+    assert.equal(Object.getPrototypeOf(r.fields), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(r.fields, '__proto__')?.value, 'text');
+    assert.ok(Object.getOwnPropertyDescriptor(r.files, '__proto__')?.value[0].bytes.equals(jpegLike));
+    assert.equal(Object.getOwnPropertyDescriptor(r.files, 'constructor')?.value.length, 1);
+  });
+
   it('reads quoted names with escapes and an empty body part', async () => {
     const raw = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="a \\"b\\""; filename="c;d.jpg"\r\n\r\n\r\n--${BOUNDARY}--`);
     const r = (await parse(raw, 5)).result as MultipartBody;

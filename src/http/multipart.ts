@@ -87,7 +87,9 @@ export interface MultipartRequest {
  */
 export function readMultipart(stream: Readable, request: MultipartRequest, limits: MultipartLimits): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
-    const body: MultipartBody = { fields: {}, files: {} };
+    // Maps while reading: a part named "__proto__" must be an ordinary name, not the object's prototype.
+    const fields = new Map<string, string>();
+    const files = new Map<string, Upload[]>();
     let parser: busboy.Busboy;
     let counter: PartCounter;
     let settled = false;
@@ -110,7 +112,7 @@ export function readMultipart(stream: Readable, request: MultipartRequest, limit
       if (!counter.closed) return fail(malformed('the body ended before its closing boundary'));
       if (counter.parts !== seen) return fail(malformed('a part is not a named form-data part'));
       settled = true;
-      resolve(body);
+      resolve({ fields: Object.fromEntries(fields), files: Object.fromEntries(files) });
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
@@ -141,7 +143,7 @@ export function readMultipart(stream: Readable, request: MultipartRequest, limit
       seen++;
       if (!name) return fail(malformed('a part has no name'));
       if (info.valueTruncated) return fail(tooLarge(`field "${name}"`, limits.maxBodyBytes));
-      if (!Object.hasOwn(body.fields, name)) body.fields[name] = value;
+      if (!fields.has(name)) fields.set(name, value);
     });
     parser.on('file', (name, file, info) => {
       seen++;
@@ -158,7 +160,9 @@ export function readMultipart(stream: Readable, request: MultipartRequest, limit
         openFiles--;
         if (!file.truncated) {
           const upload = { filename: info.filename ?? '', mimeType: info.mimeType || null, bytes: Buffer.concat(chunks) };
-          (body.files[name] ??= []).push(upload);
+          const list = files.get(name);
+          if (list) list.push(upload);
+          else files.set(name, [upload]);
         }
         finish();
       });
