@@ -169,6 +169,11 @@ describe('CompreFace over the shared HTTP seams', function () {
     assert.equal(noKey.headers.get('access-control-allow-origin'), '*', 'the page can read the error');
     const health = await fetch(`${server.url}/healthz`, { headers: { origin: 'null' } });
     assert.equal(health.headers.get('access-control-allow-origin'), null, 'only the product API gets CORS');
+    const admin = await fetch(`${server.url}/admin/v1/keys`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:63342', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+    assert.equal(admin.headers.get('access-control-allow-origin'), null, 'never the admin API');
   });
 
   it('stops an oversized upload while the client is still sending it', async () => {
