@@ -92,6 +92,24 @@ const addressList: Parser<string[]> = (raw, name) => {
   return entries;
 };
 
+/** "*" (any origin), or comma-separated origins such as https://app.example.com; empty: none. */
+const origins: Parser<string[]> = (raw, name) => {
+  const items = list(raw, name);
+  for (const item of items) {
+    if (item === '*') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '').toLowerCase()) {
+      throw new ConfigError(name, `expected "*" or origins like https://app.example.com, got "${item}"`);
+    }
+  }
+  return items;
+};
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -121,6 +139,12 @@ export const SETTINGS = {
   eventsFlushMs: setting('EVENTS_FLUSH_MS', '1000', 'Longest a recognition event waits to be written with others in one COPY (at most 256 per write).', int(0, 60000)),
   urlFetchAllowPrivate: setting('URL_FETCH_ALLOW_PRIVATE', 'false', 'Allow image URLs that resolve to loopback or private addresses.', bool),
   urlFetchAllowHosts: setting('URL_FETCH_ALLOW_HOSTS', '', 'Comma-separated hosts that image URLs may reach even when private.', list),
+  corsOrigins: setting(
+    'CORS_ORIGINS',
+    '*',
+    'Origins whose browser scripts may call the product APIs (CORS): `*` for any, comma-separated origins (`https://app.example.com`), or empty for none. API paths only; never sends cookies.',
+    origins,
+  ),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
   adminApi: setting('ADMIN_API', 'true', 'Serve the admin API (`/admin/v1`: keys and collections), which `faceserver keys` uses while the server runs.', bool),
   adminSecret: setting(

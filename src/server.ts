@@ -108,6 +108,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       maxFileBytes: config.maxImageBytes,
       readiness,
       dialects: [createCompreFaceDialect({ services, image: imageInput }), ...admin.dialects],
+      cors: { origins: config.corsOrigins },
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;

@@ -4,9 +4,7 @@ import assert from 'node:assert/strict';
 import { main as cli } from '../src/cli/main';
 import { DomainError } from '../src/domain/errors';
 import { cosineFromSimilarity, similarityFromCosine, similarityFromDistance } from '../src/dialects/compreface/similarity';
-import { HttpError } from '../src/http/errors';
 import { decodeBase64Image, isNonPublicAddress } from '../src/http/image-input';
-import { MultipartParser, type MultipartBody, type MultipartLimits } from '../src/http/multipart';
 import { equalErrorDistance, fitSlope } from '../tools/calibration-pairs';
 import { startTestServer, tempDir } from './support/server';
 
@@ -78,106 +76,6 @@ describe('image input', () => {
     assert.equal(code(() => decodeBase64Image('not base64!', 100)), 'INVALID_BASE64');
     assert.equal(code(() => decodeBase64Image('', 100)), 'INVALID_BASE64');
     assert.equal(code(() => decodeBase64Image(Buffer.alloc(200).toString('base64'), 100)), 'IMAGE_TOO_LARGE');
-  });
-});
-
-describe('multipart bodies (in memory)', () => {
-  const BOUNDARY = 'XyZ-boundary-42';
-  const LIMITS: MultipartLimits = { maxBodyBytes: 4096, maxFileBytes: 1000, maxFiles: 2, maxFields: 3 };
-  const jpegLike = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37) % 256));
-
-  function body(parts: { name: string; filename?: string; type?: string; bytes: Buffer }[], opts: { preamble?: string; close?: boolean } = {}): Buffer {
-    const chunks: Buffer[] = [Buffer.from(opts.preamble ?? '')];
-    for (const p of parts) {
-      const disposition = `form-data; name="${p.name}"${p.filename !== undefined ? `; filename="${p.filename}"` : ''}`;
-      chunks.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`));
-      chunks.push(p.bytes, Buffer.from('\r\n'));
-    }
-    if (opts.close !== false) chunks.push(Buffer.from(`--${BOUNDARY}--\r\nepilogue`));
-    return Buffer.concat(chunks);
-  }
-
-  /** Feeds the body in chunks of `size` bytes (0: whole); returns the parsed body or the error thrown. */
-  function parse(bytes: Buffer, size = 0, limits = LIMITS, declared = true): MultipartBody | HttpError {
-    try {
-      const parser = new MultipartParser(BOUNDARY, limits, declared ? bytes.length : undefined);
-      const step = size || bytes.length;
-      for (let i = 0; i < bytes.length; i += step) parser.push(bytes.subarray(i, i + step));
-      return parser.end();
-    } catch (err) {
-      if (err instanceof HttpError) return err;
-      throw err;
-    }
-  }
-
-  // Bytes that hold the delimiter's start ("\r\n--") without the boundary, to tempt a false match.
-  const tricky = Buffer.concat([jpegLike.subarray(0, 100), Buffer.from(`\r\n--XyZ-bound\r\n--`), jpegLike.subarray(100, 300)]);
-  const sample = body(
-    [
-      { name: 'subject', bytes: Buffer.from('Anne Ärzt') },
-      { name: 'file', filename: 'face.jpg', type: 'image/jpeg', bytes: jpegLike },
-      { name: 'second', filename: 'b.jpg', bytes: tricky },
-    ],
-    { preamble: 'ignored preamble\r\n' },
-  );
-
-  it('reads fields and files whatever the chunking, with or without Content-Length', () => {
-    for (const size of [0, 1, 2, 3, 7, 13, 64, 333]) {
-      for (const declared of [true, false]) {
-        const r = parse(sample, size, LIMITS, declared);
-        assert.ok(!(r instanceof HttpError), `chunks of ${size}: ${(r as Error).message}`);
-        assert.deepEqual(r.fields, { subject: 'Anne Ärzt' });
-        assert.deepEqual(Object.keys(r.files), ['file', 'second']);
-        assert.equal(r.files.file[0].filename, 'face.jpg');
-        assert.equal(r.files.file[0].mimeType, 'image/jpeg');
-        assert.ok(r.files.file[0].bytes.equals(jpegLike), `chunks of ${size}`);
-        assert.ok(r.files.second[0].bytes.equals(tricky), `chunks of ${size}`);
-      }
-    }
-  });
-
-  it('stops an oversized file or body as soon as it crosses the limit, before the body ends', () => {
-    const big = body([{ name: 'file', filename: 'big.jpg', bytes: Buffer.alloc(2500, 7) }]);
-    const parser = new MultipartParser(BOUNDARY, LIMITS, undefined);
-    let thrownAt = -1;
-    for (let i = 0; i < big.length && thrownAt < 0; i += 100) {
-      try {
-        parser.push(big.subarray(i, i + 100));
-      } catch (err) {
-        assert.ok(err instanceof HttpError && err.code === 'BODY_TOO_LARGE', String(err));
-        thrownAt = i;
-      }
-    }
-    assert.ok(thrownAt > 1000 && thrownAt < 1300, `file limit hit at byte ${thrownAt}`);
-    const huge = body([{ name: 'x', bytes: Buffer.alloc(5000, 65) }]);
-    assert.equal((parse(huge, 0, LIMITS, true) as HttpError).code, 'BODY_TOO_LARGE', 'declared length over the limit');
-    assert.equal((parse(huge, 500, LIMITS, false) as HttpError).code, 'BODY_TOO_LARGE', 'chunked');
-    const exact = body([{ name: 'file', filename: 'a.jpg', bytes: Buffer.alloc(1000, 1) }]);
-    assert.equal((parse(exact, 10) as MultipartBody).files.file[0].bytes.length, 1000, 'a file of exactly the limit passes');
-  });
-
-  it('refuses malformed bodies, too many parts and a missing closing boundary', () => {
-    const code = (r: MultipartBody | HttpError) => (r instanceof HttpError ? r.code : 'parsed');
-    assert.equal(code(parse(body([{ name: 'file', filename: 'a.jpg', bytes: jpegLike }], { close: false }))), 'MALFORMED_BODY');
-    assert.equal(code(parse(Buffer.from('no boundary anywhere'))), 'MALFORMED_BODY');
-    assert.equal(code(parse(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`))), 'MALFORMED_BODY');
-    assert.equal(code(parse(Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--`))), 'MALFORMED_BODY');
-    assert.equal(code(parse(Buffer.from(`--${BOUNDARY}garbage\r\n\r\nx\r\n--${BOUNDARY}--`))), 'MALFORMED_BODY');
-    const files = (n: number) => body(Array.from({ length: n }, (_, i) => ({ name: `f${i}`, filename: `${i}.jpg`, bytes: Buffer.from('x') })));
-    assert.equal(code(parse(files(2))), 'parsed');
-    assert.equal(code(parse(files(3))), 'MALFORMED_BODY');
-    const fields = (n: number) => body(Array.from({ length: n }, (_, i) => ({ name: `v${i}`, bytes: Buffer.from('1') })));
-    assert.equal(code(parse(fields(3))), 'parsed');
-    assert.equal(code(parse(fields(4))), 'MALFORMED_BODY');
-  });
-
-  it('reads quoted names with escapes and an empty body part', () => {
-    const raw = Buffer.from(
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a \\"b\\""; filename="c;d.jpg"\r\n\r\n\r\n--${BOUNDARY}--`,
-    );
-    const r = parse(raw, 5) as MultipartBody;
-    assert.equal(r.files['a "b"'][0].filename, 'c;d.jpg');
-    assert.equal(r.files['a "b"'][0].bytes.length, 0);
   });
 });
 

@@ -10,7 +10,7 @@ import type Koa from 'koa';
 import { DomainError, isDomainError, type DomainErrorCode } from '../domain/errors';
 import type { KeyInfo } from '../domain/keys';
 import type { Dialect } from '../http/app';
-import { HttpError, type ErrorRenderer } from '../http/errors';
+import { HTTP_STATUS, HttpError, type ErrorRenderer } from '../http/errors';
 import { readCredential } from '../http/auth';
 import type { CollectionInfo, KeyAdmin } from './operations';
 import { sha256 } from './local-files';
@@ -54,7 +54,7 @@ export const renderAdminError: ErrorRenderer = (err) => {
       headers: status === 401 ? { 'WWW-Authenticate': 'Bearer realm="faceserver admin"' } : undefined,
     };
   }
-  if (err instanceof HttpError) return { status: err.status, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof HttpError) return { status: HTTP_STATUS[err.code], body: { error: { code: err.code, message: err.message } } };
   const status = (err as { status?: number }).status;
   if (status === 405 || status === 501) return { status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', message: 'method not allowed' } } };
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };

@@ -1,13 +1,18 @@
-// The Koa application: request ids and logs, one error middleware, body limits, health endpoints, and the
-// API dialects mounted under their path prefixes. A dialect's error renderer is chosen from the path before
-// anything else runs, so even a malformed body is answered in that product's own error format.
+// The Koa application: request ids and logs, trailing-slash tolerance, the dialect chosen from the path, CORS
+// for dialect paths, one error middleware, body parsing within limits, health endpoints, and each dialect's
+// routes. The dialect is chosen before anything else runs, so even a malformed body is answered in that
+// product's own error format and read with that product's parameter rules.
 import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Logger } from '../log';
+import { DomainError } from '../domain/errors';
+import { dialectCors, type CorsOptions, type DialectCors } from './cors';
 import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
+import type { ParamSource } from './params';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -20,12 +25,17 @@ declare module 'koa' {
   }
 }
 
+/** A product's HTTP face: where it lives, how it fails, where it reads parameters, whether browsers may call it. */
 export interface Dialect {
   name: string;
   /** Path prefixes this dialect answers (the longest matching prefix wins). */
   prefixes: string[];
   renderError: ErrorRenderer;
   router: Router;
+  /** Where its parameters are looked up, in order (default: the query string, then the body). */
+  paramSources?: readonly ParamSource[];
+  /** Cross-origin browser access (the headers its clients authenticate with); absent: no CORS on its paths. */
+  cors?: DialectCors;
 }
 
 export interface ReadyState {
@@ -39,6 +49,14 @@ export interface HttpAppOptions {
   maxFileBytes: number;
   readiness: () => Promise<ReadyState>;
   dialects: Dialect[];
+  cors?: CorsOptions;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    dialect?: Dialect;
+    renderError?: ErrorRenderer;
+  }
 }
 
 function requestContext(log: Logger): Koa.Middleware {
@@ -57,20 +75,70 @@ function requestContext(log: Logger): Koa.Middleware {
   };
 }
 
+/**
+ * Every route answers with and without a trailing slash: the path is rewritten before routing, never
+ * redirected (a redirected POST loses its body in many clients).
+ */
+function trailingSlash(): Koa.Middleware {
+  return (ctx, next) => {
+    if (ctx.path.length > 1 && ctx.path.endsWith('/')) ctx.path = ctx.path.replace(/\/+$/, '') || '/';
+    return next();
+  };
+}
+
 function selectDialect(dialects: Dialect[]): Koa.Middleware {
   const byPrefix = dialects
     .flatMap((d) => d.prefixes.map((prefix) => ({ prefix, dialect: d })))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   return async (ctx, next) => {
     const match = byPrefix.find(({ prefix }) => ctx.path === prefix || ctx.path.startsWith(prefix.endsWith('/') ? prefix : prefix + '/'));
-    if (match) ctx.state.renderError = match.dialect.renderError;
+    if (match) {
+      ctx.state.dialect = match.dialect;
+      ctx.state.renderError = match.dialect.renderError;
+      ctx.state.paramSources = match.dialect.paramSources;
+    }
     await next();
   };
 }
 
+/** What koa-body parses as JSON (named here so the parameter readers know the body's kind the same way). */
+const JSON_TYPES = ['application/json', 'application/json-patch+json', 'application/vnd.api+json', 'application/csp-report', 'application/scim+json'];
+const RAW_IMAGE_TYPES = ['image/*', 'application/octet-stream'];
+
+/** A raw request body in memory, stopped as soon as it crosses `limit` (the rest is drained unread). */
+function readRawBody(req: IncomingMessage, limit: number, tooBig: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > limit) {
+      req.resume();
+      return reject(tooBig());
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      req.off('data', onData);
+      req.resume();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return fail(tooBig());
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => !failed && resolve(Buffer.concat(chunks)));
+    req.on('error', (err) => fail(new HttpError('MALFORMED_BODY', `malformed request body: ${err.message}`)));
+    req.on('close', () => !req.complete && fail(new HttpError('MALFORMED_BODY', 'malformed request body: the client closed the request')));
+  });
+}
+
 /**
- * Request bodies: multipart in memory (src/http/multipart.ts), everything else (JSON, forms, text) through
- * koa-body, its failures turned into HttpErrors the dialects can render.
+ * Request bodies: multipart in memory (busboy, src/http/multipart.ts), a raw image/* body in memory, everything
+ * else (JSON, forms, text) through koa-body, its failures turned into HttpErrors the dialects can render.
+ * ctx.request.bodyKind says which it was, for the parameter readers.
  */
 function bodyParser(maxBodyBytes: number, maxFileBytes: number): Koa.Middleware {
   const multipartLimits = { maxBodyBytes, maxFileBytes, maxFiles: 8, maxFields: 100 };
@@ -80,28 +148,54 @@ function bodyParser(maxBodyBytes: number, maxFileBytes: number): Koa.Middleware 
     formLimit: maxBodyBytes,
     textLimit: maxBodyBytes,
     jsonStrict: true,
-  });
-  return async (ctx, next) => {
-    if (ctx.is('multipart/form-data')) {
-      const body = await readMultipart(ctx.req, ctx.get('content-type'), multipartLimits);
-      ctx.request.body = body.fields;
-      ctx.request.uploads = body.files;
-      return next();
-    }
-    let parsed = false;
-    try {
-      await parse(ctx, async () => {
-        parsed = true;
-        await next();
-      });
-    } catch (err) {
-      if (parsed) throw err; // thrown by a route, not by the parser
+    onError: (err, ctx) => {
       const e = err as { status?: number; message?: string };
       const status = e.status ?? 400;
       if (status === 413) throw tooLarge('request body', maxBodyBytes);
-      if (status === 415) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported content type');
-      throw new HttpError(400, 'MALFORMED_BODY', `malformed request body: ${e.message ?? 'cannot parse'}`);
+      if (status === 415) throw new HttpError('UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported content type');
+      const code = ctx.is(JSON_TYPES) ? 'MALFORMED_JSON' : 'MALFORMED_BODY';
+      throw new HttpError(code, `malformed request body: ${e.message ?? 'cannot parse'}`);
+    },
+  });
+  const noop = async () => {};
+  return async (ctx, next) => {
+    if (ctx.is('multipart/form-data')) {
+      const declared = ctx.get('content-length');
+      const body = await readMultipart(ctx.req, { contentType: ctx.get('content-type'), contentLength: declared ? Number(declared) : undefined }, multipartLimits);
+      ctx.request.body = body.fields;
+      ctx.request.uploads = body.files;
+      ctx.request.bodyKind = 'multipart';
+    } else if (ctx.is(RAW_IMAGE_TYPES)) {
+      const tooBig = () => new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxFileBytes} bytes`, { limit: maxFileBytes });
+      ctx.request.rawImage = { bytes: await readRawBody(ctx.req, maxFileBytes, tooBig), mimeType: ctx.get('content-type') };
+      ctx.request.bodyKind = 'raw';
+    } else {
+      await parse(ctx, noop);
+      if (ctx.request.body !== undefined) {
+        ctx.request.bodyKind = ctx.is(JSON_TYPES) ? 'json' : ctx.is('urlencoded') ? 'form' : 'text';
+      }
     }
+    return next();
+  };
+}
+
+/** Each dialect's routes run only on its own paths; a known path with another method answers 405. */
+function dialectRoutes(d: Dialect): Koa.Middleware {
+  // (The router's middleware types carry its own context additions; as plain Koa middleware they are the same.)
+  const routes = d.router.routes() as unknown as Koa.Middleware;
+  const methods = d.router.allowedMethods({
+    throw: true,
+    methodNotAllowed: () => new HttpError('METHOD_NOT_ALLOWED', 'Request method not supported'),
+    notImplemented: () => new HttpError('METHOD_NOT_ALLOWED', 'Request method not supported'),
+  }) as unknown as Koa.Middleware;
+  return (ctx, next) => (ctx.state.dialect === d ? routes(ctx, () => methods(ctx, next)) : next());
+}
+
+/** Nothing answered: NOT_FOUND in the dialect's format. */
+function notFound(): Koa.Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body == null) throw new HttpError('NOT_FOUND', `no such endpoint: ${ctx.method} ${ctx.path}`);
   };
 }
 
@@ -119,16 +213,15 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
   });
 
   app.use(requestContext(opts.log));
+  app.use(trailingSlash());
   app.use(selectDialect(opts.dialects));
+  // Only dialect paths (API-key clients) get CORS; anything else, such as a future cookie-authenticated
+  // console, must never be reachable cross-origin from a browser.
+  app.use(dialectCors(opts.dialects, opts.cors));
   app.use(errorMiddleware());
+  app.use(notFound());
   app.use(health.routes());
   app.use(bodyParser(opts.maxBodyBytes, opts.maxFileBytes));
-  for (const d of opts.dialects) {
-    app.use(d.router.routes());
-    app.use(d.router.allowedMethods());
-  }
-  app.use((ctx) => {
-    throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${ctx.method} ${ctx.path}`);
-  });
+  for (const d of opts.dialects) app.use(dialectRoutes(d));
   return app;
 }

@@ -1,7 +1,9 @@
-// Reads the image a request carries: a multipart file, a base64 string in a JSON field (a data: URL prefix is
-// accepted), or an http(s) URL in that field. URL fetches refuse loopback, private, link-local and other
-// non-public addresses unless configured otherwise (checked on the address actually connected to, so a DNS
-// answer cannot swap in a private one), and are bounded in size and time. Uploads are held in memory only
+// Reads the image a request carries, wherever the dialect lets clients put it: a multipart file, a base64
+// string in a JSON, form or multipart text field (a data: URL prefix is accepted), an http(s) URL in such a
+// field, or the raw request body (Content-Type image/* or application/octet-stream). URL fetches refuse
+// loopback, private, link-local and other non-public addresses unless configured otherwise (checked on the
+// address actually connected to, so a DNS answer cannot swap in a private one), follow redirects only as far as
+// the dialect allows, and are bounded in size and time. Uploads are held in memory only
 // (src/http/multipart.ts): photos are biometric data and never reach the disk.
 import http from 'node:http';
 import https from 'node:https';
@@ -9,30 +11,35 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type Koa from 'koa';
 import { DomainError } from '../domain/errors';
+import { findParam, type ParamSource } from './params';
 
 export interface UrlFetchPolicy {
   allowPrivate: boolean;
   allowHosts: string[];
   timeoutMs: number;
+  /** Redirects followed (default 3); 0 refuses any redirect (IMAGE_URL_REFUSED): the URL must be direct. */
   maxRedirects?: number;
 }
 
 export interface ImageInputOptions {
   maxBytes: number;
   url: UrlFetchPolicy;
+  /** Where base64 and URL strings are looked up (default: the request body only, not the query string). */
+  valueSources?: readonly ParamSource[];
+  /** The image field a raw image body stands for (e.g. "file"); absent: raw bodies are not read as images. */
+  rawBodyField?: string;
 }
 
-/** The multipart file of this field, if the request has one. */
-function fileField(ctx: Koa.Context, field: string): Buffer | undefined {
-  return ctx.request.uploads?.[field]?.[0]?.bytes;
+declare module 'koa' {
+  interface Request {
+    /** A raw image body (Content-Type image/* or application/octet-stream), read in memory. */
+    rawImage?: { bytes: Buffer; mimeType: string };
+  }
 }
 
-/** The JSON (or form) field, if the body has it. */
-function bodyField(ctx: Koa.Context, field: string): unknown {
-  const body = ctx.request.body as unknown;
-  if (body && typeof body === 'object' && !Array.isArray(body)) return (body as Record<string, unknown>)[field];
-  return undefined;
-}
+const BODY_SOURCES: readonly ParamSource[] = ['json', 'form', 'multipart'];
+
+const tooLarge = (maxBytes: number) => new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxBytes} bytes`, { limit: maxBytes });
 
 const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
@@ -42,30 +49,44 @@ export function decodeBase64Image(text: string, maxBytes: number): Buffer {
   if (payload.length === 0 || payload.length % 4 === 1 || !BASE64_RE.test(payload)) {
     throw new DomainError('INVALID_BASE64', 'Provided value is not Base64');
   }
-  if (Math.floor((payload.length * 3) / 4) > maxBytes + 2) {
-    throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxBytes} bytes`, { limit: maxBytes });
-  }
+  if (Math.floor((payload.length * 3) / 4) > maxBytes + 2) throw tooLarge(maxBytes);
   const bytes = Buffer.from(payload, payload.includes('-') || payload.includes('_') ? 'base64url' : 'base64');
   if (bytes.length === 0) throw new DomainError('INVALID_BASE64', 'Provided value is not Base64');
-  if (bytes.length > maxBytes) throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxBytes} bytes`, { limit: maxBytes });
+  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
   return bytes;
 }
 
-/**
- * The image in `field`: multipart file, else base64 or URL string in the JSON body. Returns undefined when the
- * request has no such field at all (the caller decides whether that is an error).
- */
-export async function readImage(ctx: Koa.Context, field: string, opts: ImageInputOptions): Promise<Buffer | undefined> {
-  const file = fileField(ctx, field);
-  if (file) {
-    if (file.length > opts.maxBytes) throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${opts.maxBytes} bytes`, { limit: opts.maxBytes });
-    return file;
-  }
-  const value = bodyField(ctx, field);
-  if (value === undefined || value === null) return undefined;
+/** An image given as a value (base64, data: URL or http(s) URL), e.g. a field nested in a dialect's JSON. */
+export async function imageFromValue(value: unknown, opts: ImageInputOptions): Promise<Buffer> {
   if (typeof value !== 'string') throw new DomainError('INVALID_BASE64', 'Provided value is not Base64');
   if (/^https?:\/\//i.test(value)) return fetchImage(value, opts.maxBytes, opts.url);
   return decodeBase64Image(value, opts.maxBytes);
+}
+
+/**
+ * The image in the first of `fields` the request has: a multipart file, else a base64 or URL string in the
+ * body (or the dialect's value sources), else the raw body when it stands for one of these fields. Returns
+ * undefined when the request has none of them (the caller decides whether that is an error).
+ */
+export async function readImage(ctx: Koa.Context, fields: string | readonly string[], opts: ImageInputOptions): Promise<Buffer | undefined> {
+  const names = typeof fields === 'string' ? [fields] : fields;
+  for (const name of names) {
+    const file = ctx.request.uploads?.[name]?.[0]?.bytes;
+    if (file) {
+      if (file.length > opts.maxBytes) throw tooLarge(opts.maxBytes);
+      return file;
+    }
+  }
+  for (const name of names) {
+    const found = findParam(ctx, name, opts.valueSources ?? BODY_SOURCES);
+    if (found) return imageFromValue(found.value, opts);
+  }
+  const raw = ctx.request.rawImage;
+  if (raw && opts.rawBodyField !== undefined && names.includes(opts.rawBodyField)) {
+    if (raw.bytes.length > opts.maxBytes) throw tooLarge(opts.maxBytes);
+    return raw.bytes;
+  }
+  return undefined;
 }
 
 const NON_PUBLIC = new net.BlockList();
@@ -142,7 +163,9 @@ export async function fetchImage(rawUrl: string, maxBytes: number, policy: UrlFe
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
-        if (redirects >= (policy.maxRedirects ?? 3)) return reject(new DomainError('IMAGE_FETCH_FAILED', 'image URL redirected too many times'));
+        const maxRedirects = policy.maxRedirects ?? 3;
+        if (maxRedirects === 0) return reject(new DomainError('IMAGE_URL_REFUSED', 'image URL redirects elsewhere; it must point at the image itself'));
+        if (redirects >= maxRedirects) return reject(new DomainError('IMAGE_FETCH_FAILED', 'image URL redirected too many times'));
         const next = new URL(res.headers.location, url).toString();
         return fetchImage(next, maxBytes, policy, redirects + 1).then(resolve, reject);
       }
@@ -153,7 +176,7 @@ export async function fetchImage(rawUrl: string, maxBytes: number, policy: UrlFe
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > maxBytes) {
         res.destroy();
-        return reject(new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxBytes} bytes`, { limit: maxBytes }));
+        return reject(tooLarge(maxBytes));
       }
       const chunks: Buffer[] = [];
       let size = 0;
@@ -161,7 +184,7 @@ export async function fetchImage(rawUrl: string, maxBytes: number, policy: UrlFe
         size += chunk.length;
         if (size > maxBytes) {
           res.destroy();
-          reject(new DomainError('IMAGE_TOO_LARGE', `image is larger than ${maxBytes} bytes`, { limit: maxBytes }));
+          reject(tooLarge(maxBytes));
           return;
         }
         chunks.push(chunk);

@@ -6,6 +6,7 @@ import type { CallContext } from '../../domain/events';
 import type { DomainServices } from '../../domain/services';
 import { grantOf } from '../../http/auth';
 import { readImage, type ImageInputOptions } from '../../http/image-input';
+import { findParam } from '../../http/params';
 import { round5 } from './face-json';
 import { cosineFromSimilarity, MATCH_SIMILARITY, similarityFromCosine } from './similarity';
 import { Subjects } from './subjects';
@@ -54,8 +55,7 @@ export async function requireImage(ctx: Koa.Context, deps: CompreFaceDeps, field
   return image;
 }
 
-/** A JSON body property. */
+/** A body property (JSON, or a form field). */
 export function bodyProperty(ctx: Koa.Context, name: string): unknown {
-  const body = ctx.request.body as unknown;
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
+  return findParam(ctx, name, ['json', 'form', 'multipart'])?.value;
 }

@@ -1,8 +1,8 @@
 // CompreFace's error body {"message", "code"} with its HTTP status, for every failure a CompreFace route can
 // meet. Codes and statuses are CompreFace's own (java/common CommonExceptionCode); our extra cases reuse the
 // nearest one.
-import { isDomainError, type DomainErrorCode } from '../../domain/errors';
-import { HttpError, type ErrorRenderer, type RenderedError } from '../../http/errors';
+import { isDomainError } from '../../domain/errors';
+import { tableRenderer, type ErrorEntry, type ErrorInfo, type ErrorTable, type RenderedError } from '../../http/errors';
 import { compreFaceMessage } from './messages';
 
 export const CF = {
@@ -24,35 +24,7 @@ export const CF = {
   EMBEDDING_NOT_FOUND: 44,
 } as const;
 
-const DOMAIN: Record<DomainErrorCode, { status: number; code: number }> = {
-  NO_FACE: { status: 400, code: CF.NO_FACES_FOUND },
-  TOO_MANY_FACES: { status: 400, code: CF.TOO_MANY_FACES },
-  PERSON_NOT_FOUND: { status: 404, code: CF.SUBJECT_NOT_FOUND },
-  PERSON_EXISTS: { status: 400, code: CF.SUBJECT_ALREADY_EXISTS },
-  FACE_NOT_FOUND: { status: 404, code: CF.EMBEDDING_NOT_FOUND },
-  COLLECTION_NOT_FOUND: { status: 404, code: CF.MODEL_NOT_FOUND },
-  COLLECTION_EXISTS: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
-  INVALID_ARGUMENT: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
-  MISSING_ARGUMENT: { status: 400, code: CF.EMPTY_REQUIRED_FIELD },
-  MISSING_IMAGE: { status: 400, code: CF.MISSING_REQUEST_PART },
-  INVALID_BASE64: { status: 400, code: CF.UNAVAILABLE_FILE_EXTENSION },
-  IMAGE_TOO_LARGE: { status: 400, code: CF.UNDEFINED },
-  UNSUPPORTED_FORMAT: { status: 400, code: CF.UNAVAILABLE_FILE_EXTENSION },
-  CORRUPT_IMAGE: { status: 400, code: CF.UNDEFINED },
-  IMAGE_URL_REFUSED: { status: 400, code: CF.INCORRECT_ARGUMENT },
-  IMAGE_FETCH_FAILED: { status: 400, code: CF.UNDEFINED },
-  EMBEDDING_SIZE: { status: 400, code: CF.INCORRECT_ARGUMENT },
-  TEMPLATE_MISMATCH: { status: 400, code: CF.INCORRECT_ARGUMENT },
-  BUSY: { status: 503, code: CF.FACES_SERVICE_EXCEPTION },
-  UNAVAILABLE: { status: 503, code: CF.FACES_SERVICE_EXCEPTION },
-  KEY_MISSING: { status: 400, code: CF.MISSING_REQUEST_HEADER },
-  KEY_MALFORMED: { status: 400, code: CF.VALIDATION_CONSTRAINT_VIOLATION },
-  KEY_INVALID: { status: 404, code: CF.MODEL_NOT_FOUND },
-  FORBIDDEN: { status: 403, code: CF.UNDEFINED },
-  INTERNAL: { status: 500, code: CF.UNDEFINED },
-};
-
-/** A CompreFace error raised by the dialect itself (parameter parsing): its code and status as CompreFace has them. */
+/** A CompreFace error raised by the dialect itself in CompreFace's own terms: its code and status. */
 export class CompreFaceError extends Error {
   constructor(
     readonly status: number,
@@ -65,30 +37,60 @@ export class CompreFaceError extends Error {
 
 const body = (status: number, code: number, message: string): RenderedError => ({ status, body: { message, code } });
 
-export const renderCompreFaceError: ErrorRenderer = (err) => {
-  if (err instanceof CompreFaceError) return body(err.status, err.code, err.message);
-  if (isDomainError(err)) {
-    const m = DOMAIN[err.code];
-    const rendered = body(m.status, m.code, compreFaceMessage(err));
-    if (err.code === 'BUSY' || err.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': '1' };
-    if (err.code === 'MISSING_ARGUMENT' && err.details.in === 'query') rendered.body = { message: err.message, code: CF.MISSING_REQUEST_PARAMETER };
-    return rendered;
-  }
-  if (err instanceof HttpError) {
-    switch (err.code) {
-      case 'BODY_TOO_LARGE':
-        return body(400, CF.UNDEFINED, `Max upload size exceeded: ${err.message}`);
-      case 'NOT_FOUND':
-        return body(404, CF.UNDEFINED, err.message);
-      case 'UNSUPPORTED_MEDIA_TYPE':
-        return body(415, CF.UNDEFINED, err.message);
-      case 'METHOD_NOT_ALLOWED':
-        return body(405, CF.UNDEFINED, err.message);
-      default:
-        return body(err.status >= 500 ? 500 : 400, CF.UNDEFINED, err.message);
-    }
-  }
-  const status = (err as { status?: number }).status;
-  if (status === 405 || status === 501) return body(405, CF.UNDEFINED, 'Request method not supported');
-  return body(500, CF.UNDEFINED, 'Something went wrong, please try again');
+/** CompreFace's wording of a domain error (src/dialects/compreface/messages.ts), else the error's own message. */
+const messageOf = (e: ErrorInfo) => (isDomainError(e.cause) ? compreFaceMessage(e.cause) : e.message);
+
+/** The error's message with this status and code. */
+const as =
+  (status: number, code: number): ErrorEntry =>
+  (e) =>
+    body(status, code, messageOf(e));
+
+/**
+ * A missing parameter: a query parameter or form field (Spring's @RequestParam: the request readers looked in
+ * the query string) is MISSING_REQUEST_PARAMETER; a field of a JSON body is EMPTY_REQUIRED_FIELD.
+ */
+function missingArgument(e: ErrorInfo): RenderedError {
+  const sources = e.details.sources;
+  const requestParam = Array.isArray(sources) && sources.includes('query');
+  return body(400, requestParam ? CF.MISSING_REQUEST_PARAMETER : CF.EMPTY_REQUIRED_FIELD, messageOf(e));
+}
+
+export const COMPREFACE_ERRORS: ErrorTable = {
+  NO_FACE: as(400, CF.NO_FACES_FOUND),
+  TOO_MANY_FACES: as(400, CF.TOO_MANY_FACES),
+  PERSON_NOT_FOUND: as(404, CF.SUBJECT_NOT_FOUND),
+  PERSON_EXISTS: as(400, CF.SUBJECT_ALREADY_EXISTS),
+  FACE_NOT_FOUND: as(404, CF.EMBEDDING_NOT_FOUND),
+  COLLECTION_NOT_FOUND: as(404, CF.MODEL_NOT_FOUND),
+  COLLECTION_EXISTS: as(400, CF.VALIDATION_CONSTRAINT_VIOLATION),
+  INVALID_ARGUMENT: as(400, CF.VALIDATION_CONSTRAINT_VIOLATION),
+  MISSING_ARGUMENT: missingArgument,
+  MISSING_IMAGE: as(400, CF.MISSING_REQUEST_PART),
+  INVALID_BASE64: as(400, CF.UNAVAILABLE_FILE_EXTENSION),
+  IMAGE_TOO_LARGE: as(400, CF.UNDEFINED),
+  UNSUPPORTED_FORMAT: as(400, CF.UNAVAILABLE_FILE_EXTENSION),
+  CORRUPT_IMAGE: as(400, CF.UNDEFINED),
+  IMAGE_URL_REFUSED: as(400, CF.INCORRECT_ARGUMENT),
+  IMAGE_FETCH_FAILED: as(400, CF.UNDEFINED),
+  EMBEDDING_SIZE: as(400, CF.INCORRECT_ARGUMENT),
+  TEMPLATE_MISMATCH: as(400, CF.INCORRECT_ARGUMENT),
+  BUSY: as(503, CF.FACES_SERVICE_EXCEPTION),
+  UNAVAILABLE: as(503, CF.FACES_SERVICE_EXCEPTION),
+  KEY_MISSING: as(400, CF.MISSING_REQUEST_HEADER),
+  KEY_MALFORMED: as(400, CF.VALIDATION_CONSTRAINT_VIOLATION),
+  KEY_INVALID: as(404, CF.MODEL_NOT_FOUND),
+  FORBIDDEN: as(403, CF.UNDEFINED),
+  // A domain failure says what failed; anything unexpected gets CompreFace's generic text (its own may hold internals).
+  INTERNAL: (e) => body(500, CF.UNDEFINED, isDomainError(e.cause, 'INTERNAL') ? e.message : 'Something went wrong, please try again'),
+  BODY_TOO_LARGE: (e) => body(400, CF.UNDEFINED, `Max upload size exceeded: ${e.message}`),
+  MALFORMED_BODY: as(400, CF.UNDEFINED),
+  MALFORMED_JSON: as(400, CF.UNDEFINED),
+  UNSUPPORTED_MEDIA_TYPE: as(415, CF.UNDEFINED),
+  NOT_FOUND: as(404, CF.UNDEFINED),
+  METHOD_NOT_ALLOWED: () => body(405, CF.UNDEFINED, 'Request method not supported'),
 };
+
+export const renderCompreFaceError = tableRenderer(COMPREFACE_ERRORS, {
+  own: (err) => (err instanceof CompreFaceError ? body(err.status, err.code, err.message) : undefined),
+});
