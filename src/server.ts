@@ -8,7 +8,7 @@ import { openDb, type Db } from './store/db';
 import { migrate } from './store/migrations';
 import { verifyModels, type ModelFile } from './engine/models';
 import { loadAddon } from './engine/addon';
-import { createHttpApp, type ReadyState } from './http/app';
+import { createHttpApp, type Dialect, type ReadyState } from './http/app';
 import { Engine } from './engine/engine';
 import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { checkCalibration, loadCalibration } from './domain/calibration';
@@ -30,6 +30,8 @@ export interface RunningServer {
   db: Db;
   engine: Engine;
   services: DomainServices;
+  /** The APIs it serves (their routers and documents). */
+  dialects: Dialect[];
   /** The recognition-event writer (its queue and flush). */
   events: EventWriter;
   log: Logger;
@@ -102,12 +104,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     };
 
     const admin = createServerAdmin(config, { keys: services.keys, db, log });
+    // Every API the server speaks, each a table of routes over the same services (src/dialects/).
+    const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), ...admin.dialects];
     const app = createHttpApp({
       log,
       maxBodyBytes: config.maxBodyBytes,
       maxFileBytes: config.maxImageBytes,
       readiness,
-      dialects: [createCompreFaceDialect({ services, image: imageInput }), ...admin.dialects],
+      dialects,
       cors: { origins: config.corsOrigins },
     });
     httpServer = http.createServer(app.callback());
@@ -135,7 +139,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         await db.close();
         log.info('stopped');
       })());
-    return { url, port, db, engine, services, events, log, close };
+    return { url, port, db, engine, services, dialects, events, log, close };
   } catch (err) {
     httpServer?.close();
     await retention?.stop();

@@ -12,6 +12,7 @@ import { DomainError } from '../domain/errors';
 import { dialectCors, type CorsOptions, type DialectCors } from './cors';
 import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
+import type { OpenApiDocument } from './openapi';
 import type { ParamSource } from './params';
 
 declare module 'koa' {
@@ -36,6 +37,8 @@ export interface Dialect {
   paramSources?: readonly ParamSource[];
   /** Cross-origin browser access (the headers its clients authenticate with); absent: no CORS on its paths. */
   cors?: DialectCors;
+  /** Every route it serves, documented; served at /openapi/<name>.json (test/openapi.test.ts holds the two equal). */
+  openapi?: OpenApiDocument;
 }
 
 export interface ReadyState {
@@ -210,6 +213,13 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     const state = await opts.readiness();
     ctx.status = state.ready ? 200 : 503;
     ctx.body = { status: state.ready ? 'ready' : 'not ready', checks: state.checks };
+  });
+  // API documents need no credentials, like the health endpoints.
+  const documents = new Map(opts.dialects.filter((d) => d.openapi).map((d) => [d.name, d.openapi!]));
+  health.get('/openapi/:file', (ctx, next) => {
+    const doc = documents.get(ctx.params.file.replace(/\.json$/, ''));
+    if (!doc || !ctx.params.file.endsWith('.json')) return next();
+    ctx.body = doc;
   });
 
   app.use(requestContext(opts.log));
