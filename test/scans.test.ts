@@ -53,7 +53,6 @@ class TestProvider {
   jwksRequests = 0;
   private key!: CryptoKey;
   private strangerKey!: CryptoKey;
-  publicPem = '';
 
   get issuer(): string {
     return `${this.url}/realms/acme`;
@@ -66,7 +65,6 @@ class TestProvider {
     const pair = await generateKeyPair('RS256', { extractable: true });
     this.key = pair.privateKey;
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'acme-1', alg: 'RS256', use: 'sig' };
-    this.publicPem = crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
     this.strangerKey = (await generateKeyPair('RS256')).privateKey;
     this.server = http.createServer((req, res) => {
       const send = (body: unknown) => {
