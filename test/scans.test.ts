@@ -16,7 +16,7 @@ import { documentedRoutes, servedRoutes } from '../src/http/openapi';
 import type { RunningServer } from '../src/server';
 import { ScanRetention } from '../src/dialects/scans/retention';
 import { SCANS_OPENAPI } from '../src/dialects/scans/openapi';
-import { FACEDATA, identificationSet, photo, requireFacedata } from './support/compreface';
+import { identificationSet, photo, requireFacedata } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { migratedDataDir, startTestServer, tempDir } from './support/server';
 
@@ -346,11 +346,24 @@ for (const store of STORES) {
       assert.ok(light.body.face2.face_luminance < 0.7 * light.body.face1.face_luminance, `${light.body.face1.face_luminance} -> ${light.body.face2.face_luminance}`);
       assert.ok(Math.abs(light.body.face1.eye_dist - light.body.face2.eye_dist) < 3);
 
-      const masked = fs.readdirSync(`${FACEDATA}/mask/with_mask`).find((f) => /\.(jpe?g|png)$/i.test(f))!;
-      const mask = await api.create({ file1: photo(`mask/with_mask/${masked}`), file2: bright });
-      if (mask.body.face1) assert.ok(mask.body.face1.face_occlusion > mask.body.face2.face_occlusion, `${mask.body.face1.face_occlusion} vs ${mask.body.face2.face_occlusion}`);
-      assert.ok(mask.body.face2.face_occlusion < 0.5);
-      for (const r of [eyes, pose, light, mask]) created.push(r.body);
+      const mask = await api.create({ file1: photo('mask/with_mask/0932.jpg'), file2: bright });
+      assert.ok(mask.body.face1.face_occlusion > 0.5 && mask.body.face2.face_occlusion < 0.5, `${mask.body.face1.face_occlusion} vs ${mask.body.face2.face_occlusion}`);
+
+      // A surprised face with its mouth wide open, and a neutral one.
+      const mouth = await api.create({ file1: photo('lfw/Gregg_Popovich/Gregg_Popovich_0005.jpg'), file2: photo('lfw/Abdul_Rahman/Abdul_Rahman_0001.jpg') });
+      assert.ok(mouth.body.face1.mouth_opened > 0.3 && mouth.body.face2.mouth_opened < 0.15, `${mouth.body.face1.mouth_opened} vs ${mouth.body.face2.mouth_opened}`);
+
+      // A face filling the whole photo: no face-region measures (null), every other field, the eye distance from the landmarks.
+      const filling = photo('mask/with_mask/0_0_52.jpg');
+      const full = await api.create({ file1: filling, file2: filling });
+      assert.equal(full.status, 200, JSON.stringify(full.body));
+      assert.equal(full.body.compare_result, 'Same person');
+      for (const f of [full.body.face1, full.body.face2]) {
+        assert.equal(f.face_luminance, null);
+        assert.equal(f.face_quality, null);
+        assertFace({ ...f, face_luminance: 1, face_quality: 0.5 }, 'face filling the photo');
+      }
+      for (const r of [eyes, pose, light, mask, mouth, full]) created.push(r.body);
     });
 
     it('keeps the photos only when configured, and deletes them with the scan', async () => {
