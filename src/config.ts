@@ -110,6 +110,34 @@ const origins: Parser<string[]> = (raw, name) => {
   return items;
 };
 
+/** An http(s) URL; empty: none. */
+const optionalHttpUrl: Parser<string | undefined> = (raw, name) => {
+  if (raw.trim() === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
+  return raw.trim();
+};
+
+const nonBlank: Parser<string> = (raw, name) => {
+  if (raw.trim() === '') throw new ConfigError(name, 'must not be blank');
+  return raw.trim();
+};
+
+const CLAIM_PATH_RE = /^[A-Za-z0-9_:$-]+(\.[A-Za-z0-9_:$-]+)*$/;
+
+/** A claim name, or a dotted path into nested claims. */
+const claimPath: Parser<string> = (raw, name) => {
+  if (!CLAIM_PATH_RE.test(raw.trim())) throw new ConfigError(name, `expected a claim name or dotted path (like realm_access.roles), got "${raw}"`);
+  return raw.trim();
+};
+
+const claimPaths: Parser<string[]> = (raw, name) => list(raw, name).map((p) => claimPath(p, name));
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -159,6 +187,45 @@ export const SETTINGS = {
     'Comma-separated addresses or CIDR ranges that may call the admin API besides loopback (`*`: any). Empty: loopback only.',
     addressList,
   ),
+  // The scan API (src/dialects/scans/): OAuth2 bearer tokens from the deployment's OpenID Connect provider, or
+  // issued by faceserver itself to OAuth2 clients (`faceserver keys create --kind scans`).
+  scansOidcIssuer: setting(
+    'SCANS_OIDC_ISSUER',
+    '',
+    'Scan API: the `iss` of access tokens from your OpenID Connect provider (e.g. https://idp.example.com/realms/acme). Empty: only tokens faceserver issues itself are accepted.',
+    optionalHttpUrl,
+  ),
+  scansOidcAudience: setting('SCANS_OIDC_AUDIENCE', '', 'Scan API: the `aud` a provider token must carry (comma-separated: any of them). Required with SCANS_OIDC_ISSUER.', list),
+  scansOidcJwksUrl: setting(
+    'SCANS_OIDC_JWKS_URL',
+    '',
+    "Scan API: the provider's JWKS URL. Empty: SCANS_OIDC_PUBLIC_KEY, else the `jwks_uri` of the issuer's /.well-known/openid-configuration.",
+    optionalHttpUrl,
+  ),
+  scansOidcPublicKey: setting(
+    'SCANS_OIDC_PUBLIC_KEY',
+    '',
+    "Scan API: the provider's token-signing public key instead of a JWKS URL: a PEM (SPKI) or JWK text, or the path of a file holding one.",
+    text,
+  ),
+  scansTokenClockSkewSeconds: setting('SCANS_TOKEN_CLOCK_SKEW_SECONDS', '60', 'Scan API: clock difference tolerated when checking a token\'s exp, nbf and iat.', int(0, 3600)),
+  scansCompanyClaim: setting(
+    'SCANS_COMPANY_CLAIM',
+    'companyId',
+    'Scan API: the claim of a provider token naming the company (tenant) its scans belong to; a dotted path reaches into objects (`org.id`).',
+    claimPath,
+  ),
+  scansRolesClaims: setting(
+    'SCANS_ROLES_CLAIMS',
+    'roles,realm_access.roles',
+    'Scan API: the claims of a provider token listing its roles (arrays or space-separated text; dotted paths reach into objects), comma-separated.',
+    claimPaths,
+  ),
+  scansUpdateRole: setting('SCANS_UPDATE_ROLE', 'scans-update', 'Scan API: the role a provider token needs to update scans (PUT).', nonBlank),
+  scansTokenIssuer: setting('SCANS_TOKEN_ISSUER', 'faceserver', 'Scan API: the `iss` of the access tokens faceserver issues (POST /oauth2/token); must differ from SCANS_OIDC_ISSUER.', nonBlank),
+  scansTokenTtlSeconds: setting('SCANS_TOKEN_TTL_SECONDS', '300', 'Scan API: lifetime of the access tokens faceserver issues.', int(30, 86400)),
+  scansSavePhotos: setting('SCANS_SAVE_PHOTOS', 'false', 'Scan API: keep the two compared photos with each scan (identity documents: off by default).', bool),
+  scansRetentionDays: setting('SCANS_RETENTION_DAYS', '0', 'Scan API: delete scans (with their photos) older than this many days (0 keeps them all).', int(0, 100000)),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -14,6 +14,7 @@ import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
+import { createScansDialect, scansSettings } from './dialects/scans';
 import { KEY_KINDS } from './dialects/key-kinds';
 import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
@@ -50,6 +51,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   let engine: Engine | undefined;
   let faceIndex: FaceIndex | undefined;
   let retention: RetentionJob | undefined;
+  let closeScans = async () => {};
   try {
     const report = await migrate(db);
     log.info({ database: db.kind, applied: report.applied, schema: report.current }, 'database ready');
@@ -105,7 +107,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
     const admin = createServerAdmin(config, { keys: services.keys, db, log });
     // Every API the server speaks, each a table of routes over the same services (src/dialects/).
-    const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), ...admin.dialects];
+    const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
+    const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
     const app = createHttpApp({
       log,
       maxBodyBytes: config.maxBodyBytes,
@@ -123,6 +126,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log.info({ url }, 'listening');
+    scans.start((deleted, err) => {
+      if (err) log.warn({ err }, 'scan retention failed');
+      else if (deleted) log.info({ deleted }, 'old scans deleted');
+    });
+    closeScans = () => scans.close();
     admin.publish(port); // DATA_DIR/server.json: how `faceserver keys` finds this server
 
     let closing: Promise<void> | undefined;
@@ -134,6 +142,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         await stopHttp(server, config.shutdownTimeoutMs);
         await events.close(config.shutdownTimeoutMs); // the events of the last requests, written before the database closes
         await openRetention.stop();
+        await closeScans();
         await openIndex.close();
         await openEngine.close();
         await db.close();
@@ -143,6 +152,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   } catch (err) {
     httpServer?.close();
     await retention?.stop();
+    await closeScans();
     await faceIndex?.close();
     await engine?.close().catch(() => undefined);
     await db.close();

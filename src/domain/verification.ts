@@ -21,6 +21,8 @@ export interface Comparison {
   reference: Float32Array;
   /** When the reference is an enrolled face: recorded with the event. */
   referenceFace?: { id: number; personId: number | null; collectionId?: number | null };
+  /** Recorded with the event (what the dialect adds, e.g. the id of the record it keeps; never photos). */
+  attributes?: Record<string, unknown>;
 }
 
 export interface CompareOptions {
@@ -77,6 +79,7 @@ export class VerificationService {
         cosine: scores[i].cosine,
         far: scores[i].far,
         verdict: scores[i].cosine >= opts.matchCosine ? 'match' : 'no_match',
+        attributes: c.attributes,
       })),
     );
     return scores;
