@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "attributes/face_crops.h"
 #include "attributes/gender_estimator.h"
 #include "attributes/mask_classifier.h"
 #include "attributes/mask_features.h"
@@ -462,6 +463,24 @@ TEST(attributes_quality_responds_to_blur_and_noise) {
   img.convertTo(bright, -1, 3.0, 60);
   CHECK(rig().estimate(dark, f, kQuality).quality->dynamicRange.score < sharp.dynamicRange.score - 1.f);
   CHECK(!rig().estimate(bright, f, kQuality).quality->flare.ok);
+}
+
+// A face that fills a narrow photo (a tight portrait crop, as many mask photos are) is measured too: the
+// background measure's 2x region is then far wider than the photo, which must not fail the quality block.
+TEST(attributes_quality_on_a_face_filling_the_photo) {
+  if (skipWithoutFacedata("attributes_quality_on_a_face_filling_the_photo")) return;
+  const cv::Mat img = load("misc/eyes_open_eyes.png");
+  const Face f = faceOf(img, "eyes_open_eyes.png");
+  const cv::Rect2f sq = squareBox(f.box);
+  const cv::Rect strip(cvRound(sq.x + sq.width * 0.2f), cvRound(sq.y - sq.height * 0.05f), cvRound(sq.width * 0.6f),
+                       cvRound(sq.height * 1.1f));
+  const cv::Mat tight = img(strip & cv::Rect(0, 0, img.cols, img.rows)).clone();
+  const Face g = faceOf(tight, "eyes_open_eyes.png cut to a narrow strip");
+  CHECK(2.f * g.box.height > 2.f * tight.cols + 2.f);  // the background region is wider than any face crop may be
+  const auto q = rig().estimate(tight, g, kQuality).quality;
+  CHECK(q.has_value());
+  CHECK(q->faceLuminance > 20.f && q->faceLuminance < 240.f);
+  CHECK(q->backgroundUniformity.score >= 0.f && q->backgroundUniformity.score <= 1.f);
 }
 
 // Cost per face of each attribute alone (median of 15 runs after a warm-up) with one OpenCV thread, as each

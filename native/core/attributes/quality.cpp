@@ -102,6 +102,9 @@ float strokeShare(const cv::Mat& gray, const cv::Mat& region, const Face& face, 
 float backgroundGradient(const cv::Mat& bgr, const Face& face) {
   constexpr int kSide = 128;  // the 2x region resized to this (face box = 64 px)
   const cv::Rect2f outer = scaledSquare(face.box, 2.f);
+  // A face that fills the photo leaves no background inside it to measure (and its 2x region is larger than
+  // any face crop may be).
+  if (outer.width > 2.f * bgr.cols || outer.height > 2.f * bgr.rows) return 0.f;
   const cv::Mat crop = cropWithBorder(bgr, outer);
   if (crop.empty()) return 0.f;
   cv::Mat gray;
