@@ -127,7 +127,7 @@ export function consoleApi(o: ConsoleApiOptions): Router {
     const id = idParam(ctx);
     const c = await services.collections.get(id);
     // The name typed again: a confirmation the server checks too, not only the page.
-    const confirm = params(ctx, ['query', 'json']).string('confirm', { trim: false });
+    const confirm = params(ctx, ['query']).string('confirm', { trim: false });
     if (confirm !== c.name) throw new DomainError('INVALID_ARGUMENT', `type the collection's name to delete it`, { param: 'confirm' });
     await services.collections.delete(id);
     ctx.status = 204;

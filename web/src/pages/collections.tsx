@@ -1,7 +1,7 @@
 // Collections (a CompreFace key's collection, a FindFace gallery, a Face Intellect server): counts, create,
 // rename, delete (typing the name to confirm).
 import { useEffect, useState } from 'preact/hooks';
-import { api, get, type Collection } from '../api';
+import { api, get, query, type Collection } from '../api';
 import { Alert, ConfirmDialog, Dialog, errorText, fmtDate, fmtInt, href, PageHeader, useLoad } from '../ui';
 
 export function CollectionsPage() {
@@ -92,7 +92,7 @@ export function CollectionsPage() {
         action="Delete collection"
         confirmText={deleting?.name}
         onConfirm={async () => {
-          await api('DELETE', `collections/${deleting!.id}`, { confirm: deleting!.name });
+          await api('DELETE', `collections/${deleting!.id}${query({ confirm: deleting!.name })}`);
           list.reload();
         }}
         onClose={() => setDeleting(undefined)}
