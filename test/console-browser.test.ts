@@ -37,6 +37,7 @@ describe('console in a real browser (chromium + playwright-core)', function () {
   let scratch = '';
   const { people } = identificationSet(3);
   const password = 'correct horse battery';
+  const cspViolations: string[] = [];
 
   before(async function () {
     requireFacedata(this);
@@ -59,6 +60,9 @@ describe('console in a real browser (chromium + playwright-core)', function () {
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (err) => console.log('    page error:', err.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   });
 
   after(async () => {
@@ -224,5 +228,6 @@ describe('console in a real browser (chromium + playwright-core)', function () {
     await page.getByText('You are signed out.').waitFor();
     const r = await page.evaluate(() => fetch('api/collections').then((res) => res.status));
     assert.equal(r, 401);
+    assert.deepEqual(cspViolations, [], 'no page broke the content security policy');
   });
 });

@@ -40,10 +40,11 @@ export interface ConsoleDeps {
 
 /** The console's dialects: /console itself (when CONSOLE is on) and /admin/v1/operators (when ADMIN_API is on). */
 export function createConsole(config: Config, deps: ConsoleDeps): Dialect[] {
-  const secretHash = adminSecretHash(config).hash;
+  // With ADMIN_API=false no secret is generated: the admin secret signs in only when ADMIN_SECRET gives one.
+  const secretHash = config.adminApi || config.adminSecret ? adminSecretHash(config).hash : undefined;
   const operators = new OperatorAccounts(deps.db);
   const dialects: Dialect[] = [];
-  if (config.adminApi) dialects.push(operatorsAdminApi({ operators, secretHash, allowedAddresses: config.adminAllowedAddresses }));
+  if (config.adminApi && secretHash) dialects.push(operatorsAdminApi({ operators, secretHash, allowedAddresses: config.adminAllowedAddresses }));
   if (!config.console) return dialects;
 
   const sessions = new Sessions(deps.db, { idleMs: config.consoleSessionIdleMinutes * 60_000, maxMs: config.consoleSessionHours * 3_600_000 });
@@ -54,7 +55,7 @@ export function createConsole(config: Config, deps: ConsoleDeps): Dialect[] {
     db: deps.db,
     sessions,
     operators,
-    adminSecretMatches: (secret) => crypto.timingSafeEqual(sha256(secret), secretHash),
+    adminSecretMatches: (secret) => secretHash !== undefined && crypto.timingSafeEqual(sha256(secret), secretHash),
     pathPrefix: config.consolePathPrefix,
     cropper: deps.cropper,
     keepCrops: config.thumbnails,
