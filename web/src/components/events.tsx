@@ -7,7 +7,7 @@ export function EventList(props: { events: EventRow[]; showPerson?: boolean }) {
   return (
     <ol class="timeline" aria-label="Recognition events, newest first">
       {props.events.map((e) => (
-        <li key={e.id} class={`event ${e.known ? 'event-known' : 'event-unknown'}`} data-event-id={e.id}>
+        <li key={e.id} class={`event ${e.known || (e.personId === null && e.endpoint === 'verify' && e.verdict === 'match') ? 'event-known' : 'event-unknown'}`} data-event-id={e.id}>
           <time dateTime={e.occurredAt}>{fmtTime(e.occurredAt)}</time>
           <Thumb src={e.hasThumbnail ? eventThumb(e.id) : null} alt={`Probe face of event ${e.id}`} size="medium" />
           <span class="event-arrow" aria-hidden="true">
