@@ -15,7 +15,7 @@ import { deleteEventsOlderThan, type NewRecognitionEvent } from '../src/store/ev
 import { openDb } from '../src/store/db';
 import { identificationSet, photo, requireFacedata } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
-import { migratedDataDir, startTestServer } from './support/server';
+import { migratedDataDir, startTestServer, tempDir } from './support/server';
 import { ADMIN_SECRET, ConsoleClient, ensureConsoleBuilt, outcomePhotos } from './console-helpers';
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest();
@@ -25,6 +25,7 @@ for (const store of [{ name: 'embedded' }, { name: 'postgres' }]) {
     this.timeout(180_000);
     let server: RunningServer | undefined;
     let temp: TempDatabase | undefined;
+    let dataDir = '';
     let base = '';
     const { people } = identificationSet(2);
 
@@ -32,12 +33,14 @@ for (const store of [{ name: 'embedded' }, { name: 'postgres' }]) {
       requireFacedata(this);
       ensureConsoleBuilt();
       if (store.name === 'postgres') temp = await createTempDatabase(requirePostgres(this));
-      server = await startTestServer({ ADMIN_SECRET, ...(temp ? { DATABASE_URL: temp.url } : {}) });
+      dataDir = temp ? tempDir() : await migratedDataDir();
+      server = await startTestServer({ ADMIN_SECRET, DATA_DIR: dataDir, ...(temp ? { DATABASE_URL: temp.url } : {}) });
       base = server.url;
     });
     after(async () => {
       await server?.close();
       await temp?.drop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
     it('serves the page with a <base> for the proxy prefix, strict headers and no CORS', async () => {
@@ -393,7 +396,8 @@ describe('console with photos not kept (SAVE_IMAGES=false)', function () {
   this.timeout(180_000);
   it('keeps a crop of each enrolled face, served as its thumbnail and deleted with it', async function () {
     requireFacedata(this);
-    const server = await startTestServer({ ADMIN_SECRET, SAVE_IMAGES: 'false' });
+    const dataDir = await migratedDataDir();
+    const server = await startTestServer({ ADMIN_SECRET, SAVE_IMAGES: 'false', DATA_DIR: dataDir });
     try {
       const c = new ConsoleClient(server.url);
       await c.signIn();
@@ -414,6 +418,7 @@ describe('console with photos not kept (SAVE_IMAGES=false)', function () {
       assert.equal((await server!.db.query('SELECT 1 FROM face_thumbnails WHERE face_id = $1', [faceId])).rows.length, 0);
     } finally {
       await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
