@@ -138,6 +138,13 @@ const claimPath: Parser<string> = (raw, name) => {
 
 const claimPaths: Parser<string[]> = (raw, name) => list(raw, name).map((p) => claimPath(p, name));
 
+/** A URL path prefix such as /faceserver (no trailing slash); empty: none. */
+const pathPrefix: Parser<string> = (raw, name) => {
+  const v = raw.trim().replace(/\/+$/, '');
+  if (v !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v)) throw new ConfigError(name, `expected a path such as /faceserver, got "${raw}"`);
+  return v;
+};
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -226,6 +233,22 @@ export const SETTINGS = {
   scansTokenTtlSeconds: setting('SCANS_TOKEN_TTL_SECONDS', '300', 'Scan API: lifetime of the access tokens faceserver issues.', int(30, 86400)),
   scansSavePhotos: setting('SCANS_SAVE_PHOTOS', 'false', 'Scan API: keep the two compared photos with each scan (identity documents: off by default).', bool),
   scansRetentionDays: setting('SCANS_RETENTION_DAYS', '0', 'Scan API: delete scans (with their photos) older than this many days (0 keeps them all).', int(0, 100000)),
+  thumbnails: setting(
+    'THUMBNAILS',
+    'true',
+    'Keep a small JPEG crop of the probe face of each recognition event (deleted with the event, HISTORY_RETENTION_DAYS) and of each enrolled face whose photo is not kept (SAVE_IMAGES=false), for the console. Photos of faces are biometric data: turn it off where they must not be kept.',
+    bool,
+  ),
+  thumbnailSize: setting('THUMBNAIL_SIZE', '112', 'Side of those crops in pixels.', int(32, 512)),
+  console: setting('CONSOLE', 'true', 'Serve the web console at /console (sign-in with the admin secret or an operator account: `faceserver operators`).', bool),
+  consolePathPrefix: setting(
+    'CONSOLE_PATH_PREFIX',
+    '',
+    'The path a reverse proxy serves faceserver under (e.g. `/faceserver`), for the console\'s links and cookie. Empty: the proxy\'s X-Forwarded-Prefix header when it sends one.',
+    pathPrefix,
+  ),
+  consoleSessionIdleMinutes: setting('CONSOLE_SESSION_IDLE_MINUTES', '30', 'A console session ends after this many minutes without a request.', int(1, 10080)),
+  consoleSessionHours: setting('CONSOLE_SESSION_HOURS', '12', 'A console session ends this many hours after sign-in, however active.', int(1, 720)),
 } as const;
 
 type Settings = typeof SETTINGS;

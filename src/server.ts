@@ -21,6 +21,7 @@ import { nativeMatchers } from './face-index/native-matcher';
 import { RetentionJob } from './store/retention';
 import { EventWriter } from './store/event-writer';
 import { createServerAdmin } from './admin';
+import { createConsole, FaceCropper, ThumbnailingEventSink, UnkeptPhotoCrops } from './console';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -90,6 +91,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     });
     retention.start();
     const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs });
+    // Face crops for the console (THUMBNAILS): events get theirs cut behind the response, between the domain
+    // and the writer; faces whose photos are not kept get theirs cut behind the enrolment.
+    const cropper = new FaceCropper(config.thumbnailSize);
+    const thumbnailLog = log.child({ component: 'thumbnails' });
+    const eventSink = new ThumbnailingEventSink(events, config.thumbnails ? cropper : null, thumbnailLog);
+    const unkeptPhotoCrops = config.thumbnails ? new UnkeptPhotoCrops(db, cropper, thumbnailLog) : undefined;
     const services = createDomainServices({
       db,
       analyzer: new EngineFaceAnalyzer(engine),
@@ -98,7 +105,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       keepPhotos: config.saveImages,
       searcher: faceIndex,
       changes: faceIndex,
-      events,
+      events: eventSink,
+      unkeptPhotos: unkeptPhotoCrops?.sink,
     });
     const imageInput = {
       maxBytes: config.maxImageBytes,
@@ -109,6 +117,19 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // Every API the server speaks, each a table of routes over the same services (src/dialects/).
     const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
+    dialects.push(
+      ...createConsole(config, {
+        services,
+        db,
+        engine,
+        faceIndex,
+        eventsPending: () => events.pending,
+        thumbnails: eventSink,
+        cropper,
+        schemaVersion: report.current,
+        dialectNames: dialects.map((d) => d.name).filter((name) => name !== 'admin'),
+      }),
+    );
     const app = createHttpApp({
       log,
       maxBodyBytes: config.maxBodyBytes,
@@ -140,6 +161,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       (closing ??= (async () => {
         admin.unpublish();
         await stopHttp(server, config.shutdownTimeoutMs);
+        await eventSink.cropsDone(); // events still waiting for their thumbnail go to the writer, which closes next
+        await unkeptPhotoCrops?.idle();
         await events.close(config.shutdownTimeoutMs); // the events of the last requests, written before the database closes
         await openRetention.stop();
         await closeScans();

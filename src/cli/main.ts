@@ -11,10 +11,12 @@ import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { RemoteKeyAdmin, ServerUnreachable } from './admin-client';
 import { KEYS_USAGE, parseCommand, UsageError, type Output } from './keys';
+import { operatorsCommand, OPERATORS_USAGE } from '../console/cli';
 
 const USAGE = `faceserver: self-hosted face recognition server
   faceserver start                 run the server (same as npm start)
 ${KEYS_USAGE}
+${OPERATORS_USAGE}
 Settings come from the environment (DATA_DIR, DATABASE_URL, ADMIN_SECRET, ...), as for the server.`;
 
 const console_: Output = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
@@ -65,6 +67,7 @@ export async function main(argv: string[], io: Output = console_, env: NodeJS.Pr
       await import('../main');
       return -1; // the server keeps running
     }
+    if (group === 'operators') return await operatorsCommand(rest, io, env);
     if (group !== 'keys' && group !== 'collections') throw new UsageError(`unknown command "${group}"`, USAGE);
     const command = parseCommand(group, rest);
     if ('help' in command) {

@@ -22,6 +22,8 @@ export interface ProbeOutcome {
   cosine?: number | null;
   far?: number | null;
   verdict: 'match' | 'no_match';
+  /** The image the probe face was found in: the event's thumbnail is cut from it (never stored itself). */
+  image?: Buffer | null;
   /** What the dialect adds (e.g. a watch-list verdict); never photos or embeddings. */
   attributes?: Record<string, unknown>;
 }
@@ -53,6 +55,7 @@ export class EventRecorder {
         endpoint: ctx.endpoint,
         requestId: ctx.requestId ?? null,
         attributes: o.attributes,
+        probeImage: o.image && o.box ? o.image : null,
       })),
     );
   }

@@ -36,7 +36,12 @@ export interface EnrolOptions {
   data?: Record<string, unknown>;
   cameraId?: number | null;
   autoCreated?: boolean;
+  /** Refuses the photo (by throwing) before anything is written, given the faces chosen (e.g. a quality rule). */
+  check?: (faces: AnalyzedFace[], analysis: ImageAnalysis) => void;
 }
+
+/** Told of the faces just enrolled from a photo that is not kept (SAVE_IMAGES off), so a crop can be kept. */
+export type UnkeptPhotoSink = (image: Buffer, faces: { id: number; box: Box }[]) => void;
 
 export interface EnrolledFace {
   face: Face;
@@ -58,6 +63,7 @@ export class FaceService {
     /** Keep the original photo of each enrolled face. */
     private readonly keepPhotos: boolean,
     private readonly changes: FaceChangeSink,
+    private readonly unkeptPhotos?: UnkeptPhotoSink,
   ) {}
 
   async enrol(image: Buffer, opts: EnrolOptions): Promise<Enrolment> {
@@ -71,6 +77,7 @@ export class FaceService {
       attributes: opts.attributes ?? [],
     });
     const chosen = opts.boxes ? facesInBoxes(analysis, opts.boxes) : selectFaces(analysis, select);
+    opts.check?.(chosen, analysis);
     const mimeType = imageMimeType(image) ?? null;
     const { faces, person } = await this.db.transaction(async (tx) => {
       const owner = await resolveOwner(tx, opts.owner);
@@ -82,7 +89,7 @@ export class FaceService {
           photo: { bytes: image, mimeType, store: this.keepPhotos },
           template: analyzed.template,
           embedding: analyzed.embedding,
-          quality: analyzed.attributes.quality?.total ?? null,
+          quality: qualityTotal(analyzed.attributes.quality),
           attributes: { ...opts.data, ...(opts.attributes?.length ? { estimated: analyzed.attributes } : {}) },
           cameraId: opts.cameraId ?? null,
           autoCreated: opts.autoCreated ?? false,
@@ -93,6 +100,7 @@ export class FaceService {
       return { faces: stored, person: owner };
     });
     await this.changes.facesChanged(faces.map((f) => f.face.id));
+    if (!this.keepPhotos) this.unkeptPhotos?.(image, faces.map((f) => ({ id: f.face.id, box: f.analyzed.box })));
     return { analysis, faces, person };
   }
 
@@ -211,6 +219,13 @@ async function resolveOwner(tx: Queryable, owner: FaceOwner): Promise<Person | n
     }
   }
   return ensurePersonByName(tx, owner.namedIn.namespaceId, owner.namedIn.name);
+}
+
+/** The engine's overall quality score: `total` is {score, ok} (native/core/attributes/quality.h), or a plain number. */
+function qualityTotal(q: Record<string, unknown> | undefined): number | null {
+  const total = q?.total as number | { score?: unknown } | undefined;
+  const score = typeof total === 'object' && total !== null ? total.score : total;
+  return typeof score === 'number' && Number.isFinite(score) ? score : null;
 }
 
 const inScope = (face: Face, scope: readonly number[]) => face.collectionIds.some((c) => scope.includes(c));

@@ -26,6 +26,8 @@ export interface IdentifyOptions {
 export interface Probe {
   embedding: Float32Array;
   box?: Box | null;
+  /** The image the face was found in (for the event's thumbnail). */
+  image?: Buffer | null;
 }
 
 export interface IdentifiedFace {
@@ -53,7 +55,7 @@ export class IdentificationService {
     const analysis = await this.analysis.detect(image, analysisOptions(detect, opts.select));
     const chosen = selectFaces(analysis, opts.select ?? 'all');
     const started = performance.now();
-    const matches = await this.identify(chosen.map((f) => ({ embedding: f.embedding, box: f.box })), opts, ctx);
+    const matches = await this.identify(chosen.map((f) => ({ embedding: f.embedding, box: f.box, image })), opts, ctx);
     return { analysis, faces: chosen.map((face, i) => ({ face, matches: matches[i] })), searchMs: performance.now() - started };
   }
 
@@ -67,6 +69,7 @@ export class IdentificationService {
         return {
           collectionId: opts.collectionIds.length === 1 ? opts.collectionIds[0] : null,
           box: probes[i].box ?? null,
+          image: probes[i].image,
           embedding: probes[i].embedding,
           faceId: best?.faceId,
           personId: best?.personId,

@@ -7,7 +7,7 @@ import { CollectionService } from './collections';
 import { EventRecorder, type EventSink } from './events';
 import type { FaceAnalyzer } from './face-analyzer';
 import { NO_FACE_CHANGE_SINK, type FaceChangeSink, type FaceSearcher } from './face-search';
-import { FaceService } from './faces';
+import { FaceService, type UnkeptPhotoSink } from './faces';
 import { IdentificationService } from './identification';
 import { KeyService, type KindTable } from './keys';
 import { PersonService } from './persons';
@@ -39,13 +39,15 @@ export interface DomainOptions {
   keyKinds: KindTable;
   /** Where recognition events go (the store's writer, which writes them behind the response). */
   events: EventSink;
+  /** Told of faces enrolled from photos that are not kept (a crop of each is kept for the console). */
+  unkeptPhotos?: UnkeptPhotoSink;
 }
 
 export function createDomainServices(o: DomainOptions): DomainServices {
   const changes = o.changes ?? NO_FACE_CHANGE_SINK;
   const events = new EventRecorder(o.events);
   const analysis = new AnalysisService(o.analyzer);
-  const faces = new FaceService(o.db, o.analyzer, o.keepPhotos, changes);
+  const faces = new FaceService(o.db, o.analyzer, o.keepPhotos, changes, o.unkeptPhotos);
   return {
     analysis,
     collections: new CollectionService(o.db, changes),

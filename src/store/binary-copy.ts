@@ -74,6 +74,15 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  /** bytea's binary form: the bytes as they are. */
+  bytea(v: Buffer | null | undefined): this {
+    if (!v) return this.null();
+    this.reserve(4 + v.length);
+    this.pos = this.buf.writeInt32BE(v.length, this.pos);
+    this.pos += v.copy(this.buf, this.pos);
+    return this;
+  }
+
   /** jsonb's binary form: a version byte (1), then the JSON text. */
   jsonb(v: unknown): this {
     const json = JSON.stringify(v);

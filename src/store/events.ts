@@ -22,6 +22,13 @@ export interface NewRecognitionEvent {
   /** The probe's embedding, kept for "faces like this one" reporting; omit to keep none. */
   embedding?: Float32Array | null;
   thumbnailRef?: string | null;
+  /** A small JPEG crop of the probe face (THUMBNAILS), written with the row and deleted with it. */
+  thumbnail?: Buffer | null;
+  /**
+   * The image the probe face was found in, for the thumbnail maker (src/console/event-thumbnails.ts), which
+   * cuts `thumbnail` from it and drops it. Never written, never logged.
+   */
+  probeImage?: Buffer | null;
   dialect?: string | null;
   endpoint?: string | null;
   requestId?: string | null;
@@ -90,8 +97,8 @@ const toEvent = (r: EventRow): RecognitionEvent => ({
 
 /** The columns both write paths fill, in the order of eventParams and of copyEvents' fields. */
 const WRITE_TARGET = `recognition_events (occurred_at, camera_id, collection_id, face_id, person_id, similarity, far, verdict,
-  box_x, box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes)`;
-const EVENT_FIELDS = 18;
+  box_x, box_y, box_width, box_height, embedding, thumbnail_ref, dialect, endpoint, request_id, attributes, thumbnail)`;
+const EVENT_FIELDS = 19;
 
 function eventParams(e: NewRecognitionEvent): unknown[] {
   return [
@@ -113,6 +120,7 @@ function eventParams(e: NewRecognitionEvent): unknown[] {
     e.endpoint ?? null,
     e.requestId ?? null,
     e.attributes ?? {},
+    e.thumbnail ?? null,
   ];
 }
 
@@ -160,7 +168,8 @@ export async function copyEvents(db: Db, events: NewRecognitionEvent[]): Promise
       .text(e.dialect)
       .text(e.endpoint)
       .text(e.requestId)
-      .jsonb(e.attributes ?? {});
+      .jsonb(e.attributes ?? {})
+      .bytea(e.thumbnail);
   }
   return db.copyIn(WRITE_TARGET, w.finish());
 }
