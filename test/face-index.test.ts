@@ -4,9 +4,7 @@
 // Search hits carry each face's person, kept in step on enrol, move, merge and rename; the load's halfvec rows
 // (migrations/0005) are parsed whatever the message boundaries and migrated for faces enrolled before them.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { openDb, type Db, type Queryable } from '../src/store/db';
 import { migrate, readMigrations } from '../src/store/migrations';
 import * as persons from '../src/store/persons';
@@ -22,7 +20,7 @@ import { nativeMatchers } from '../src/face-index/native-matcher';
 import { loadAddon } from '../src/engine/addon';
 import { forEachStore } from './support/stores';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
-import { startTestServer } from './support/server';
+import { removeTempDir, startTestServer, tempDir } from './support/server';
 import { Api, identificationSet, photo, requireFacedata } from './support/compreface';
 import type { RunningServer } from '../src/server';
 import { around, clusteredEmbeddings, haveFacedata, randomUnit, realIdentities, rng, type RealIdentity } from './support/embeddings';
@@ -625,9 +623,9 @@ describe('face index: persons in hits, halfvec load rows', function () {
         fresh = await openDb({ databaseUrl: temp.url, dataDir: os.tmpdir() });
         cleanup = () => temp.drop();
       } else {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-migrate-'));
+        const dir = tempDir('faceserver-migrate-');
         fresh = await openDb({ dataDir: dir });
-        cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+        cleanup = async () => removeTempDir(dir);
       }
       try {
         await migrate(fresh, readMigrations().filter((m) => m.version < 5));
