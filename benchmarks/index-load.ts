@@ -133,8 +133,12 @@ async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promis
   if (store === 'embedded') {
     const dir = values['data-dir'] || fs.mkdtempSync(path.join(os.tmpdir(), 'fs-bench-load-'));
     fs.mkdirSync(dir, { recursive: true });
-    const db = await openDb({ dataDir: dir });
-    return { db, cleanup: async () => void (values.keep || fs.rmSync(dir, { recursive: true, force: true })) };
+    const cleanup = async () => void (values.keep || fs.rmSync(dir, { recursive: true, force: true }));
+    const db = await openDb({ dataDir: dir }).catch(async (err: unknown) => {
+      await cleanup();
+      throw err;
+    });
+    return { db, cleanup };
   }
   if (!values.pg) throw new Error('postgres: pass --pg URL or set TEST_DATABASE_URL');
   const name = values.db || `fs_bench_load_${process.pid}`;
