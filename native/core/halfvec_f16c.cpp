@@ -1,6 +1,8 @@
 // The F16C path of halfvec.h: 16 halves a step, byte-swapped with vpshufb and widened with vcvtph2ps.
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "halfvec.h"
 
 #define FS_F16C __attribute__((target("avx2,f16c")))
@@ -17,7 +19,10 @@ FS_F16C void halfvecToFloatsF16c(const uint8_t* src, size_t count, float* dst) {
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_castsi256_si128(halves)));
     _mm256_storeu_ps(dst + i + 8, _mm256_cvtph_ps(_mm256_extracti128_si256(halves, 1)));
   }
-  for (; i < count; ++i) dst[i] = halfToFloat(static_cast<uint16_t>(src[2 * i] << 8 | src[2 * i + 1]));
+  for (; i < count; ++i) {
+    const uint32_t bits = halfToFloatBits(static_cast<uint32_t>(src[2 * i]) << 8 | src[2 * i + 1]);
+    std::memcpy(dst + i, &bits, sizeof bits);
+  }
 }
 
 }  // namespace faceserver

@@ -36,7 +36,8 @@ uint32_t referenceBits(uint16_t h) {
 
 std::vector<HalfPath> availablePaths() {
   std::vector<HalfPath> paths{HalfPath::Scalar};
-  if (cpuSupports(HalfPath::F16c)) paths.push_back(HalfPath::F16c);
+  for (HalfPath p : {HalfPath::Sse2, HalfPath::F16c})
+    if (cpuSupports(p)) paths.push_back(p);
   return paths;
 }
 
