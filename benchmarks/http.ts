@@ -262,7 +262,11 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-bench-http-'));
   const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
   const load = new LoadGenerator(); // forked before the server starts: see LoadGenerator
-  const server = await startServer(config, pino({ level: 'silent' }));
+  const server = await startServer(config, pino({ level: 'silent' })).catch((err: unknown) => {
+    load.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   try {
     const { key } = await server.services.keys.create('recognition');
     const collectionId = (await server.services.keys.authenticate(key, ['recognition'])).collectionIds[0];

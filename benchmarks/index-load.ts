@@ -7,6 +7,7 @@
 //   split  the same as index, outside FaceIndex, with the time inside addBatch and the person map reported
 //   fetch  the same COPY and parse into floats, nothing added (what the database and the parser cost)
 //   raw    the same COPY's bytes only, not parsed (what the database and the wire cost)
+//   convert the parser's halves -> floats step alone: n x 512 halves, a batch at a time, no database involved
 // The gallery is generated inside the database: 1000 random unit vectors repeated (the load time depends on
 // row size, not on the values), every 4th face without a person. --db NAME keeps (with --keep) and reuses a
 // filled PostgreSQL database (--data-dir DIR: an embedded one), so a 1M fill runs once (at low priority) and
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { halfvecToFloats } from '../src/engine/halfvec';
 import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { countCollectionFaces, createCollection } from '../src/store/collections';
@@ -125,6 +127,15 @@ async function measure(db: Db, collectionId: number, mode: string): Promise<Reco
     );
     return { ms: performance.now() - t0, mb: Math.round(bytes / 1e6) };
   }
+  if (mode === 'convert') {
+    const halves = Buffer.alloc(load.batchSize * 512 * 2);
+    for (let i = 0; i < halves.length / 2; i++) halves.writeUInt16BE(0x3000 + (i % 0x0c00), 2 * i); // normal values
+    const out = new Float32Array(load.batchSize * 512);
+    halfvecToFloats(halves, out); // loads the addon and touches the pages before the clock starts
+    const t = performance.now();
+    for (let done = 0; done < n; done += load.batchSize) halfvecToFloats(halves, out);
+    return { loaded: n, ms: performance.now() - t };
+  }
   if (mode === 'entries-one') loaded = await copyIndexEntries(db, collectionId, { afterId: -1, upToId: Number.MAX_SAFE_INTEGER }, load, () => {});
   return { loaded, ms: performance.now() - t0 };
 }
@@ -133,8 +144,12 @@ async function openStore(store: string): Promise<{ db: Db; cleanup: () => Promis
   if (store === 'embedded') {
     const dir = values['data-dir'] || fs.mkdtempSync(path.join(os.tmpdir(), 'fs-bench-load-'));
     fs.mkdirSync(dir, { recursive: true });
-    const db = await openDb({ dataDir: dir });
-    return { db, cleanup: async () => void (values.keep || fs.rmSync(dir, { recursive: true, force: true })) };
+    const cleanup = async () => void (values.keep || fs.rmSync(dir, { recursive: true, force: true }));
+    const db = await openDb({ dataDir: dir }).catch(async (err: unknown) => {
+      await cleanup();
+      throw err;
+    });
+    return { db, cleanup };
   }
   if (!values.pg) throw new Error('postgres: pass --pg URL or set TEST_DATABASE_URL');
   const name = values.db || `fs_bench_load_${process.pid}`;

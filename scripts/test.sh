@@ -72,13 +72,30 @@ fi
 export TEST_DATABASE_URL
 echo "TEST_DATABASE_URL=$TEST_DATABASE_URL"
 
+# Tests delete what they write: every faceserver-* entry in the temp folder after mocha must have been there
+# before it. Listed after the PostgreSQL cluster above started, checked before the EXIT trap removes it.
+temp_entries() {
+  { find /tmp -maxdepth 1 -name 'faceserver-*'; [ "${TMPDIR:-/tmp}" = /tmp ] || find "$TMPDIR" -maxdepth 1 -name 'faceserver-*'; } 2>/dev/null | sort
+}
+temp_before=$(temp_entries)
+
 step "mocha"
-npx mocha --reporter spec 2>&1 | tee build/mocha.log
+npx mocha --reporter spec 'test/**/*.test.ts' 2>&1 | tee build/mocha.log
 m_pass=$(sed -n 's/^ *\([0-9]*\) passing.*/\1/p' build/mocha.log | tail -1)
 m_fail=$(sed -n 's/^ *\([0-9]*\) failing.*/\1/p' build/mocha.log | tail -1)
 m_skip=$(sed -n 's/^ *\([0-9]*\) pending.*/\1/p' build/mocha.log | tail -1)
 [ -n "$m_pass" ] || m_fail=${m_fail:-1}
 passed=$((passed + ${m_pass:-0})); failed=$((failed + ${m_fail:-0})); skipped=$((skipped + ${m_skip:-0}))
+
+step "tests leave nothing in the temp folder"
+left=$(comm -13 <(echo "$temp_before") <(temp_entries))
+if [ -n "$left" ]; then
+  echo "the mocha run left these behind (or another faceserver test run on this machine made them meanwhile):"
+  echo "$left" | while read -r entry; do echo "  $(du -sh "$entry" 2>/dev/null | cut -f1)	$entry"; done
+  record "tests leave nothing in the temp folder" 1
+else
+  record "tests leave nothing in the temp folder" 0
+fi
 
 echo
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi

@@ -13,7 +13,7 @@ import { randomUnit } from './support/embeddings';
 import { forEachStore } from './support/stores';
 import { createTempDatabase, requirePostgres } from './support/postgres';
 import { Api, createKeys, identificationSet, photo, requireFacedata } from './support/compreface';
-import { migratedDataDir, startTestServer } from './support/server';
+import { migratedDataDir, removeTempDir, startTestServer } from './support/server';
 
 /** Keeps what the writer logs, to check what it says and that it says nothing biometric. */
 class KeptLog implements EventLog {
@@ -212,6 +212,7 @@ describe('recognition events through a running server', function () {
       } finally {
         await db.close();
         await temp?.drop();
+        removeTempDir(dataDir);
       }
     });
   }

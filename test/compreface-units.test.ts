@@ -6,7 +6,7 @@ import { DomainError } from '../src/domain/errors';
 import { cosineFromSimilarity, similarityFromCosine, similarityFromDistance } from '../src/dialects/compreface/similarity';
 import { decodeBase64Image, isNonPublicAddress } from '../src/http/image-input';
 import { equalErrorDistance, fitSlope } from '../tools/calibration-pairs';
-import { startTestServer, tempDir } from './support/server';
+import { removeTempDir, startTestServer, tempDir } from './support/server';
 
 describe('CompreFace similarity mapping', () => {
   const K = { c0: 1.2268, c1: 12.0932 };
@@ -122,5 +122,6 @@ describe('faceserver keys (CLI)', function () {
     assert.equal((await run('keys', 'revoke', key)).code, 1, 'already revoked');
     assert.equal((await run('keys', 'list')).out.length, 1);
     assert.equal((await run('keys', 'list', '--all')).out.length, 2);
+    removeTempDir(dataDir);
   });
 });

@@ -1,12 +1,13 @@
 // The native engine through its TypeScript wrapper, on real photos from ../shared/facedata and the real
 // models: faces + embeddings, same vs different person, the event loop keeps ticking under load, BUSY when
-// the queue is full, error codes for bad images and bad model files, templates.
+// the queue is full, error codes for bad images and bad model files, templates, the MIME type sniffer.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Engine, EngineError } from '../src/engine/engine';
+import { imageMimeType } from '../src/engine/image-type';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const MODELS = path.join(REPO, 'models');
@@ -266,5 +267,23 @@ describe('engine', function () {
     const short = await Engine.open({ modelsDir: MODELS, workers: 1 });
     await short.close();
     await rejectsWith(short.analyze(Buffer.alloc(10)), 'INVALID_ARGUMENT', 'closed');
+  });
+});
+
+describe('imageMimeType, the sniffer the decoder uses', () => {
+  it('names each format the engine decodes from its first bytes, and nothing else', () => {
+    const bytes = (...b: (number | string)[]) => Buffer.concat(b.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : Buffer.from([x]))));
+    assert.equal(imageMimeType(hugeClaimedPng()), 'image/png');
+    assert.equal(imageMimeType(bytes(0xff, 0xd8, 0xff, 0xe0)), 'image/jpeg');
+    assert.equal(imageMimeType(bytes('GIF89a')), 'image/gif');
+    assert.equal(imageMimeType(bytes('BM')), 'image/bmp');
+    assert.equal(imageMimeType(bytes('RIFF', 0, 0, 0, 0, 'WEBP')), 'image/webp');
+    assert.equal(imageMimeType(bytes('II*', 0)), 'image/tiff');
+    assert.equal(imageMimeType(bytes('MM', 0, '*')), 'image/tiff');
+    assert.equal(imageMimeType(bytes(0, 0, 1, 0)), 'image/x-icon');
+    assert.equal(imageMimeType(bytes('RIFF', 0, 0, 0, 0, 'WAVE')), undefined);
+    assert.equal(imageMimeType(bytes(0xff, 0xd8)), undefined);
+    assert.equal(imageMimeType(Buffer.alloc(0)), undefined);
+    if (haveFacedata) assert.equal(imageMimeType(photo('fer2013/angry/PublicTest_1355981.jpg')), 'image/jpeg');
   });
 });

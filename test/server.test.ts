@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { openDb } from '../src/store/db';
 import { migrate, readMigrations, SchemaError } from '../src/store/migrations';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
-import { REPO_ROOT, startTestServer, tempDir } from './support/server';
+import { REPO_ROOT, removeTempDir, startTestServer, tempDir } from './support/server';
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);
@@ -66,6 +66,7 @@ describe('server start-up', () => {
     for (const f of fs.readdirSync(path.join(REPO_ROOT, 'models'))) fs.copyFileSync(path.join(REPO_ROOT, 'models', f), path.join(models, f));
     fs.rmSync(path.join(models, 'fr_landmark.onnx'));
     await assert.rejects(startTestServer({ MODELS_DIR: models }), /fr_landmark\.onnx is missing/);
+    removeTempDir(models);
   });
 
   it('refuses to start when a model file is corrupt, naming the file', async () => {
@@ -76,6 +77,7 @@ describe('server start-up', () => {
     bytes[bytes.length >> 1] ^= 0xff;
     fs.writeFileSync(file, bytes);
     await assert.rejects(startTestServer({ MODELS_DIR: models }), /fr_feature\.onnx is corrupt/);
+    removeTempDir(models);
   });
 
   it('refuses to open an embedded data folder that another process holds', async () => {
@@ -86,6 +88,7 @@ describe('server start-up', () => {
       await assert.rejects(openDb({ dataDir }), /in use by process/);
     } finally {
       await first.close();
+      removeTempDir(dataDir);
     }
   });
 
@@ -147,7 +150,10 @@ describe('migrations', () => {
         if (store === 'postgres') temp = await createTempDatabase(requirePostgres(this));
         options = { databaseUrl: temp?.url, dataDir: tempDir() };
       });
-      after(async () => temp?.drop());
+      after(async () => {
+        if (options) removeTempDir(options.dataDir);
+        await temp?.drop();
+      });
 
       it('applies every migration once; a second run is a no-op', async () => {
         const db = await openDb(options);

@@ -10,6 +10,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   faceserver::binding::registerMatcher(env, exports);
   faceserver::binding::registerEngine(env, exports);
   faceserver::binding::registerBodies(env, exports);
+  faceserver::binding::registerHalfvec(env, exports);
+  faceserver::binding::registerImage(env, exports);
   return exports;
 }
 

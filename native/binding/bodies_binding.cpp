@@ -13,6 +13,8 @@
 #include "bodies.h"
 #include "errors.h"
 #include "image/image_decoder.h"
+#include "js_errors.h"
+#include "options.h"
 #include "worker_pool.h"
 
 namespace faceserver::binding {
@@ -20,24 +22,7 @@ namespace faceserver::binding {
 namespace {
 
 constexpr size_t kQueueSize = 16;
-constexpr double kMaxPixelsCap = 50e6;
-
-// A number option in [lo, hi], or `fallback` when absent.
-double numberOption(const Napi::Object& o, const char* name, double fallback, double lo, double hi) {
-  const Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) return fallback;
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : lo - 1.0;
-  if (!(d >= lo && d <= hi))
-    throw EngineError(ErrorCode::InvalidArgument, std::string(name) + " must be a number in [" + std::to_string(lo) +
-                                                      ", " + std::to_string(hi) + "]");
-  return d;
-}
-
-Napi::Error jsError(Napi::Env env, ErrorCode code, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", errorCodeName(code));
-  return error;
-}
+constexpr int64_t kMaxPixelsCap = 50'000'000;
 
 // One finished job, carried to the JS thread.
 struct BodyJob {
@@ -132,8 +117,7 @@ Napi::Value detectBodiesJs(const Napi::CallbackInfo& cb) {
       if (!cb[1].IsObject()) throw EngineError(ErrorCode::InvalidArgument, "options must be an object");
       const Napi::Object o = cb[1].As<Napi::Object>();
       minScore = static_cast<float>(numberOption(o, "minScore", minScore, 0.0, 1.0));
-      limits.maxPixels =
-          static_cast<int64_t>(numberOption(o, "maxPixels", static_cast<double>(limits.maxPixels), 1.0, kMaxPixelsCap));
+      limits.maxPixels = integerOption(o, "maxPixels", limits.maxPixels, 1, kMaxPixelsCap);
     }
     limits.checkBytes(image.Length());  // before copying it
     BodyService& s = serviceFor(env);

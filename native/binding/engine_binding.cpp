@@ -21,6 +21,8 @@
 #include "attributes_js.h"
 #include "bindings.h"
 #include "errors.h"
+#include "js_errors.h"
+#include "options.h"
 #include "pipeline.h"
 #include "runtime_info.h"
 #include "template_codec.h"
@@ -30,51 +32,11 @@ namespace faceserver::binding {
 
 namespace {
 
-Napi::Error jsError(Napi::Env env, ErrorCode code, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", errorCodeName(code));
-  return error;
-}
-
 [[noreturn]] void invalid(const std::string& message) {
   throw EngineError(ErrorCode::InvalidArgument, message);
 }
 
-// Runs `body` and turns every C++ exception into a thrown JS error with a code.
-template <class F>
-Napi::Value guarded(Napi::Env env, F&& body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const EngineError& e) {
-    throw jsError(env, e.code(), e.what());
-  } catch (const std::exception& e) {
-    throw jsError(env, ErrorCode::Internal, e.what());
-  } catch (...) {
-    throw jsError(env, ErrorCode::Internal, "unknown native error");
-  }
-}
-
 // ---- option parsing (JS thread) ----
-
-double numberOption(const Napi::Object& o, const char* key, double fallback, double min, double max, bool integer) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) invalid(std::string(key) + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d < min || d > max || (integer && d != std::floor(d)))
-    invalid(std::string(key) + " must be " + (integer ? "an integer " : "") + "between " + std::to_string(min) +
-            " and " + std::to_string(max));
-  return d;
-}
-
-bool boolOption(const Napi::Object& o, const char* key, bool fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsBoolean()) invalid(std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
 
 Napi::Object objectArg(const Napi::CallbackInfo& info, size_t index, const char* what) {
   if (info.Length() <= index || info[index].IsUndefined()) return Napi::Object::New(info.Env());
@@ -100,9 +62,9 @@ EngineOptions parseEngineOptions(const Napi::Object& o) {
   const Napi::Value mask = o.Get("maskWeights");
   if (mask.IsString()) opts.maskWeights = mask.As<Napi::String>().Utf8Value();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  opts.workers = static_cast<int>(numberOption(o, "workers", cores, 1, 64, true));
-  opts.queueSize = static_cast<size_t>(numberOption(o, "queueSize", 64, 1, 1e6, true));
-  opts.openCvThreads = static_cast<int>(numberOption(o, "opencvThreads", 0, 0, 64, true));
+  opts.workers = static_cast<int>(integerOption(o, "workers", cores, 1, 64));
+  opts.queueSize = static_cast<size_t>(integerOption(o, "queueSize", 64, 1, 1'000'000));
+  opts.openCvThreads = static_cast<int>(integerOption(o, "opencvThreads", 0, 0, 64));
   const Napi::Value backend = o.Get("backend");
   if (!backend.IsUndefined()) {
     const std::string name = backend.IsString() ? backend.As<Napi::String>().Utf8Value() : "";
@@ -116,10 +78,10 @@ EngineOptions parseEngineOptions(const Napi::Object& o) {
     if (!limits.IsObject()) invalid("limits must be an object");
     const Napi::Object l = limits.As<Napi::Object>();
     ImageLimits& d = opts.limits;
-    d.maxBytes = static_cast<size_t>(numberOption(l, "maxBytes", double(d.maxBytes), 1, 1 << 30, true));
-    d.maxWidth = static_cast<int64_t>(numberOption(l, "maxWidth", double(d.maxWidth), 1, 100000, true));
-    d.maxHeight = static_cast<int64_t>(numberOption(l, "maxHeight", double(d.maxHeight), 1, 100000, true));
-    d.maxPixels = static_cast<int64_t>(numberOption(l, "maxPixels", double(d.maxPixels), 1, 4e8, true));
+    d.maxBytes = static_cast<size_t>(integerOption(l, "maxBytes", static_cast<int64_t>(d.maxBytes), 1, 1 << 30));
+    d.maxWidth = integerOption(l, "maxWidth", d.maxWidth, 1, 100'000);
+    d.maxHeight = integerOption(l, "maxHeight", d.maxHeight, 1, 100'000);
+    d.maxPixels = integerOption(l, "maxPixels", d.maxPixels, 1, 400'000'000);
   }
   return opts;
 }
@@ -360,9 +322,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       const Napi::Object o = objectArg(cb, 1, "options");
       auto request = std::make_shared<AnalyzeRequest>();
       request->detectFaces = boolOption(o, "detectFaces", true);
-      request->detect.minScore = static_cast<float>(numberOption(o, "minScore", 0.6, 0, 1, false));
-      request->detect.maxFaces = static_cast<int>(numberOption(o, "maxFaces", 0, 0, 10000, true));
-      request->detect.minFaceSize = static_cast<int>(numberOption(o, "minFaceSize", 40, 1, 100000, true));
+      request->detect.minScore = static_cast<float>(numberOption(o, "minScore", 0.6, 0, 1));
+      request->detect.maxFaces = static_cast<int>(integerOption(o, "maxFaces", 0, 0, 10'000));
+      request->detect.minFaceSize = static_cast<int>(integerOption(o, "minFaceSize", 40, 1, 100'000));
       request->embed = boolOption(o, "template", false);
       request->attributes = parseAttributes(o);
       request->image.assign(image.Data(), image.Data() + image.Length());

@@ -21,6 +21,7 @@ Napi::Value info(const Napi::CallbackInfo& cb) {
   cpu.Set("popcnt", f.popcnt);
   cpu.Set("avx2", f.avx2);
   cpu.Set("fma", f.fma);
+  cpu.Set("f16c", f.f16c);
   cpu.Set("avx512f", f.avx512f);
   cpu.Set("avx512bw", f.avx512bw);
   cpu.Set("avx512vl", f.avx512vl);

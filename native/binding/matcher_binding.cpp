@@ -8,9 +8,11 @@
 
 #include "bindings.h"
 #include "errors.h"
+#include "js_errors.h"
 #include "matcher/bandwidth.h"
 #include "matcher/task_queue.h"
 #include "matcher/template_index.h"
+#include "options.h"
 
 namespace faceserver::binding {
 
@@ -23,30 +25,8 @@ using matcher::TemplateIndex;
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 constexpr size_t kMaxQueuedSearches = 4096;
 
-Napi::Error jsError(Napi::Env env, ErrorCode code, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, errorCodeName(code)));
-  return error;
-}
-
 [[noreturn]] void fail(Napi::Env env, const std::string& message) {
   throw jsError(env, ErrorCode::InvalidArgument, message);
-}
-
-// Runs `body`, turning every C++ exception into a JS error with .code.
-template <typename Body>
-auto guarded(Napi::Env env, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const EngineError& e) {
-    throw jsError(env, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    throw jsError(env, ErrorCode::Internal, "out of memory");
-  } catch (const std::exception& e) {
-    throw jsError(env, ErrorCode::Internal, e.what());
-  }
 }
 
 int64_t faceId(const Napi::Value& value) {
@@ -73,28 +53,10 @@ const float* embedding(const Napi::Value& value, const char* what) {
   return array.Data();
 }
 
+// A count option: an integer within 0..max.
 size_t sizeOption(const Napi::Object& options, const char* name, size_t fallback, size_t max) {
-  const Napi::Value v = options.Get(name);
-  if (v.IsUndefined()) return fallback;
-  const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (!(x >= 0 && x <= static_cast<double>(max)) || std::floor(x) != x) {
-    fail(options.Env(), std::string(name) + " must be an integer within 0.." + std::to_string(max));
-  }
-  return static_cast<size_t>(x);
-}
-
-double numberOption(const Napi::Object& options, const char* name, double fallback) {
-  const Napi::Value v = options.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) fail(options.Env(), std::string(name) + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-std::string stringOption(const Napi::Object& options, const char* name, const char* fallback) {
-  const Napi::Value v = options.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) fail(options.Env(), std::string(name) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
+  return static_cast<size_t>(
+      integerOption(options, name, static_cast<int64_t>(fallback), 0, static_cast<int64_t>(max)));
 }
 
 SearchOptions searchOptions(const Napi::Value& value) {

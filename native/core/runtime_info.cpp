@@ -1,5 +1,7 @@
 #include "runtime_info.h"
 
+#include <cpuid.h>
+
 #include <algorithm>
 #include <opencv2/core.hpp>
 #include <opencv2/core/cuda.hpp>
@@ -15,6 +17,8 @@ const CpuFeatures& cpuFeatures() {
     f.popcnt = __builtin_cpu_supports("popcnt");
     f.avx2 = __builtin_cpu_supports("avx2");
     f.fma = __builtin_cpu_supports("fma");
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;  // clang 14 has no __builtin_cpu_supports("f16c")
+    f.f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
     f.avx512f = __builtin_cpu_supports("avx512f");
     f.avx512bw = __builtin_cpu_supports("avx512bw");
     f.avx512vl = __builtin_cpu_supports("avx512vl");

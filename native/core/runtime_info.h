@@ -1,4 +1,5 @@
-// What the process runs on: CPU features (the matcher picks its SIMD kernels from these) and OpenCV's build.
+// What the process runs on: CPU features (the matcher and halfvec.h pick their SIMD code from these) and
+// OpenCV's build.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@ struct CpuFeatures {
   bool popcnt = false;
   bool avx2 = false;
   bool fma = false;
+  bool f16c = false;  // half <-> float conversions (halfvec.h)
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vl = false;

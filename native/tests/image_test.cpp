@@ -12,6 +12,7 @@
 
 #include "errors.h"
 #include "image/image_decoder.h"
+#include "image/image_header.h"
 #include "testing.h"
 
 using namespace faceserver;
@@ -145,6 +146,24 @@ TEST(decodes_every_opencv_format_to_bgr) {
     CHECK(cv::norm(image.bgr, source, cv::NORM_INF) <= 60);  // lossy formats stay close
   }
   CHECK(cv::norm(decode(encode(".png", source)).bgr, source, cv::NORM_INF) == 0);
+}
+
+TEST(mime_type_from_the_first_bytes) {
+  const cv::Mat image = gradient(8, 6);
+  auto mime = [](const Bytes& b) {
+    const char* m = imageMimeType(sniffImageFormat(b.data(), b.size()));
+    return std::string(m ? m : "(none)");
+  };
+  CHECK(mime(encode(".jpg", image)) == "image/jpeg");
+  CHECK(mime(encode(".png", image)) == "image/png");
+  CHECK(mime(encode(".bmp", image)) == "image/bmp");
+  CHECK(mime(encode(".tiff", image)) == "image/tiff");
+  CHECK(mime(encode(".webp", image)) == "image/webp");
+  CHECK(mime(makeGif(4, 4)) == "image/gif");
+  CHECK(mime(makeIco({{16, encode(".png", gradient(16, 16))}})) == "image/x-icon");
+  CHECK(mime(Bytes{'n', 'o', 'p', 'e'}) == "(none)");
+  CHECK(mime(Bytes{}) == "(none)");
+  CHECK(mime(Bytes{0xff, 0xd8}) == "(none)");  // too short to be a JPEG
 }
 
 TEST(lossless_webp_header_is_read) {

@@ -2,6 +2,7 @@
 // COPY of face_index_entries, migrations/0005: face id, person id, embedding in half precision), and
 // re-reading the current state of changed faces (readFaceMemberships: float embeddings through vector_send).
 // See benchmarks/RESULTS.md "Index load".
+import { halfvecToFloats } from '../engine/halfvec';
 import type { Db, Queryable } from './db';
 import { EMBEDDING_DIM } from '../domain/types';
 
@@ -111,61 +112,11 @@ const HALF_BYTES = EMBEDDING_DIM * 2;
 // int32 length + int16 dim + int16 unused + the halves (the bytea holding halfvec_send output)
 const HALFVEC_FIELD_BYTES = 4 + 4 + HALF_BYTES;
 
-/** float32 bits of every half-precision value, built on first use (256 KB; one lookup per value). */
-let halfTable: Uint32Array | undefined;
-
-function buildHalfTable(): Uint32Array {
-  const table = new Uint32Array(65536);
-  const f = new Float32Array(table.buffer);
-  for (let h = 0; h < 65536; h++) {
-    const exponent = (h >> 10) & 31;
-    const mantissa = h & 1023;
-    const magnitude =
-      exponent === 31 ? (mantissa ? NaN : Infinity) : exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
-    f[h] = h & 0x8000 ? -magnitude : magnitude;
-  }
-  return table;
-}
-
-/** Half-precision values (host-order bits) to float32. */
-export function halvesToFloats(halves: Uint16Array, out: Float32Array): void {
-  const table = (halfTable ??= buildHalfTable());
-  const bits = new Uint32Array(out.buffer, out.byteOffset, halves.length);
-  for (let i = 0; i < halves.length; i++) bits[i] = table[halves[i]];
-}
-
-/**
- * The same conversion in WebAssembly SIMD, 8 halves a step (the table loop above was 1.4 s of a 1M load):
- *   (func (export "c") (param $src i32) (param $dst i32) (param $n i32)   ;; $n halves, a multiple of 8
- *     for each 8: x = i32x4.extend_{low,high}_i16x8_u(v128.load $src)
- *       v128.store $dst (v128.or (f32x4.mul (i32x4.shl (v128.and x 0x7fff) 13) 2^112) (i32x4.shl (v128.and x 0x8000) 16)))
- * with the memory imported as e.m. Exact for every finite half, subnormals and zeros included (the tests compare
- * all 63,488 with the table); an infinite or NaN half, which a halfvec cannot hold, would come out finite.
- */
-const HALF_TO_FLOAT_WASM =
-  'AGFzbQEAAAABBwFgA39/fwACCAEBZQFtAgABAwIBAAcFAQFjAAAK7wEB7AECAX8BeyAAIAJBAXRqIQMCQANAIAAgA08NASABIAD9AAAA/akBIQQgBP0M/38AAP9/AAD/fwAA/38AAP1OQQ39qwH9DAAAgHcAAIB3AACAdwAAgHf95gEgBP0MAIAAAACAAAAAgAAAAIAAAP1OQRD9qwH9UP0LAAAgAUEQaiAA/QAAAP2qASEEIAT9DP9/AAD/fwAA/38AAP9/AAD9TkEN/asB/QwAAIB3AACAdwAAgHcAAIB3/eYBIAT9DACAAAAAgAAAAIAAAACAAAD9TkEQ/asB/VD9CwAAIABBEGohACABQSBqIQEMAAsLCw==';
-let halfToFloatModule: WebAssembly.Module | null | undefined;
-
-/** Staging memory for one parser with the SIMD conversion over it, or undefined without WebAssembly SIMD. */
-export function createHalfConverter(bytes: number): { memory: WebAssembly.Memory; convert: (src: number, dst: number, n: number) => void } | undefined {
-  if (halfToFloatModule === undefined) {
-    try {
-      halfToFloatModule = new WebAssembly.Module(Buffer.from(HALF_TO_FLOAT_WASM, 'base64'));
-    } catch {
-      halfToFloatModule = null;
-    }
-  }
-  if (!halfToFloatModule) return undefined;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const instance = new WebAssembly.Instance(halfToFloatModule, { e: { m: memory } });
-  return { memory, convert: instance.exports.c as (src: number, dst: number, n: number) => void };
-}
-
 /**
  * Parses PostgreSQL's binary COPY of (face_id bigint, person_id bigint or NULL, embedding_half bytea) rows
  * (the bytea holds halfvec_send output, migrations/0005) into batches, whatever the message boundaries; every
- * length is checked before it is read. Rows are copied once, into a reused staging buffer; a full batch is
- * byte-swapped and widened to floats in one pass.
+ * length is checked before it is read. Rows are copied once, into a reused staging buffer; the addon then
+ * byte-swaps and widens a full batch to floats in one pass (F16C where the CPU has it).
  */
 export class IndexEntryCopyParser {
   private pending?: Buffer;
@@ -179,26 +130,15 @@ export class IndexEntryCopyParser {
   private readonly personIds: Float64Array;
   private readonly halves: Buffer;
   private readonly out: Float32Array;
-  /** The SIMD conversion; halves and out then live in its memory (which never grows). */
-  private readonly convert?: (src: number, dst: number, n: number) => void;
 
   constructor(
     private readonly batchSize: number,
     private readonly onBatch: (batch: IndexEntryBatch) => void,
-    opts: { simd?: boolean } = {},
   ) {
     this.ids = new Float64Array(batchSize);
     this.personIds = new Float64Array(batchSize);
-    const halvesBytes = batchSize * HALF_BYTES;
-    const converter = opts.simd === false ? undefined : createHalfConverter(halvesBytes + batchSize * EMBEDDING_DIM * 4);
-    if (converter) {
-      this.convert = converter.convert;
-      this.halves = Buffer.from(converter.memory.buffer, 0, halvesBytes);
-      this.out = new Float32Array(converter.memory.buffer, halvesBytes, batchSize * EMBEDDING_DIM);
-    } else {
-      this.halves = Buffer.alloc(halvesBytes);
-      this.out = new Float32Array(batchSize * EMBEDDING_DIM);
-    }
+    this.halves = Buffer.alloc(batchSize * HALF_BYTES);
+    this.out = new Float32Array(batchSize * EMBEDDING_DIM);
   }
 
   push(chunk: Buffer): void {
@@ -264,17 +204,12 @@ export class IndexEntryCopyParser {
   private flush(): void {
     const n = this.count;
     if (!n) return;
-    const raw = this.halves.subarray(0, n * HALF_BYTES);
-    if (LITTLE_ENDIAN) raw.swap16(); // big-endian on the wire
     const embeddings = this.out.subarray(0, n * EMBEDDING_DIM);
-    if (this.convert) this.convert(raw.byteOffset, embeddings.byteOffset, n * EMBEDDING_DIM);
-    else halvesToFloats(new Uint16Array(raw.buffer, raw.byteOffset, n * EMBEDDING_DIM), embeddings);
+    halfvecToFloats(this.halves.subarray(0, n * HALF_BYTES), embeddings);
     this.count = 0;
     this.onBatch({ ids: this.ids.subarray(0, n), personIds: this.personIds.subarray(0, n), embeddings });
   }
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A non-negative bigint below 2^53 from its big-endian bytes, without a BigInt per row. */
 function readId(buf: Buffer, at: number): number {

@@ -1,5 +1,6 @@
 // The real PostgreSQL for tests: TEST_DATABASE_URL (npm test starts a throwaway cluster and sets it).
-// Each suite gets a fresh database of its own, dropped afterwards.
+// Each suite gets a fresh database of its own, dropped afterwards; one a test failed to drop is dropped when the
+// mocha run ends (./hooks.ts).
 import crypto from 'node:crypto';
 import pg from 'pg';
 
@@ -21,21 +22,40 @@ export interface TempDatabase {
   drop(): Promise<void>;
 }
 
+/** Databases created and not yet dropped. */
+const live = new Set<TempDatabase>();
+
 export async function createTempDatabase(adminUrl: string): Promise<TempDatabase> {
   const name = `fs_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return {
+  const temp: TempDatabase = {
     url: url.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        live.delete(temp);
+      } finally {
+        await c.end();
+      }
     },
   };
+  live.add(temp);
+  return temp;
+}
+
+/** Drops every database createTempDatabase() made that is still there; returns how many there were. */
+export async function dropTempDatabases(): Promise<number> {
+  const n = live.size;
+  for (const temp of [...live]) await temp.drop();
+  return n;
 }

@@ -8,15 +8,15 @@
 //     it('...', async () => { ... });
 //   });
 //
-// Every Db that open() returned is closed after the suite; store.open() may be called several times (two
-// instances over one PostgreSQL; on the embedded store, close one before opening the next: one process at a
-// time owns a data folder).
-import fs from 'node:fs';
+// Every Db that open() returned is closed after the suite, and the suite's data folder and database deleted;
+// store.open() may be called several times (two instances over one PostgreSQL; on the embedded store, close
+// one before opening the next: one process at a time owns a data folder).
 import type { Db } from '../../src/store/db';
 import { openDb } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './postgres';
 import { migratedDataDir } from './server';
+import { removeTempDir, tempDir } from './temp';
 
 export type StoreName = 'embedded' | 'postgres';
 
@@ -51,7 +51,7 @@ export function forEachStore(fn: (name: StoreName, store: TestStore) => void): v
         if (name === 'postgres') {
           temp = await createTempDatabase(requirePostgres(this));
           location.databaseUrl = temp.url;
-          location.dataDir = fs.mkdtempSync('/tmp/faceserver-store-');
+          location.dataDir = tempDir('faceserver-store-');
         } else {
           location.dataDir = await migratedDataDir();
         }
@@ -63,8 +63,11 @@ export function forEachStore(fn: (name: StoreName, store: TestStore) => void): v
       after(async function () {
         this.timeout(60_000);
         for (const db of opened.splice(0)) await db.close().catch(() => {});
-        await temp?.drop();
-        if (location.dataDir) fs.rmSync(location.dataDir, { recursive: true, force: true });
+        try {
+          await temp?.drop();
+        } finally {
+          if (location.dataDir) removeTempDir(location.dataDir);
+        }
       });
     });
   }

@@ -151,6 +151,20 @@ const char* imageFormatName(ImageFormat format) {
   return "unknown";
 }
 
+const char* imageMimeType(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::Jpeg: return "image/jpeg";
+    case ImageFormat::Png: return "image/png";
+    case ImageFormat::Bmp: return "image/bmp";
+    case ImageFormat::Gif: return "image/gif";
+    case ImageFormat::Tiff: return "image/tiff";
+    case ImageFormat::WebP: return "image/webp";
+    case ImageFormat::Ico: return "image/x-icon";
+    case ImageFormat::Unknown: break;
+  }
+  return nullptr;
+}
+
 ImageFormat sniffImageFormat(const uint8_t* data, size_t size) {
   const ByteView b(data, size);
   if (b.startsWith(0, "\xFF\xD8\xFF", 3)) return ImageFormat::Jpeg;

@@ -11,6 +11,9 @@ enum class ImageFormat { Unknown, Jpeg, Png, Bmp, Gif, Tiff, WebP, Ico };
 
 const char* imageFormatName(ImageFormat format);  // "jpeg", "png", ...
 
+// "image/jpeg", "image/png", ... ("image/x-icon" for ICO); nullptr for Unknown.
+const char* imageMimeType(ImageFormat format);
+
 // From the magic bytes only; Unknown when nothing matches.
 ImageFormat sniffImageFormat(const uint8_t* data, size_t size);
 
