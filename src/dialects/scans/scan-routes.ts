@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { DomainError, isDomainError } from '../../domain/errors';
 import { cosine } from '../../domain/verification';
-import type { AnalyzedFace, AttributeName, ImageAnalysis } from '../../domain/types';
+import type { AnalyzedFace, ImageAnalysis } from '../../domain/types';
 import { imageMimeType } from '../../engine/image-type';
 import { HttpError } from '../../http/errors';
 import { readImage } from '../../http/image-input';
@@ -15,7 +15,7 @@ import { getScan, getScanPhoto, insertScan, listScans, updateScan, type Scan, ty
 import { bearer, principalOf } from './auth';
 import { callContext, type Scans } from './context';
 import { ScanApiError } from './errors';
-import { SCAN_ATTRIBUTES, SCAN_ATTRIBUTES_WITHOUT_QUALITY, scanFace, type ScanFace } from './face-fields';
+import { SCAN_ATTRIBUTES, scanFace, type ScanFace } from './face-fields';
 import { pageJson, pageRequest } from './paging';
 import { CHANNELS, COMPARE_RESULTS, scanJson, type Channel, type CompareResult } from './scan-json';
 import { SAME_PERSON_SIMILARITY } from './similarity';
@@ -84,18 +84,9 @@ type Analysed = { ok: true; analysis: ImageAnalysis; face?: AnalyzedFace } | { o
  * is an error of the request (nothing is stored).
  */
 async function analyse(s: Scans, image: Buffer, field: string): Promise<Analysed> {
-  const run = async (attributes: AttributeName[]) => {
-    const analysis = await s.services.analysis.analyze(image, { embeddings: true, limit: 1, attributes });
-    return { ok: true as const, analysis, face: analysis.faces[0] };
-  };
   try {
-    try {
-      return await run(SCAN_ATTRIBUTES);
-    } catch (err) {
-      // A face filling the whole photo: measured without the quality block (see face-fields.ts).
-      if (isDomainError(err, 'INVALID_ARGUMENT')) return await run(SCAN_ATTRIBUTES_WITHOUT_QUALITY);
-      throw err;
-    }
+    const analysis = await s.services.analysis.analyze(image, { embeddings: true, limit: 1, attributes: SCAN_ATTRIBUTES });
+    return { ok: true as const, analysis, face: analysis.faces[0] };
   } catch (err) {
     if (isDomainError(err, 'CORRUPT_IMAGE')) return { ok: false };
     throw inFile(err, field);
