@@ -9,7 +9,7 @@
 // re-synchronised, so changes made on B while A was cut off are visible on A afterwards; recognition events
 // queued before an outage are written after it. The issue's 30-second stop is 5 s here (OUTAGE_MS): nothing in
 // faceserver waits on the length of an outage except the event writer's back-off, capped at 5 s, so a longer
-// stop only repeats the same retries (the 30 s stop was tried by hand; see docs/OPERATIONS.md).
+// stop only repeats the same retries. OUTAGE_TEST_MS=30000 runs the issue's 30 s (docs/RELIABILITY.md records it).
 // The embedded store has no separate server to lose: these faults apply to PostgreSQL only.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -22,7 +22,7 @@ import { REPO_ROOT, startTestServer } from './support/server';
 
 const run = promisify(execFile);
 const CLUSTER = path.join(REPO_ROOT, 'scripts/pg-test-cluster.sh');
-const OUTAGE_MS = 5_000;
+const OUTAGE_MS = Number(process.env.OUTAGE_TEST_MS ?? 5_000);
 /** Longest a request may take during an outage (the pool's connection timeout is 5 s; a refused connection is immediate). */
 const ANSWER_WITHIN_MS = 6_000;
 
@@ -147,7 +147,7 @@ describe('PostgreSQL restarts and outages, two instances (a cluster of its own)'
     a = await startTestServer({ DATABASE_URL: urlA, EVENTS_FLUSH_MS: '60000' });
     b = await startTestServer({ DATABASE_URL: urlB, EVENTS_FLUSH_MS: '60000' });
     key = (await createKeys(a)).recognition;
-    people = identificationSet(3).people;
+    people = identificationSet(4).people;
     await new Api(a.url, key).enrol(people[0].name, photo(people[0].gallery));
     assert.equal(topSubject(await recognize(b, key, photo(people[0].probes[0]))), people[0].name);
   });
@@ -163,17 +163,40 @@ describe('PostgreSQL restarts and outages, two instances (a cluster of its own)'
   });
 
   it('pg_ctl restart -m fast: both instances stay up, recover by themselves and keep each other in step', async () => {
-    await cluster('ctl', superUrl, 'restart');
-    // The first requests may meet connections the restart closed: answered, never a crash or a hang.
-    for (const s of [a!, b!]) {
-      const r = await recognize(s, key, photo(people[0].probes[0]));
-      if (r.status !== 200) assertCompreFaceUnavailable(r);
+    // Light traffic on both instances through the restart: recognitions and enrolments, one loop each.
+    let stop = false;
+    const answers: Answer[] = [];
+    const loops = [a!, b!].flatMap((s) => [
+      (async () => {
+        while (!stop) answers.push(await recognize(s, key, photo(people[0].probes[0])));
+      })(),
+      (async () => {
+        while (!stop) answers.push(await enrol(s, key, 'Under Load', photo(people[3].gallery)));
+      })(),
+    ]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await cluster('ctl', superUrl, 'restart');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      stop = true;
+      await Promise.all(loops);
     }
+    // Every request answered: done, or the dialect's "service unavailable"; never a crash, a hang or a 500.
+    for (const r of answers) if (r.status !== 200 && r.status !== 201) assertCompreFaceUnavailable(r);
+    assert.ok(answers.length >= 8, `${answers.length} requests`);
     await until('both instances ready after the restart', async () => (await ready(a!)) && (await ready(b!)));
     for (const s of [a!, b!]) assert.equal(topSubject(await recognize(s, key, photo(people[0].probes[0]))), people[0].name);
     // The LISTEN sessions are back: an enrolment on B reaches A's index.
     await new Api(b!.url, key).enrol(people[1].name, photo(people[1].gallery));
     await until('A sees the face enrolled on B', async () => topSubject(await recognize(a!, key, photo(people[1].probes[0]))) === people[1].name, 10_000);
+    // Both indexes hold exactly what the database holds for the enrolments under load.
+    const stored = Number((await sql(urlB, "SELECT count(*) FROM faces f JOIN persons p ON p.id = f.person_id WHERE p.name = 'Under Load'")).rows[0].count);
+    for (const s of [a!, b!]) {
+      // (A face committed just as its request met the restart is re-read by the index's next version check.)
+      await until('the index holds the enrolments under load', async () => topSubject(await recognize(s, key, photo(people[3].gallery))) === (stored ? 'Under Load' : undefined), 25_000);
+    }
+    assert.equal((await new Api(b!.url, key).delete('/recognition/subjects/Under%20Load')).status, stored ? 200 : 404);
   });
 
   it(`stopped for ${OUTAGE_MS / 1000} s: "service unavailable" in each dialect, recognition from memory, /readyz not ready, events written afterwards`, async () => {
