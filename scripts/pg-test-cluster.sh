@@ -3,6 +3,8 @@
 #
 #   url=$(scripts/pg-test-cluster.sh start)   # prints DATABASE_URL (the only line on stdout)
 #   scripts/pg-test-cluster.sh stop "$url"    # stops it and deletes its files (or: stop with $DATABASE_URL set)
+#   scripts/pg-test-cluster.sh ctl "$url" restart|halt|resume   # fault tests: pg_ctl restart -m fast, stop -m fast
+#                                             # (files kept), start again on the same port
 #
 # Each start makes a new cluster, so concurrent test runs on one machine never share one. The cluster lives in
 # /tmp/faceserver-pg-<port>, a folder user postgres can traverse; as root, the server runs as postgres.
@@ -28,6 +30,17 @@ free_loopback_port() {
 
 cluster_dir() { echo "/tmp/faceserver-pg-$1"; }
 
+pg_start() { # dir port
+  # fsync off: the data is thrown away, and the tests should measure our code, not the disk.
+  if ! as_owner "$PG_BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 start \
+    -o "-c listen_addresses=127.0.0.1 -c port=$2 -c unix_socket_directories=$1 -c fsync=off" >/dev/null; then
+    tail -n 20 "$1/server.log" >&2 || true
+    fail "the server did not start on 127.0.0.1:$2 (log above)"
+  fi
+}
+
+url_port() { sed -nE 's|^postgres(ql)?://[^@/]*@?127\.0\.0\.1:([0-9]+)/.*$|\2|p' <<< "$1"; }
+
 start() {
   [[ -x $PG_BIN/initdb ]] || fail "$PG_BIN/initdb not found: run bin/setup first"
   if [[ $EUID -eq 0 ]]; then id postgres >/dev/null 2>&1 || fail "user postgres does not exist: run bin/setup first"; fi
@@ -39,12 +52,7 @@ start() {
   chmod 700 "$dir"
   as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null ||
     fail "initdb failed in $dir"
-  # fsync off: the data is thrown away, and the tests should measure our code, not the disk.
-  if ! as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off" >/dev/null; then
-    tail -n 20 "$dir/server.log" >&2 || true
-    fail "the server did not start on 127.0.0.1:$port (log above)"
-  fi
+  pg_start "$dir" "$port"
   local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
   "${psql[@]}" -d postgres -c "CREATE DATABASE $DB_NAME" >&2 ||
     fail "cannot create database $DB_NAME"
@@ -60,7 +68,7 @@ start() {
 stop() {
   local url=${1:-${DATABASE_URL:-}} port dir
   [[ -n $url ]] || fail "usage: $0 stop DATABASE_URL (or with DATABASE_URL set)"
-  port=$(sed -nE 's|^postgres(ql)?://[^@/]*@?127\.0\.0\.1:([0-9]+)/.*$|\2|p' <<< "$url")
+  port=$(url_port "$url")
   [[ -n $port ]] || fail "not a URL that start printed: $url"
   dir=$(cluster_dir "$port")
   [[ -d $dir/data ]] || fail "no test cluster in $dir"
@@ -69,8 +77,24 @@ stop() {
   log "stopped and removed the cluster on port $port"
 }
 
+# Fault tests on a cluster this script started: restart (fast), halt (stop fast, keep the files), resume.
+ctl() {
+  local url=${1:-} action=${2:-} port dir
+  port=$(url_port "$url")
+  [[ -n $port ]] || fail "not a URL that start printed: $url"
+  dir=$(cluster_dir "$port")
+  [[ -d $dir/data ]] || fail "no test cluster in $dir"
+  case $action in
+    restart) as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 30 restart >/dev/null ;;
+    halt) as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null ;;
+    resume) pg_start "$dir" "$port" ;;
+    *) fail "usage: $0 ctl DATABASE_URL restart|halt|resume" ;;
+  esac
+}
+
 case ${1:-} in
   start) start ;;
   stop) stop "${2:-}" ;;
-  *) fail "usage: $0 start | stop [DATABASE_URL]" ;;
+  ctl) ctl "${2:-}" "${3:-}" ;;
+  *) fail "usage: $0 start | stop [DATABASE_URL] | ctl DATABASE_URL restart|halt|resume" ;;
 esac

@@ -65,6 +65,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       } catch (err) {
         checks.database = { ok: false, detail: (err as Error).message };
       }
+      // The session that keeps the in-memory index in step with other instances (re-opened by itself when lost).
+      checks.notifications = db.notificationsUp() ? { ok: true, detail: 'listening' } : { ok: false, detail: 'reconnecting to the database' };
       checks.migrations = { ok: true, detail: `schema version ${report.current}` };
       checks.models = { ok: true, detail: `${models.length} verified` };
       return { ready: Object.values(checks).every((c) => c.ok), checks };
@@ -82,6 +84,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       createMatcher: nativeMatchers(),
       versionCheckMs: 10_000,
       onError: (err, context) => log.warn({ err, context }, 'face index'),
+      onResync: (reloaded) => log.info({ reloaded }, 'face index resynchronised after the notification session was re-established'),
     });
     const loaded = await faceIndex.start();
     log.info({ ...loaded, ms: Math.round(loaded.ms), memoryBytes: faceIndex.memoryBytes() }, 'face index loaded');

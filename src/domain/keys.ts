@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { Db, Queryable } from '../store/db';
 import { findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, revokeApiKey, type ApiKey } from '../store/api-keys';
 import { ensureCollection, getCollectionByName } from '../store/collections';
-import { DomainError } from './errors';
+import { DomainError, isDomainError } from './errors';
 
 /** A kind of credential; the kinds and their rules come from the dialects (src/dialects/key-kinds.ts). */
 export type KeyKind = string;
@@ -183,7 +183,16 @@ export class KeyService {
     const id = hashSecret(secret).toString('hex');
     const cached = this.cache.get(id);
     if (cached && cached.until > Date.now()) return cached.record;
-    const record = await findActiveApiKey(this.db, secret);
+    let record: ApiKey | undefined;
+    try {
+      record = await findActiveApiKey(this.db, secret);
+    } catch (err) {
+      // The database cannot be reached: a key this process verified before goes on working meanwhile, so
+      // recognition rides out the outage (revoking needs the database too; one revoked on another instance in
+      // the last moments before the outage is refused again once the database answers).
+      if (cached && isDomainError(err, 'UNAVAILABLE')) return cached.record;
+      throw err;
+    }
     if (record) {
       if (this.cache.size > 10_000) this.cache.clear(); // bounded: keys are few, presented junk is not cached
       this.cache.set(id, { record, until: Date.now() + KEY_CACHE_MS });

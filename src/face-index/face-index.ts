@@ -11,6 +11,9 @@
 //    at or below it are already in the load and are dropped. Notifications arrive in commit order per
 //    collection, so a gap in versions means one was lost (e.g. a dropped LISTEN connection): the collection is
 //    reloaded.
+//  - A lost notification session (PostgreSQL restarted, its backend terminated) loses notifications without a
+//    gap to show it: once the session listens again, every collection whose version moved is reloaded, and so
+//    is every collection whose re-read or reload failed meanwhile (marked stale; the version checks retry them).
 // Each loaded collection also keeps every face's person id, so search hits carry it; person names come from
 // a cache (PersonNames) that renames invalidate through their own notifications.
 import { countCollectionFaces } from '../store/collections';
@@ -57,6 +60,8 @@ export interface FaceIndexOptions {
   /** How often to compare collection versions with the database (catches lost notifications); 0 = never. */
   versionCheckMs?: number;
   onError?: (err: Error, context: string) => void;
+  /** Called after a resynchronisation (the notification session re-established) with the collections reloaded. */
+  onResync?: (reloaded: number[]) => void;
 }
 
 export interface IndexLoadReport {
@@ -78,6 +83,9 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
   /** The count of committed renames the cached names are known to include (read at start, then at each check). */
   private namesVersion = 0;
   private closed = false;
+  /** Collections whose re-read or reload failed (the database unreachable): reloaded at the next chance. */
+  private readonly stale = new Set<number>();
+  private resyncTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly db: Db,
@@ -89,7 +97,11 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
   /** Subscribes to change notifications, then streams every in-memory collection from the database. */
   async start(): Promise<IndexLoadReport> {
     // Listen first: a write committed during the load then either is in the load or arrives as a notification.
-    this.unlisten = await this.db.listen(FACE_CHANGES_CHANNEL, (payload) => this.onNotification(payload));
+    this.unlisten = await this.db.listen(
+      FACE_CHANGES_CHANNEL,
+      (payload) => this.onNotification(payload),
+      () => void this.resync(),
+    );
     this.unlistenPersons = await this.db.listen(PERSON_CHANGES_CHANNEL, (payload) => {
       const id = parsePersonChange(payload);
       if (id === undefined) this.names.clear();
@@ -110,6 +122,7 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.versionTimer);
+    clearTimeout(this.resyncTimer);
     await this.unlisten?.().catch(() => {}); // the database may be closed already
     await this.unlistenPersons?.().catch(() => {});
     await this.draining;
@@ -190,6 +203,11 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
     return total;
   }
 
+  /** Collections waiting to be reloaded after a failed re-read or reload. */
+  staleCollections(): number[] {
+    return [...this.stale].sort((a, b) => a - b);
+  }
+
   /** Resolves when every change queued so far has been applied (tests, graceful stop). */
   async idle(): Promise<void> {
     while (this.draining) await this.draining;
@@ -247,8 +265,11 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
         waiters.forEach((w) => w.reject(err as Error));
         this.reportError(err as Error, 'applying face changes');
         // The notified collections may now be behind without a version gap to show it: reload them.
+        // Faces re-read for a local write may be in any collection: all of them are suspect then.
         const notified = new Set(batch.flatMap((w) => (w.kind === 'change' ? [w.change.collectionId] : [])));
+        if (waiters.length) for (const id of this.collections.keys()) notified.add(id);
         for (const collectionId of notified) {
+          this.stale.add(collectionId);
           this.queue.push({ kind: 'reload', collectionId, done: { resolve: () => {}, reject: (e) => this.reportError(e, 'reload') } });
         }
       }
@@ -265,6 +286,16 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
   }
 
   private async reload(collectionId: number): Promise<void> {
+    try {
+      await this.reloadNow(collectionId);
+      this.stale.delete(collectionId);
+    } catch (err) {
+      this.stale.add(collectionId);
+      throw err;
+    }
+  }
+
+  private async reloadNow(collectionId: number): Promise<void> {
     const state = await getCollectionState(this.db, collectionId);
     const old = this.collections.get(collectionId);
     if (!state || !state.inMemory) {
@@ -375,6 +406,36 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
     }
   }
 
+  /**
+   * After the notification session was re-established: reloads every collection whose version differs from the
+   * database's, every stale one, and any in-memory collection not loaded yet; clears the name cache. Retried
+   * until it succeeds (the database may still be coming up).
+   */
+  async resync(): Promise<void> {
+    if (this.closed) return;
+    clearTimeout(this.resyncTimer);
+    try {
+      this.names.clear();
+      this.namesVersion = await readPersonNamesVersion(this.db);
+      const rows = await listInMemoryCollections(this.db);
+      const ids = new Set<number>(this.stale);
+      const inMemory = new Set(rows.map((c) => c.id));
+      for (const c of rows) {
+        const loaded = this.collections.get(c.id);
+        if (!loaded || loaded.seenVersion !== c.version) ids.add(c.id);
+      }
+      for (const id of this.collections.keys()) if (!inMemory.has(id)) ids.add(id);
+      await Promise.all([...ids].map((id) => this.enqueueReload(id)));
+      this.opts.onResync?.([...ids]);
+    } catch (err) {
+      this.reportError(err as Error, 'resynchronising after the notification session was lost');
+      if (!this.closed) {
+        this.resyncTimer = setTimeout(() => void this.resync(), 1000);
+        this.resyncTimer.unref();
+      }
+    }
+  }
+
   /** Compares versions with the database; a collection behind on two checks in a row is reloaded. */
   private async checkVersions(): Promise<void> {
     if (this.closed) return;
@@ -392,6 +453,7 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
         if (loaded && loaded.seenVersion < c.version) behind.add(c.id);
       }
       for (const id of behind) if (this.suspectedBehind.has(id)) void this.enqueueReload(id).catch((err) => this.reportError(err, 'reload'));
+      for (const id of this.stale) if (!behind.has(id)) void this.enqueueReload(id).catch((err) => this.reportError(err, 'reload'));
       this.suspectedBehind = behind;
     } catch (err) {
       this.reportError(err as Error, 'version check');

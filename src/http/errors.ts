@@ -151,8 +151,11 @@ export function errorMiddleware(): Koa.Middleware {
       ctx.status = status;
       ctx.body = body;
       if (headers) ctx.set(headers);
-      if (status >= 500) ctx.log.error({ err }, 'request failed');
-      else ctx.log.info({ status, code: (err as { code?: unknown }).code }, 'request rejected');
+      const code = (err as { code?: unknown }).code;
+      // Refusals that come in floods (the database down, the queue full): one line each, without a stack.
+      if (code === 'UNAVAILABLE' || code === 'BUSY') ctx.log.warn({ status, code, reason: (err as Error).message }, 'request refused: try again later');
+      else if (status >= 500) ctx.log.error({ err }, 'request failed');
+      else ctx.log.info({ status, code }, 'request rejected');
     }
   };
 }

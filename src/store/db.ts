@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { DomainError } from '../domain/errors';
 import { CopyOutStreamReader, queryMessage, SYNC_MESSAGE } from './pglite-copy-out';
 
 export interface QueryResult<R> {
@@ -21,8 +22,14 @@ export interface Db extends Queryable {
   readonly kind: 'postgres' | 'embedded';
   /** Runs fn inside BEGIN/COMMIT on one connection; ROLLBACK and rethrow on error. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. On a PostgreSQL server the session
+   * that listens can be lost (a restart, pg_terminate_backend): it is re-opened by itself, and `onResubscribed`
+   * called once it listens again, since notifications sent meanwhile are lost (the subscriber re-reads).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>;
+  /** Whether the notification session is up (always on the embedded store); /readyz reports it. */
+  notificationsUp(): boolean;
   /**
    * Runs a binary COPY of the SELECT's rows and hands over the output as it comes (the bulk read of the face
    * index at start, without hex or per-row objects): from a PostgreSQL server message by message, from PGlite
@@ -102,105 +109,248 @@ class CopyInQuery {
 const INT8_OID = 20;
 const BYTEA_OID = 17;
 
-/** A PostgreSQL server through a node-postgres pool. */
+/** SQLSTATEs of a server that is going away or not accepting sessions: the request may be retried later. */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400)$/;
+/** node-postgres and socket failures of a connection (no SQLSTATE). */
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
+
+/** Whether an error means "the PostgreSQL server cannot be reached now" rather than "this statement failed". */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.code === 'string' && (UNAVAILABLE_STATES.test(e.code) || UNAVAILABLE_ERRNOS.has(e.code))) return true;
+  return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
+}
+
+/** A connection failure becomes the domain's UNAVAILABLE (every dialect renders it as its "try again later"). */
+function unavailable(err: unknown): unknown {
+  if (!isConnectionError(err)) return err;
+  return Object.assign(new DomainError('UNAVAILABLE', 'the database cannot be reached; try again later'), { cause: err });
+}
+
+const noop = () => {};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long to wait for a new connection before a request is answered UNAVAILABLE. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Back-off of the notification session's reconnection attempts. */
+const LISTEN_RETRY_MIN_MS = 100;
+const LISTEN_RETRY_MAX_MS = 2_000;
+
+/**
+ * A PostgreSQL server through a node-postgres pool. Every client carries an 'error' listener while it is out of
+ * the pool, so a server restart or pg_terminate_backend never reaches the process as an unhandled 'error'
+ * event; clients that failed are destroyed on release, not reused. Connection failures reach callers as
+ * UNAVAILABLE. Notifications use a dedicated session (not a pool client) that is re-opened with back-off when lost.
+ */
 class PostgresDb implements Db {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  private readonly clientConfig: pg.ClientConfig;
   private listener?: pg.Client;
+  private listenerConnecting?: Promise<pg.Client>;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly resubscribed = new Set<() => void>();
+  private closed = false;
 
   constructor(url: string, poolSize: number) {
     const types = {
       getTypeParser: (oid: number, format?: string) =>
         oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
     };
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, types });
-    // An idle client that errors (server restart) must not crash the process; the next query reconnects.
-    this.pool.on('error', () => {});
+    this.clientConfig = { connectionString: url, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+    this.pool = new pg.Pool({ ...this.clientConfig, max: poolSize });
+    // An idle client that errors (server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', noop);
   }
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    const r = await this.pool.query(sql, params as unknown[]);
-    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    try {
+      const r = await this.pool.query(sql, params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    await this.query(sql);
+  }
+
+  /** A pool client for the caller's own statements; release(err) destroys one whose connection failed. */
+  private async checkout(): Promise<{ client: pg.PoolClient; release(err?: unknown): void }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken ??= err);
+    client.on('error', onError);
+    return {
+      client,
+      release: (err?: unknown) => {
+        const lost = broken ?? (isConnectionError(err) ? (err as Error) : undefined);
+        // The listener stays for a destroyed client: its socket may still report more errors.
+        if (!lost) client.off('error', onError);
+        client.release(lost ?? undefined);
+      },
+    };
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.checkout();
+    let failure: unknown;
     try {
       await client.query('BEGIN');
       const tx: Queryable = {
         query: async <R>(sql: string, params?: unknown[]) => {
-          const r = await client.query(sql, params as unknown[]);
-          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+          try {
+            const r = await client.query(sql, params as unknown[]);
+            return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
         exec: async (sql: string) => {
-          await client.query(sql);
+          try {
+            await client.query(sql);
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
       };
       const result = await fn(tx);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      failure = (err as { cause?: unknown }).cause ?? err;
+      await client.query('ROLLBACK').catch(noop);
+      throw unavailable(err);
     } finally {
-      client.release();
+      release(failure);
     }
   }
 
-  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
-    if (!this.listener) {
-      // LISTEN needs one dedicated session for the life of the subscription.
-      this.listener = await this.pool.connect();
-      this.listener.on('notification', (msg) => {
-        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
-      });
-    }
+  async listen(channel: string, onPayload: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
+    const isNew = !set;
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      await this.listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     }
     set.add(onPayload);
-    return async () => {
+    if (onResubscribed) this.resubscribed.add(onResubscribed);
+    try {
+      const client = this.listener ?? (await this.connectListener());
+      // A session opened by connectListener already listens on every channel in handlers.
+      if (isNew && client === this.listener) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
       set.delete(onPayload);
+      if (onResubscribed) this.resubscribed.delete(onResubscribed);
+      throw unavailable(err);
+    }
+    const subscribed = set;
+    return async () => {
+      subscribed.delete(onPayload);
+      if (onResubscribed) this.resubscribed.delete(onResubscribed);
     };
   }
 
+  notificationsUp(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** Opens the notification session and LISTENs on every channel subscribed so far. */
+  private connectListener(): Promise<pg.Client> {
+    this.listenerConnecting ??= (async () => {
+      const client = new pg.Client(this.clientConfig);
+      client.on('error', () => this.listenerLost(client));
+      client.on('end', () => this.listenerLost(client));
+      try {
+        await client.connect();
+        client.on('notification', (msg) => {
+          for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+        });
+        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (err) {
+        client.end().catch(noop);
+        throw err;
+      }
+      if (this.closed) {
+        await client.end().catch(noop);
+        throw new Error('the database is closed');
+      }
+      this.listener = client;
+      return client;
+    })().finally(() => {
+      this.listenerConnecting = undefined;
+    });
+    return this.listenerConnecting;
+  }
+
+  /** The notification session failed: drop it and reconnect with back-off, then tell the subscribers. */
+  private listenerLost(client: pg.Client): void {
+    if (this.listener !== client) return; // still connecting (connectListener fails), or already handled
+    this.listener = undefined;
+    client.end().catch(noop);
+    void this.reconnectListener();
+  }
+
+  private async reconnectListener(): Promise<void> {
+    let delay = LISTEN_RETRY_MIN_MS;
+    while (!this.closed) {
+      await sleep(delay);
+      if (this.closed) return;
+      try {
+        await this.connectListener();
+        for (const fn of this.resubscribed) fn();
+        return;
+      } catch {
+        delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
+      }
+    }
+  }
+
   async copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.checkout();
+    let failure: unknown;
     try {
       await new Promise<void>((resolve, reject) => {
         const query = new CopyOutQuery(`COPY (${select}) TO STDOUT (FORMAT binary)`, onData, (err) => (err ? reject(err) : resolve()));
         client.query(query as unknown as pg.QueryConfig);
       });
+    } catch (err) {
+      failure = err;
+      throw unavailable(err);
     } finally {
-      client.release();
+      release(failure);
     }
   }
 
   async copyIn(target: string, data: Buffer): Promise<number> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.checkout();
+    let failure: unknown;
     try {
       return await new Promise<number>((resolve, reject) => {
         const query = new CopyInQuery(`COPY ${target} FROM STDIN (FORMAT binary)`, data, (err, n) => (err ? reject(err) : resolve(n)));
         client.query(query as unknown as pg.QueryConfig);
       });
+    } catch (err) {
+      failure = err;
+      throw unavailable(err);
     } finally {
-      client.release();
+      release(failure);
     }
   }
 
   async close(): Promise<void> {
-    if (this.listener) {
-      (this.listener as pg.PoolClient).release();
-      this.listener = undefined;
-    }
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(noop);
     await this.pool.end();
   }
 }
@@ -252,7 +402,11 @@ class EmbeddedDb implements Db {
   }
 
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
-    return this.pg.listen(channel, onPayload);
+    return this.pg.listen(channel, onPayload); // in-process: never lost
+  }
+
+  notificationsUp(): boolean {
+    return true;
   }
 
   async copyOut(select: string, onData: (chunk: Buffer) => void): Promise<void> {
