@@ -248,6 +248,7 @@ export const SETTINGS = {
     pathPrefix,
   ),
   consoleSessionIdleMinutes: setting('CONSOLE_SESSION_IDLE_MINUTES', '30', 'A console session ends after this many minutes without a request.', int(1, 10080)),
+  apiDocs: setting('API_DOCS', 'true', 'Serve the browsable API documentation at /docs (every dialect\'s OpenAPI document, /openapi/<dialect>.json, in Swagger UI; no credentials, no CDN).', bool),
   consoleSessionHours: setting('CONSOLE_SESSION_HOURS', '12', 'A console session ends this many hours after sign-in, however active.', int(1, 720)),
 } as const;
 

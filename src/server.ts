@@ -137,6 +137,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       readiness,
       dialects,
       cors: { origins: config.corsOrigins },
+      docs: config.apiDocs,
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;

@@ -10,6 +10,7 @@ import { koaBody } from 'koa-body';
 import type { Logger } from '../log';
 import { DomainError } from '../domain/errors';
 import { dialectCors, type CorsOptions, type DialectCors } from './cors';
+import { docsRouter } from './docs';
 import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
 import type { OpenApiDocument } from './openapi';
@@ -53,6 +54,8 @@ export interface HttpAppOptions {
   readiness: () => Promise<ReadyState>;
   dialects: Dialect[];
   cors?: CorsOptions;
+  /** Serve the browsable documentation of the dialects' documents at /docs (API_DOCS; default true). */
+  docs?: boolean;
 }
 
 declare module 'koa' {
@@ -231,6 +234,10 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
   app.use(errorMiddleware());
   app.use(notFound());
   app.use(health.routes());
+  if (opts.docs !== false) {
+    const titles = new Map([...documents].map(([name, doc]) => [name, doc.info.title]));
+    app.use(docsRouter([...documents.keys()], titles).routes());
+  }
   app.use(bodyParser(opts.maxBodyBytes, opts.maxFileBytes));
   for (const d of opts.dialects) app.use(dialectRoutes(d));
   return app;
