@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', 'build-*/', 'data/', 'models/', '.tmp/'] },
+  { ignores: ['node_modules/', 'build/', 'build-*/', 'data/', 'models/', '.tmp/', 'dist/', 'dist.*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

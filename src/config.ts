@@ -248,6 +248,20 @@ export const SETTINGS = {
     pathPrefix,
   ),
   consoleSessionIdleMinutes: setting('CONSOLE_SESSION_IDLE_MINUTES', '30', 'A console session ends after this many minutes without a request.', int(1, 10080)),
+  metrics: setting('METRICS', 'true', 'Serve Prometheus metrics at /metrics (requests, inference queue, matcher, event writer, database pool, process).', bool),
+  metricsAllowedAddresses: setting(
+    'METRICS_ALLOWED_ADDRESSES',
+    '',
+    'Comma-separated addresses or CIDR ranges that may scrape /metrics besides loopback (`*`: any). Empty: loopback only.',
+    addressList,
+  ),
+  metricsToken: setting(
+    'METRICS_TOKEN',
+    '',
+    'A bearer token scrapes of /metrics must send (at least 16 characters), or `sha256:` and its hex SHA-256. Empty: the address check alone.',
+    adminSecret,
+  ),
+  apiDocs: setting('API_DOCS', 'true', 'Serve the browsable API documentation at /docs (every dialect\'s OpenAPI document, /openapi/<dialect>.json, in Swagger UI; no credentials, no CDN).', bool),
   consoleSessionHours: setting('CONSOLE_SESSION_HOURS', '12', 'A console session ends this many hours after sign-in, however active.', int(1, 720)),
 } as const;
 

@@ -22,6 +22,7 @@ import { RetentionJob } from './store/retention';
 import { EventWriter } from './store/event-writer';
 import { createServerAdmin } from './admin';
 import { createConsole, FaceCropper, ThumbnailingEventSink, UnkeptPhotoCrops } from './console';
+import { ServerMetrics } from './metrics';
 
 /** How long an image URL may take to download. */
 const IMAGE_URL_TIMEOUT_MS = 10_000;
@@ -34,6 +35,8 @@ export interface RunningServer {
   services: DomainServices;
   /** The APIs it serves (their routers and documents). */
   dialects: Dialect[];
+  /** The Prometheus metrics (also served at /metrics unless METRICS=false). */
+  metrics: ServerMetrics;
   /** The recognition-event writer (its queue and flush). */
   events: EventWriter;
   log: Logger;
@@ -48,6 +51,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   log.info({ models: models.map((m) => m.name), native: addon.info() }, 'models verified');
 
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const metrics = new ServerMetrics();
   let httpServer: http.Server | undefined;
   let engine: Engine | undefined;
   let faceIndex: FaceIndex | undefined;
@@ -93,7 +97,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       else if (deleted) log.info({ deleted }, 'old recognition events deleted');
     });
     retention.start();
-    const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs });
+    const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs, onWritten: metrics.eventsCopied });
+    metrics.attach({ engine, faceIndex, events, db });
     // Face crops for the console (THUMBNAILS): events get theirs cut behind the response, between the domain
     // and the writer; faces whose photos are not kept get theirs cut behind the enrolment.
     const cropper = new FaceCropper(config.thumbnailSize);
@@ -102,11 +107,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const unkeptPhotoCrops = config.thumbnails ? new UnkeptPhotoCrops(db, cropper, thumbnailLog) : undefined;
     const services = createDomainServices({
       db,
-      analyzer: new EngineFaceAnalyzer(engine),
+      analyzer: new EngineFaceAnalyzer(metrics.meteredEngine(engine)),
       calibration,
       keyKinds: KEY_KINDS,
       keepPhotos: config.saveImages,
-      searcher: faceIndex,
+      searcher: metrics.meteredSearcher(faceIndex),
       changes: faceIndex,
       events: eventSink,
       unkeptPhotos: unkeptPhotoCrops?.sink,
@@ -140,6 +145,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       readiness,
       dialects,
       cors: { origins: config.corsOrigins },
+      docs: config.apiDocs,
+      metrics: { observeRequest: (ctx, seconds) => metrics.observeRequest(ctx, seconds), router: config.metrics ? metrics.router(config) : undefined },
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;
@@ -174,7 +181,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         await db.close();
         log.info('stopped');
       })());
-    return { url, port, db, engine, services, dialects, events, log, close };
+    return { url, port, db, engine, services, dialects, metrics, events, log, close };
   } catch (err) {
     httpServer?.close();
     await retention?.stop();

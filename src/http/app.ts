@@ -10,6 +10,7 @@ import { koaBody } from 'koa-body';
 import type { Logger } from '../log';
 import { DomainError } from '../domain/errors';
 import { dialectCors, type CorsOptions, type DialectCors } from './cors';
+import { docsRouter } from './docs';
 import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
 import type { OpenApiDocument } from './openapi';
@@ -53,6 +54,10 @@ export interface HttpAppOptions {
   readiness: () => Promise<ReadyState>;
   dialects: Dialect[];
   cors?: CorsOptions;
+  /** Serve the browsable documentation of the dialects' documents at /docs (API_DOCS; default true). */
+  docs?: boolean;
+  /** Told of every answered request; its router (GET /metrics) is served beside the health endpoints. */
+  metrics?: { observeRequest(ctx: Koa.Context, seconds: number): void; router?: Router };
 }
 
 declare module 'koa' {
@@ -62,7 +67,7 @@ declare module 'koa' {
   }
 }
 
-function requestContext(log: Logger): Koa.Middleware {
+function requestContext(log: Logger, observe?: (ctx: Koa.Context, seconds: number) => void): Koa.Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
@@ -73,6 +78,7 @@ function requestContext(log: Logger): Koa.Middleware {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      observe?.(ctx, ms / 1000);
       ctx.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
@@ -222,7 +228,7 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     ctx.body = doc;
   });
 
-  app.use(requestContext(opts.log));
+  app.use(requestContext(opts.log, opts.metrics && ((ctx, seconds) => opts.metrics!.observeRequest(ctx, seconds))));
   app.use(trailingSlash());
   app.use(selectDialect(opts.dialects));
   // Only dialect paths (API-key clients) get CORS; anything else, such as a future cookie-authenticated
@@ -231,6 +237,11 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
   app.use(errorMiddleware());
   app.use(notFound());
   app.use(health.routes());
+  if (opts.metrics?.router) app.use(opts.metrics.router.routes());
+  if (opts.docs !== false) {
+    const titles = new Map([...documents].map(([name, doc]) => [name, doc.info.title]));
+    app.use(docsRouter([...documents.keys()], titles).routes());
+  }
   app.use(bodyParser(opts.maxBodyBytes, opts.maxFileBytes));
   for (const d of opts.dialects) app.use(dialectRoutes(d));
   return app;

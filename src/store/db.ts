@@ -42,6 +42,19 @@ export interface Db extends Queryable {
    */
   copyIn(target: string, data: Buffer): Promise<number>;
   close(): Promise<void>;
+  /** Connection use now (the /metrics gauges): PostgreSQL's pool, or the embedded database's one connection. */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Most connections the pool opens. */
+  max: number;
+  /** Connections open (busy or idle). */
+  total: number;
+  /** Open connections not running a query. */
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 /** A node-postgres "submittable" for COPY ... TO STDOUT: forwards CopyData messages, settles at ReadyForQuery. */
@@ -163,6 +176,10 @@ class PostgresDb implements Db {
     this.pool = new pg.Pool({ ...this.clientConfig, max: poolSize });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', noop);
+  }
+
+  poolStats(): PoolStats {
+    return { max: this.pool.options.max ?? 10, total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
@@ -372,21 +389,40 @@ function normaliseRows<R>(rows: unknown[]): R[] {
 /** Embedded PostgreSQL (PGlite with pgvector), one in-process session; PGlite serialises queries itself. */
 class EmbeddedDb implements Db {
   readonly kind = 'embedded';
+  /** Statements and transactions started and not finished: PGlite runs one at a time, the rest wait. */
+  private inFlight = 0;
   constructor(
     private readonly pg: PGliteInstance,
     private readonly lock: DataDirLock,
   ) {}
 
+  poolStats(): PoolStats {
+    return { max: 1, total: 1, idle: this.inFlight ? 0 : 1, waiting: Math.max(0, this.inFlight - 1) };
+  }
+
+  private async counted<T>(run: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await run();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
   async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    const r = await this.pg.query(sql, params);
+    const r = await this.counted(() => this.pg.query(sql, params));
     return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pg.exec(sql);
+    await this.counted(() => this.pg.exec(sql));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.counted(() => this.embeddedTransaction(fn));
+  }
+
+  private embeddedTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.pg.transaction(async (t: PGliteTx) => {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: unknown[]) => {

@@ -30,6 +30,8 @@ export interface EventWriterOptions {
   maxQueued?: number;
   /** Longest wait between retries while the database cannot be reached. */
   maxRetryDelayMs?: number;
+  /** Told after each COPY that wrote events: how many, and how long it took (the /metrics figures). */
+  onWritten?: (events: number, ms: number) => void;
 }
 
 /** SQLSTATE classes of a statement the database refuses (bad data, constraint, bad SQL): retrying cannot help. */
@@ -57,6 +59,7 @@ export class EventWriter {
   private readonly delayMs: number;
   private readonly maxQueued: number;
   private readonly maxRetryDelayMs: number;
+  private readonly onWritten: (events: number, ms: number) => void;
   private queue: NewRecognitionEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
@@ -72,6 +75,14 @@ export class EventWriter {
     this.delayMs = opts.delayMs ?? 1000;
     this.maxQueued = opts.maxQueued ?? 10_000;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5_000;
+    this.onWritten = opts.onWritten ?? (() => {});
+  }
+
+  /** copyEvents, timed for onWritten. */
+  private async copy(events: NewRecognitionEvent[]): Promise<void> {
+    const started = performance.now();
+    await copyEvents(this.db, events);
+    this.onWritten(events.length, performance.now() - started);
   }
 
   /** Events waiting to be written. */
@@ -121,7 +132,7 @@ export class EventWriter {
     while (this.queue.length) {
       const batch = this.queue.slice(0, this.batchSize);
       try {
-        await copyEvents(this.db, batch);
+        await this.copy(batch);
         this.queue.splice(0, batch.length);
         retryDelayMs = 100;
         continue;
@@ -146,10 +157,10 @@ export class EventWriter {
   /** Written by the caller, now; a failure other than a deleted reference is the caller's error. */
   private async insertNow(events: NewRecognitionEvent[]): Promise<void> {
     try {
-      await copyEvents(this.db, events);
+      await this.copy(events);
     } catch (err) {
       if (sqlState(err) !== FOREIGN_KEY_VIOLATION) throw err;
-      await copyEvents(this.db, await clearDeletedReferences(this.db, events));
+      await this.copy(await clearDeletedReferences(this.db, events));
     }
   }
 
@@ -166,7 +177,7 @@ export class EventWriter {
     for (let i = 0; i < count; i++) {
       const [event] = await this.withoutDeletedReferences([this.queue[0]]);
       try {
-        await copyEvents(this.db, [event]);
+        await this.copy([event]);
       } catch (err) {
         const state = sqlState(err);
         if (!state || !REFUSED.test(state)) return; // not this row's fault: drain() retries the rest

@@ -5,6 +5,7 @@ import type { Dialect } from '../../http/app';
 import { compreFaceAuth } from './auth';
 import { compreFace, DIALECT, type CompreFaceDeps } from './context';
 import { renderCompreFaceError } from './errors';
+import { COMPREFACE_OPENAPI } from './openapi';
 import { recognitionRoutes } from './recognition-routes';
 import { serviceRoutes } from './service-routes';
 
@@ -28,5 +29,6 @@ export function createCompreFaceDialect(deps: CompreFaceDeps): Dialect {
     paramSources: ['query', 'form', 'multipart'],
     // Browser clients (CompreFace's HTML demos) send their key in x-api-key.
     cors: { allowHeaders: ['x-api-key'] },
+    openapi: COMPREFACE_OPENAPI,
   };
 }
