@@ -17,7 +17,7 @@ import type { Db } from '../store/db';
 import { getFacesByIds, getFaceTemplates, insertFace } from '../store/faces';
 import { getFacePhoto } from '../store/photos';
 import { ensurePersonByName, getPersonsByIds, updatePerson } from '../store/persons';
-import type { Box } from '../domain/types';
+import { EMBEDDING_DIM, type Box } from '../domain/types';
 
 /** How many faces one export page or one import batch holds at most. */
 export const BULK_PAGE_MAX = 500;
@@ -65,8 +65,10 @@ export interface ExportedFace {
   quality: number | null;
   attributes: Record<string, unknown>;
   photoSha256: string | null;
-  /** The engine's template, base64: the embedding with its model and layout. */
+  /** The engine's template, base64: the embedding with its model and layout (its values as halves). */
   template: string;
+  /** The embedding as stored (searched), base64 of 512 little-endian float32. */
+  embedding: string;
   /** The stored photo, base64, when asked for and kept. */
   photo?: { data: string; mimeType: string | null };
   createdAt: string;
@@ -85,6 +87,8 @@ export interface ImportedFace {
   attributes: Record<string, unknown>;
   photoSha256: string | null;
   template: string;
+  /** The exact embedding (base64 float32); absent: the template's. */
+  embedding?: string;
   photo?: { data: string; mimeType: string | null };
 }
 
@@ -119,6 +123,25 @@ function checkLimit(limit: number): void {
   }
 }
 
+function encodeEmbedding(e: Float32Array): string {
+  const b = Buffer.alloc(e.length * 4);
+  for (let i = 0; i < e.length; i++) b.writeFloatLE(e[i], i * 4);
+  return b.toString('base64');
+}
+
+function decodeEmbedding(text: unknown, param: string): Float32Array {
+  const b = typeof text === 'string' ? Buffer.from(text, 'base64') : Buffer.alloc(0);
+  if (b.length !== EMBEDDING_DIM * 4) throw new DomainError('EMBEDDING_SIZE', `${param} must be ${EMBEDDING_DIM} float32 values in base64`, { param });
+  const e = new Float32Array(EMBEDDING_DIM);
+  let norm = 0;
+  for (let i = 0; i < EMBEDDING_DIM; i++) {
+    e[i] = b.readFloatLE(i * 4);
+    norm += e[i] * e[i];
+  }
+  if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) throw new DomainError('INVALID_ARGUMENT', `${param} must be a unit vector`, { param });
+  return e;
+}
+
 /** Checks an imported face's fields (they come from a file or a request) and decodes its template. */
 function decodeImported(f: ImportedFace, i: number): { template: Buffer; embedding: Float32Array; photo?: Buffer } {
   const at = `faces[${i}]`;
@@ -126,7 +149,15 @@ function decodeImported(f: ImportedFace, i: number): { template: Buffer; embeddi
   if (typeof f.template !== 'string') throw new DomainError('MISSING_ARGUMENT', `${at}.template is required`, { param: `${at}.template` });
   if (f.person !== null && f.person !== undefined) checkPersonName(f.person.name, `${at}.person.name`);
   const template = Buffer.from(f.template, 'base64');
-  const embedding = Engine.embeddingFromTemplate(template); // TEMPLATE_MISMATCH for another model's
+  let embedding = Engine.embeddingFromTemplate(template); // TEMPLATE_MISMATCH for another model's
+  if (f.embedding !== undefined) {
+    const exact = decodeEmbedding(f.embedding, `${at}.embedding`);
+    // The template holds the same embedding with less precision: anything else is another face's.
+    let dot = 0;
+    for (let k = 0; k < EMBEDDING_DIM; k++) dot += exact[k] * embedding[k];
+    if (!(dot > 0.999)) throw new DomainError('TEMPLATE_MISMATCH', `${at}: the embedding is not the template's`, { param: `${at}.embedding` });
+    embedding = exact;
+  }
   const photo = f.photo ? Buffer.from(f.photo.data, 'base64') : undefined;
   return { template, embedding, photo };
 }
@@ -254,6 +285,7 @@ export class LocalBulkAdmin implements BulkAdmin {
         attributes: f.attributes,
         photoSha256: hex(f.photoSha256),
         template: templates.get(id)!.template.toString('base64'),
+        embedding: encodeEmbedding(templates.get(id)!.embedding),
         createdAt: f.createdAt.toISOString(),
       };
       if (photos) {

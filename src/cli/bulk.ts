@@ -484,8 +484,8 @@ async function importExport(bulk: BulkAdmin, collection: { id: number; name: str
         photo = { data, mimeType: mimeOfFile(f.photo) };
         bytes += data.length;
       }
-      batch.push({ person, box: f.box, quality: f.quality, attributes: f.attributes, photoSha256: f.photoSha256, template: f.template, ...(photo ? { photo } : {}) });
-      bytes += f.template.length;
+      batch.push({ person, box: f.box, quality: f.quality, attributes: f.attributes, photoSha256: f.photoSha256, template: f.template, embedding: f.embedding, ...(photo ? { photo } : {}) });
+      bytes += f.template.length + (f.embedding?.length ?? 0);
       if (batch.length >= IMPORT_BATCH || bytes >= IMPORT_BATCH_BYTES) await flush();
     }
     await flush();
