@@ -5,6 +5,13 @@
 //
 //   npm run bench:http -- [--subjects 10000] [--seconds 15] [--connections 4] [--probes 20] [--rounds 3]
 //   DATABASE_URL=postgres://... npm run bench:http     (PostgreSQL instead of the embedded store)
+//   DATABASE_URL=postgres://... npm run bench:http -- --target http://127.0.0.1:8080 \
+//       --instances http://127.0.0.1:8101,http://127.0.0.1:8102   (several instances: scripts/cluster.sh)
+//
+// With --target the load goes to that URL (a balancer in front of instances over the same DATABASE_URL)
+// instead of this process's own server, which still sets the collection up in the shared database and runs the
+// pipeline rounds; the probes must first be found through the target. With --instances it also measures how
+// long a face enrolled on one instance takes to be found by searches on another (benchmarks/lib/propagation.ts).
 //
 // The 10k subjects are synthesised straight into the store (persons, faces, memberships in bulk SQL) with
 // real-like embeddings: each is a real face embedding from ../shared/facedata (LFW distractors) plus Gaussian
@@ -23,6 +30,7 @@ import { loadConfig } from '../src/config';
 import { startServer, type RunningServer } from '../src/server';
 import { Engine } from '../src/engine/engine';
 import { vectorToSql } from '../src/store/vector';
+import { measurePropagation, summarize } from './lib/propagation';
 
 const FACEDATA = path.resolve(import.meta.dirname, '../../shared/facedata');
 
@@ -33,15 +41,21 @@ interface Args {
   probes: number;
   /** Alternating pipeline / HTTP rounds the measured seconds are split into. */
   rounds: number;
+  /** Where the load goes instead of this process's server (a balancer over the same database). */
+  target: string;
+  /** Instances to measure write propagation between (comma-separated URLs). */
+  instances: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { subjects: 10_000, seconds: 15, connections: 4, probes: 20, rounds: 3 };
+  const a: Args = { subjects: 10_000, seconds: 15, connections: 4, probes: 20, rounds: 3, target: '', instances: '' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '') as keyof Args;
     if (!(key in a)) throw new Error(`unknown option ${argv[i]}`);
-    a[key] = Number(argv[i + 1]);
+    if (typeof a[key] === 'string') (a[key] as string) = argv[i + 1];
+    else (a[key] as number) = Number(argv[i + 1]);
   }
+  if ((a.target || a.instances) && !process.env.DATABASE_URL) throw new Error('--target and --instances need DATABASE_URL: the database the instances share');
   return a;
 }
 
@@ -300,18 +314,29 @@ async function main(): Promise<void> {
       return { method: 'POST', path: '/api/v1/recognition/recognize', headers: { 'x-api-key': key, 'content-type': type }, body };
     });
 
-    // Correctness first: every probe's top subject is its own person.
+    // Correctness first: every probe's top subject is its own person (through the target: once its instances
+    // have heard of the new faces, which may take a moment for the synthesised ones).
+    const loadUrl = args.target || server.url;
     let top1 = 0;
-    for (const [i, r] of requests.entries()) {
-      const res = await fetch(`${server.url}${r.path}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
-      const json = (await res.json()) as { result: { subjects: { subject: string }[] }[] };
-      if (json.result?.[0]?.subjects?.[0]?.subject === people[i].id) top1++;
+    const waitUntil = performance.now() + (args.target ? 120_000 : 0);
+    do {
+      top1 = 0;
+      for (const [i, r] of requests.entries()) {
+        const res = await fetch(`${loadUrl}${r.path}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
+        const json = (await res.json()) as { result: { subjects: { subject: string }[] }[] };
+        if (json.result?.[0]?.subjects?.[0]?.subject === people[i].id) top1++;
+      }
+    } while (top1 < requests.length && performance.now() < waitUntil);
+    let propagation: ReturnType<typeof summarize> | undefined;
+    if (args.instances) {
+      const photos = seeds.slice(0, 10).map((p) => fs.readFileSync(path.join(FACEDATA, p)));
+      propagation = summarize(await measurePropagation({ instances: args.instances.split(','), key, photos }));
     }
 
     // Warm both paths, then measure the pipeline alone and the whole HTTP request, same concurrency, alternating
     // in rounds (pipeline, HTTP, HTTP, pipeline, ...) so that a change in the shared machine's load falls on both.
     // CPU time per image is the steadier figure on a shared machine (wall-clock rates follow its load).
-    const job = { url: server.url, key, connections: args.connections, probes: people.map((p) => p.probe) };
+    const job = { url: loadUrl, key, connections: args.connections, probes: people.map((p) => p.probe) };
     await enginePipelineRate(server.engine, probeImages, args.connections, 2);
     await load.run({ ...job, seconds: 2 });
     const roundSeconds = args.seconds / args.rounds;
@@ -364,6 +389,8 @@ async function main(): Promise<void> {
 
     const result = {
       store: server.db.kind,
+      ...(args.target ? { target: args.target } : {}),
+      ...(propagation ? { propagationMs: propagation } : {}),
       subjects,
       synthesiseSeconds: round(synthMs / 1000),
       probes: people.length,
@@ -399,6 +426,15 @@ async function main(): Promise<void> {
       clientCpuMsPerRequest: round(web.clientCpu / http.total),
       loadAverage: os.loadavg().map((x) => round(x, 2)),
     };
+    if (args.target) {
+      // The HTTP rounds ran in the target's processes: this process's CPU during them says nothing of theirs.
+      const r = result as Record<string, unknown>;
+      for (const k of ['httpCpuCostPercent', 'cpuMsPerImage', 'threadCpuMsPerImage', 'engineFaultsPerImage', 'gcPauseMsPerImage']) {
+        const v = r[k] as Record<string, unknown> | number;
+        if (typeof v === 'object') delete v.http;
+        else delete r[k];
+      }
+    }
     console.log(JSON.stringify(result));
   } finally {
     load.close();

@@ -21,6 +21,7 @@ import { nativeMatchers } from './face-index/native-matcher';
 import { RetentionJob } from './store/retention';
 import { EventWriter } from './store/event-writer';
 import { createServerAdmin } from './admin';
+import { engineCapacity, LocalBulkAdmin } from './admin/bulk';
 import { createConsole, FaceCropper, ThumbnailingEventSink, UnkeptPhotoCrops } from './console';
 import { ServerMetrics } from './metrics';
 
@@ -121,7 +122,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       url: { allowPrivate: config.urlFetchAllowPrivate, allowHosts: config.urlFetchAllowHosts, timeoutMs: IMAGE_URL_TIMEOUT_MS },
     };
 
-    const admin = createServerAdmin(config, { keys: services.keys, db, log });
+    const openedEngine = engine;
+    const bulk = new LocalBulkAdmin(db, services.faces, faceIndex, () => engineCapacity(openedEngine), 'this server', config.saveImages);
+    const admin = createServerAdmin(config, { keys: services.keys, db, log, bulk });
     // Every API the server speaks, each a table of routes over the same services (src/dialects/).
     const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];

@@ -8,6 +8,7 @@ import type { Db } from '../store/db';
 import { adminSecretHash, databaseIdentity, localUrl, removeServerFile, writeServerFile } from './local-files';
 import { LocalKeyAdmin } from './operations';
 import { createAdminApi } from './routes';
+import type { BulkAdmin } from './bulk';
 
 export interface ServerAdmin {
   /** The admin API's routes, none when ADMIN_API=false. */
@@ -18,7 +19,7 @@ export interface ServerAdmin {
   unpublish(): void;
 }
 
-export function createServerAdmin(config: Config, deps: { keys: KeyService; db: Db; log: Logger }): ServerAdmin {
+export function createServerAdmin(config: Config, deps: { keys: KeyService; db: Db; log: Logger; bulk?: BulkAdmin }): ServerAdmin {
   const { log } = deps;
   if (!config.adminApi) return { dialects: [], publish() {}, unpublish() {} };
   const secret = adminSecretHash(config);
@@ -26,7 +27,7 @@ export function createServerAdmin(config: Config, deps: { keys: KeyService; db: 
   if (secret.looseFile) log.warn({ file: secret.looseFile }, 'the admin secret file is readable by other users: chmod 600 it');
   // The same KeyService the dialects authenticate with: a revocation here clears their cache at once.
   const admin = new LocalKeyAdmin(deps.keys, deps.db, 'this server');
-  const api = createAdminApi({ admin, secretHash: secret.hash, allowedAddresses: config.adminAllowedAddresses });
+  const api = createAdminApi({ admin, secretHash: secret.hash, allowedAddresses: config.adminAllowedAddresses, bulk: deps.bulk });
   let published = false;
   return {
     dialects: [api],

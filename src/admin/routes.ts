@@ -13,6 +13,8 @@ import type { Dialect } from '../http/app';
 import { HTTP_STATUS, HttpError, type ErrorRenderer } from '../http/errors';
 import { readCredential } from '../http/auth';
 import type { CollectionInfo, KeyAdmin } from './operations';
+import type { BulkAdmin } from './bulk';
+import { addBulkRoutes } from './bulk-routes';
 import { sha256 } from './local-files';
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -92,6 +94,8 @@ export interface AdminApiOptions {
   secretHash: Buffer;
   /** ADMIN_ALLOWED_ADDRESSES. */
   allowedAddresses: readonly string[];
+  /** Bulk import and export (`faceserver import` / `export`); absent: not served. */
+  bulk?: BulkAdmin;
 }
 
 function guard(opts: AdminApiOptions): Koa.Middleware {
@@ -173,6 +177,7 @@ export function createAdminApi(opts: AdminApiOptions): Dialect {
     ctx.status = 201;
     ctx.body = { collection: collectionJson(await admin.createCollection(text(ctx, 'name', true))) };
   });
+  if (opts.bulk) addBulkRoutes(router, opts.bulk);
 
   return { name: 'admin', prefixes: [ADMIN_PREFIX], renderError: renderAdminError, router };
 }

@@ -10,7 +10,7 @@ const TIMEOUT_MS = 15_000;
 /** The server did not answer at all (gone, or not yet listening). */
 export class ServerUnreachable extends Error {}
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 const toKeyInfo = (k: Json): KeyInfo => ({
   ...(k as unknown as KeyInfo),
@@ -19,6 +19,44 @@ const toKeyInfo = (k: Json): KeyInfo => ({
 });
 
 const toCollectionInfo = (c: Json): CollectionInfo => ({ ...(c as unknown as CollectionInfo), createdAt: new Date(c.createdAt as string) });
+
+export interface AdminEndpoint {
+  baseUrl: string;
+  secret: string;
+  /** For messages: "the server at http://...". */
+  where: string;
+}
+
+/** One admin API call; the server's errors come back as DomainErrors, no answer at all as ServerUnreachable. */
+export async function callAdmin(to: AdminEndpoint, method: 'GET' | 'POST', path: string, body?: Json, timeoutMs = TIMEOUT_MS): Promise<Json> {
+  let res: Response;
+  try {
+    res = await fetch(`${to.baseUrl}${ADMIN_PREFIX}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${to.secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new ServerUnreachable(`${to.where} does not answer: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch {
+    throw new Error(`${to.where} answered HTTP ${res.status} with no JSON: is it a faceserver?`);
+  }
+  if (!res.ok) {
+    const e = (json.error ?? {}) as { code?: string; message?: string; details?: Json };
+    const code = (DOMAIN_ERROR_CODES as readonly string[]).includes(e.code ?? '') ? (e.code as DomainErrorCode) : 'INTERNAL';
+    if (code === 'KEY_INVALID' || code === 'KEY_MISSING' || code === 'KEY_MALFORMED') {
+      throw new DomainError(code, `${to.where} refused the admin secret: set ADMIN_SECRET to the one it was started with`);
+    }
+    throw new DomainError(code, e.message ?? `HTTP ${res.status}`, e.details ?? {});
+  }
+  return json;
+}
 
 export class RemoteKeyAdmin implements KeyAdmin {
   readonly where: string;
@@ -30,34 +68,8 @@ export class RemoteKeyAdmin implements KeyAdmin {
     this.where = `the server at ${baseUrl}`;
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${ADMIN_PREFIX}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw new ServerUnreachable(`${this.where} does not answer: ${(err as Error).cause ?? (err as Error).message}`);
-    }
-    const text = await res.text();
-    let json: Json;
-    try {
-      json = JSON.parse(text) as Json;
-    } catch {
-      throw new Error(`${this.where} answered HTTP ${res.status} with no JSON: is it a faceserver?`);
-    }
-    if (!res.ok) {
-      const e = (json.error ?? {}) as { code?: string; message?: string; details?: Json };
-      const code = (DOMAIN_ERROR_CODES as readonly string[]).includes(e.code ?? '') ? (e.code as DomainErrorCode) : 'INTERNAL';
-      if (code === 'KEY_INVALID' || code === 'KEY_MISSING' || code === 'KEY_MALFORMED') {
-        throw new DomainError(code, `${this.where} refused the admin secret: set ADMIN_SECRET to the one it was started with`);
-      }
-      throw new DomainError(code, e.message ?? `HTTP ${res.status}`, e.details ?? {});
-    }
-    return json;
+  private call(method: 'GET' | 'POST', path: string, body?: Json): Promise<Json> {
+    return callAdmin({ baseUrl: this.baseUrl, secret: this.secret, where: this.where }, method, path, body);
   }
 
   /** Confirms the server answers with this secret, and is the process the server file names. */

@@ -5,41 +5,29 @@
 import { loadConfig, type Config } from '../config';
 import { KeyService } from '../domain/keys';
 import { KEY_KINDS } from '../dialects/key-kinds';
-import { databaseIdentity, readAdminSecret, readServerFile } from '../admin/local-files';
+import { databaseIdentity } from '../admin/local-files';
+import { findRunningServer } from './connect';
 import { LocalKeyAdmin, type KeyAdmin } from '../admin/operations';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
-import { RemoteKeyAdmin, ServerUnreachable } from './admin-client';
+import { RemoteKeyAdmin } from './admin-client';
 import { KEYS_USAGE, parseCommand, UsageError, type Output } from './keys';
 import { operatorsCommand, OPERATORS_USAGE } from '../console/cli';
+import { BULK_USAGE, parseExport, parseImport } from './bulk';
 
 const USAGE = `faceserver: self-hosted face recognition server
   faceserver start                 run the server (same as npm start)
 ${KEYS_USAGE}
 ${OPERATORS_USAGE}
+${BULK_USAGE}
 Settings come from the environment (DATA_DIR, DATABASE_URL, ADMIN_SECRET, ...), as for the server.`;
 
 const console_: Output = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
 
 /** The running server's admin API when one serves this configuration's database, else the database itself. */
 async function connect(config: Config): Promise<{ admin: KeyAdmin; close(): Promise<void> }> {
-  const server = readServerFile(config.dataDir);
-  if (server && server.database === databaseIdentity(config)) {
-    const secret = readAdminSecret(config);
-    const remote = new RemoteKeyAdmin(server.url, secret ?? '');
-    try {
-      await remote.status();
-      return { admin: remote, close: async () => {} };
-    } catch (err) {
-      if (!(err instanceof ServerUnreachable)) {
-        if (secret === undefined) {
-          throw new Error(`a server (pid ${server.pid}) runs on this database at ${server.url}, but no admin secret is at hand: set ADMIN_SECRET`, { cause: err });
-        }
-        throw err;
-      }
-      // A stale server file: the database is free.
-    }
-  }
+  const server = await findRunningServer(config);
+  if (server) return { admin: new RemoteKeyAdmin(server.baseUrl, server.secret), close: async () => {} };
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrate(db);
@@ -68,6 +56,14 @@ export async function main(argv: string[], io: Output = console_, env: NodeJS.Pr
       return -1; // the server keeps running
     }
     if (group === 'operators') return await operatorsCommand(rest, io, env);
+    if (group === 'import' || group === 'export') {
+      const command = group === 'import' ? parseImport(rest) : parseExport(rest);
+      if ('help' in command) {
+        io.out(`usage:\n${command.help}`);
+        return 0;
+      }
+      return await command.run(loadConfig(env), { ...io, progress: io === console_ });
+    }
     if (group !== 'keys' && group !== 'collections') throw new UsageError(`unknown command "${group}"`, USAGE);
     const command = parseCommand(group, rest);
     if ('help' in command) {

@@ -34,6 +34,8 @@ export interface NewFace {
   box?: Box | null;
   /** The photo the face came from: its hash is always kept, its bytes only when `store` is true (SAVE_IMAGES). */
   photo?: { bytes: Buffer; mimeType?: string | null; store: boolean };
+  /** The photo's hash when the photo itself is not at hand (a face imported from an export). */
+  photoSha256?: Buffer | null;
   template: Buffer;
   embedding: Float32Array;
   quality?: number | null;
@@ -99,7 +101,7 @@ export async function insertFace(q: Queryable, f: NewFace): Promise<Face> {
       f.box ? Math.round(f.box.width) : null,
       f.box ? Math.round(f.box.height) : null,
       photoId,
-      f.photo ? sha256(f.photo.bytes) : null,
+      f.photo ? sha256(f.photo.bytes) : (f.photoSha256 ?? null),
       f.template,
       vectorToSql(f.embedding),
       f.quality ?? null,

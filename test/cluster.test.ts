@@ -1,0 +1,147 @@
+// Several instances over one PostgreSQL behind nginx, as scripts/cluster.sh starts them: a key made through one
+// instance's admin API works on every instance and through the balancer; a face enrolled on one instance is
+// found by searches on the other within a measured delay (LISTEN/NOTIFY, src/face-index/); the balancer spreads
+// requests over both and never forwards the admin API; stop ends every process. PostgreSQL only (the embedded
+// store belongs to one process); real photos from ../shared/facedata (skipped with a message when absent).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { measurePropagation, summarize } from '../benchmarks/lib/propagation';
+import { cliEnv, runCli } from './support/cli';
+import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
+import { REPO_ROOT, removeTempDir, tempDir } from './support/server';
+
+const FACEDATA = process.env.FS_FACEDATA ?? path.resolve(REPO_ROOT, '../shared/facedata');
+const haveFacedata = fs.existsSync(path.join(FACEDATA, 'MANIFEST.md'));
+const haveNginx = fs.existsSync('/usr/sbin/nginx');
+const run = promisify(execFile);
+
+/** A TCP port free on loopback now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Two consecutive free ports (instance 1 and 2 at base+1, base+2). */
+async function freeBase(): Promise<number> {
+  for (;;) {
+    const a = await freePort();
+    const ok = await Promise.all([a + 1, a + 2].map((p) => new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    })));
+    if (ok.every(Boolean)) return a;
+  }
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('several instances behind nginx (scripts/cluster.sh)', function () {
+  this.timeout(180_000);
+  let db: TempDatabase | undefined;
+  let dir: string | undefined;
+  let env: NodeJS.ProcessEnv;
+  let balancer: string;
+  let instances: string[];
+  let pids: number[] = [];
+  const script = path.join(REPO_ROOT, 'scripts/cluster.sh');
+
+  before(async function () {
+    const adminUrl = requirePostgres(this);
+    if (!haveFacedata || !haveNginx) {
+      console.log(`    (skipped: ${!haveNginx ? 'nginx is not installed (bin/setup installs it)' : `${FACEDATA} is absent`})`);
+      this.skip();
+    }
+    db = await createTempDatabase(adminUrl);
+    dir = tempDir('faceserver-cluster-');
+    const base = await freeBase();
+    const port = await freePort();
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: db.url,
+      CLUSTER_DIR: dir,
+      CLUSTER_PORT: String(port),
+      CLUSTER_BASE_PORT: String(base),
+      WORKERS: '1',
+      LOG_LEVEL: 'warn',
+      MODELS_DIR: path.join(REPO_ROOT, 'models'),
+    };
+    const started = await run(script, ['start', '2'], { env });
+    assert.match(started.stdout, /2 instances/);
+    balancer = `http://127.0.0.1:${port}`;
+    instances = [1, 2].map((i) => `http://127.0.0.1:${base + i}`);
+    pids = [1, 2].map((i) => Number(fs.readFileSync(path.join(dir!, `instance-${i}.pid`), 'utf8')));
+  });
+
+  after(async function () {
+    if (dir) {
+      await run(script, ['stop'], { env }).catch((err: unknown) => console.log(`    cluster.sh stop: ${String(err)}`));
+      removeTempDir(dir);
+    }
+    await db?.drop();
+  });
+
+  it('serves through the balancer, spreads over both, propagates writes between instances, and stops', async function () {
+    const status = await run(script, ['status'], { env });
+    assert.match(status.stdout, /instance 1: ready/);
+    assert.match(status.stdout, /instance 2: ready/);
+    assert.match(status.stdout, /balancer: ready/);
+
+    // A key made through instance 1's admin API (its DATA_DIR's server.json) is a row in the shared database.
+    const made = await runCli(cliEnv({ dataDir: path.join(dir!, 'instance-1'), databaseUrl: db!.url }), 'keys', 'create', '--service', 'recognition');
+    assert.equal(made.code, 0, made.err.join('\n'));
+    assert.match(made.err.join('\n'), new RegExp(`through the server at ${instances[0]}`));
+    const key = made.out[0];
+
+    // The admin API is never forwarded.
+    assert.equal((await fetch(`${balancer}/admin/v1/status`)).status, 404);
+
+    // Writes on one instance, found by searches on the other.
+    const lfw = (p: string) => fs.readFileSync(path.join(FACEDATA, 'lfw', p));
+    const photos = ['Abel_Pacheco/Abel_Pacheco_0001.jpg', 'Adel_Al-Jubeir/Adel_Al-Jubeir_0001.jpg', 'Akhmed_Zakayev/Akhmed_Zakayev_0001.jpg', 'Angela_Bassett/Angela_Bassett_0001.jpg'].map(lfw);
+    const trials = await measurePropagation({ instances, key, photos, prefix: 'person', timeoutMs: 15_000 });
+    const summary = summarize(trials);
+    console.log(`    propagation between instances: ${JSON.stringify(summary)}`);
+    assert.ok(trials.every((t) => t.writer !== t.reader));
+    // LISTEN/NOTIFY carries the change at commit; the 10 s version check would be the fallback, far above this.
+    assert.ok(summary.maxMs < 2000, JSON.stringify(trials));
+
+    // Through the balancer: requests land on both instances, and each finds the person on either.
+    const probe = lfw('Angela_Bassett/Angela_Bassett_0002.jpg');
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(probe)], { type: 'image/jpeg' }), 'probe.jpg');
+      const res = await fetch(`${balancer}/api/v1/recognition/recognize?prediction_count=1`, { method: 'POST', headers: { 'x-api-key': key }, body: form });
+      assert.equal(res.status, 200);
+      seen.add(res.headers.get('x-faceserver-instance') ?? '');
+      const body = (await res.json()) as { result: { subjects: { subject: string }[] }[] };
+      assert.equal(body.result[0].subjects[0].subject, 'person-3');
+    }
+    assert.deepEqual([...seen].sort(), instances.map((u) => u.replace('http://', '')).sort());
+
+    const stopped = await run(script, ['stop'], { env });
+    assert.match(stopped.stdout, /stopped/);
+    for (const pid of pids) assert.ok(!pidAlive(pid), `instance pid ${pid} still runs`);
+    assert.ok(!fs.existsSync(path.join(dir!, 'nginx.pid')));
+    await assert.rejects(fetch(`${balancer}/healthz`));
+  });
+});
