@@ -233,6 +233,18 @@ export const SETTINGS = {
   scansTokenTtlSeconds: setting('SCANS_TOKEN_TTL_SECONDS', '300', 'Scan API: lifetime of the access tokens faceserver issues.', int(30, 86400)),
   scansSavePhotos: setting('SCANS_SAVE_PHOTOS', 'false', 'Scan API: keep the two compared photos with each scan (identity documents: off by default).', bool),
   scansRetentionDays: setting('SCANS_RETENTION_DAYS', '0', 'Scan API: delete scans (with their photos) older than this many days (0 keeps them all).', int(0, 100000)),
+  faceintellectAnonymousServers: setting(
+    'FACEINTELLECT_ANONYMOUS_SERVERS',
+    '',
+    'Face Intellect API: comma-separated servers (collection names, created when absent) that requests without credentials may use, for Face Intellect 8.x on a trusted network. Empty: every request needs a faceintellect key (HTTP Basic).',
+    list,
+  ),
+  faceintellectAutoPersons: setting(
+    'FACEINTELLECT_AUTO_PERSONS',
+    '',
+    'Face Intellect API: comma-separated servers (collection names; `*` for all) where FindFaces adds each unrecognized face as a new person (AutoCreated), so later sightings are recognized as that person.',
+    list,
+  ),
   thumbnails: setting(
     'THUMBNAILS',
     'true',
