@@ -10,7 +10,8 @@ import sharp from 'sharp';
 import { documentedRoutes, servedRoutes } from '../src/http/openapi';
 import type { RunningServer } from '../src/server';
 import { FACE_INTELLECT_OPENAPI } from '../src/dialects/faceintellect/openapi';
-import { MATCH_SIM } from '../src/dialects/faceintellect/similarity';
+import { FAR_ANCHORS, MATCH_SIM, simScale } from '../src/dialects/faceintellect/similarity';
+import { loadCalibration } from '../src/domain/calibration';
 import { Api, countRows, identificationSet, photo, requireFacedata, type Person } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { startTestServer } from './support/server';
@@ -152,6 +153,24 @@ async function count(server: RunningServer, sql: string, args: unknown[] = []): 
   const r = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, args);
   return r.rows[0].n;
 }
+
+describe('Face Intellect Sim scale', () => {
+  it('passes through its anchors at their false-accept rates, strictly increasing from 0 to 1', () => {
+    const calibration = loadCalibration();
+    const scale = simScale(calibration);
+    for (const a of FAR_ANCHORS) assert.ok(Math.abs(scale.sim(calibration.cosineAtFar(a.far)) - a.sim) < 1e-9, `FAR ${a.far}`);
+    assert.equal(scale.sim(-1), 0);
+    assert.equal(scale.sim(1), 1);
+    assert.ok(Math.abs(calibration.far(scale.matchCosine) - 1e-3) < 2e-4, `FAR at the match cut: ${calibration.far(scale.matchCosine)}`);
+    let last = -1;
+    for (let c = -1; c <= 1; c += 0.01) {
+      const sim = scale.sim(c);
+      assert.ok(sim > last, `not increasing at cosine ${c}`);
+      assert.ok(Math.abs(scale.cosine(sim) - c) < 1e-9);
+      last = sim;
+    }
+  });
+});
 
 const STORES = [
   // Embedded: photos kept (the default).
