@@ -360,6 +360,15 @@ for (const store of STORES) {
       assert.equal(named.status, 200);
       assert.equal((await fi.read('front-door', { id: [ids.get(people[4].name)] })).PersonList[0].Name, 'John');
 
+      // CreatePerson with the id of a person of this server: one more photo of that person, its fields replaced.
+      const faces0 = await countRows(server, 'faces');
+      assert.equal(await fi.create('front-door', photo(p.probes[0]), { id, name: read.Name, surname: read.Surname, department: 'Security' }), id);
+      assert.equal(await countRows(server, 'faces'), faces0 + 1);
+      assert.equal((await fi.read('front-door')).Total, 5);
+      // A JSON body sent as text/plain is read as JSON.
+      const asText = await fi.request('POST', 'ReadPersons', { body: JSON.stringify({ server_id: 'front-door', id: [id] }), headers: { 'content-type': 'text/plain' } });
+      assert.equal(asText.body.PersonList[0].Department, 'Security');
+
       // The image of a person's reference face, by ImageId (GET and POST) and by the person's Id.
       const image = await fi.request('GET', `GetImage?server_id=front-door&id=${read.ImageId}`);
       const byPerson = await fi.post('GetImage', { server_id: 'front-door', id });
@@ -503,7 +512,10 @@ for (const store of STORES) {
     });
 
     it('answers every bad input in its Status envelope and stores nothing', async () => {
-      const rows = async () => [await countRows(server, 'persons'), await countRows(server, 'faces'), await countRows(server, 'photos')];
+      const rows = async () => {
+        await server.services.events.flush();
+        return [await countRows(server, 'persons'), await countRows(server, 'faces'), await countRows(server, 'photos'), await countRows(server, 'recognition_events')];
+      };
       const before = await rows();
       const face = photo(people[1].gallery).toString('base64');
       const noFace = (await noFacePhoto()).toString('base64');
@@ -562,7 +574,7 @@ for (const store of STORES) {
       assertError(await fi.request('DELETE', 'FindFaces'), 405, 'METHOD_NOT_ALLOWED');
       assertError(await fi.request('POST', 'ReadPersons', { body: 'server_id=1', headers: { 'content-type': 'text/plain' } }), 400, 'INVALID_REQUEST', /server_id/);
       assert.deepEqual(await rows(), afterOther);
-      assert.deepEqual(afterOther, [before[0] + 1, before[1] + 1, before[2] + (store.saveImages ? 1 : 0)]);
+      assert.deepEqual(afterOther, [before[0] + 1, before[1] + 1, before[2] + (store.saveImages ? 1 : 0), before[3]]);
     });
 
     it('lists its error codes, and serves its OpenAPI document, equal to its routes', async () => {
