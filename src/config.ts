@@ -145,6 +145,12 @@ const pathPrefix: Parser<string> = (raw, name) => {
   return v;
 };
 
+const fraction: Parser<number> = (raw, name) => {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, `expected a number from 0 to 1, got "${raw}"`);
+  return n;
+};
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -238,6 +244,12 @@ export const SETTINGS = {
     '',
     'Face Intellect API: comma-separated servers (collection names, created when absent) that requests without credentials may use, for Face Intellect 8.x on a trusted network. Empty: every request needs a faceintellect key (HTTP Basic).',
     list,
+  ),
+  faceintellectMatchSim: setting(
+    'FACEINTELLECT_MATCH_SIM',
+    '0.5',
+    'Face Intellect API: the Sim at which a face is recognized: FindFaces lists only persons at or above it, counts the recognition, and makes an automatic person below it. 0.5 is a false-accept rate of 1e-3, each 0.1 more ten times fewer.',
+    fraction,
   ),
   faceintellectAutoPersons: setting(
     'FACEINTELLECT_AUTO_PERSONS',

@@ -277,11 +277,11 @@ for (const store of STORES) {
         const face = r.body.FaceList[0];
         assertFace(face, p.name);
         assert.equal(face.ProcessedPersons, 5);
-        assert.equal(face.PersonList.length, 2);
+        // Only persons at or above the match Sim: the man himself (the product's own example lists one of 70).
+        assert.equal(face.PersonList.length, 1, JSON.stringify(face.PersonList));
         const best = face.PersonList[0];
         assert.equal(best.Id, ids.get(p.name), `${p.name}: found ${best.Name} ${best.Surname}`);
         assert.ok(Number(best.Sim) >= MATCH_SIM, `${p.name}: Sim ${best.Sim}`);
-        assert.ok(Number(face.PersonList[1].Sim) < Number(best.Sim));
         assert.match(best.ImageId, GUID_RE);
         // This recognition is counted already in the answer.
         assert.ok(best.RecognitionCount >= 1);
@@ -289,9 +289,10 @@ for (const store of STORES) {
       for (const u of unknown.slice(0, 3)) {
         const r = await fi.find('front-door', photo(u), 1);
         assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.ok(r.body.FaceList.length >= 1, u);
         for (const face of r.body.FaceList) {
           assertFace(face, u);
-          assert.ok(Number(face.PersonList[0].Sim) < MATCH_SIM, `${u}: a stranger at Sim ${face.PersonList[0].Sim}`);
+          assert.deepEqual(face.PersonList, [], `${u}: a stranger found as ${JSON.stringify(face.PersonList)}`);
         }
       }
       // findPersons 0: the faces, no persons.
@@ -533,8 +534,9 @@ for (const store of STORES) {
       assertError(await find({ findPersons: 1, image: face }), 400, 'INVALID_REQUEST', /server_id/);
       assertError(await find({ server_id: 'nowhere', findPersons: 1, image: face }), 404, 'SERVER_NOT_FOUND', /nowhere/);
       assertError(await find({ server_id: '9', findPersons: 1, image: face }), 404, 'SERVER_NOT_FOUND');
+      // A frame without a face is an answer: no faces, and the product's FACE_NOT_FOUND beside them.
       const noFaceFind = await find({ server_id: 'front-door', findPersons: 1, image: noFace });
-      assertError(noFaceFind, 400, 'FACE_NOT_FOUND');
+      assertError(noFaceFind, 200, 'FACE_NOT_FOUND');
       assert.deepEqual(noFaceFind.body.FaceList, []);
       assertError(await find({ server_id: 'front-door', findPersons: 1, image: Buffer.from('plain text, no image').toString('base64') }), 400, 'INVALID_REQUEST');
       assertError(await find({ server_id: 'front-door', findPersons: 1, image: huge }), 413, 'REQUEST_TOO_LARGE');

@@ -21,10 +21,12 @@ export interface FaceIntellectSettings {
   anonymousServers: string[];
   /** Servers (collection names) where FindFaces adds unrecognized faces as automatic persons; '*': all. */
   autoPersons: string[];
+  /** The Sim of a recognition: FindFaces lists persons at or above it, and counts a recognition. */
+  matchSim: number;
 }
 
 export function faceIntellectSettings(config: Config): FaceIntellectSettings {
-  return { anonymousServers: config.faceintellectAnonymousServers, autoPersons: config.faceintellectAutoPersons };
+  return { anonymousServers: config.faceintellectAnonymousServers, autoPersons: config.faceintellectAutoPersons, matchSim: config.faceintellectMatchSim };
 }
 
 export interface FaceIntellectDeps {
@@ -35,10 +37,13 @@ export interface FaceIntellectDeps {
 
 export interface FaceIntellect extends FaceIntellectDeps {
   scale: SimScale;
+  /** The cosine at the configured match Sim. */
+  matchCosine: number;
 }
 
 export function faceIntellect(deps: FaceIntellectDeps): FaceIntellect {
-  return { ...deps, image: { ...deps.image, valueSources: ['json', 'form', 'multipart'] }, scale: simScale(deps.services.calibration) };
+  const scale = simScale(deps.services.calibration);
+  return { ...deps, image: { ...deps.image, valueSources: ['json', 'form', 'multipart'] }, scale, matchCosine: scale.cosine(deps.settings.matchSim) };
 }
 
 export function callContext(ctx: Koa.Context, endpoint: string): CallContext {

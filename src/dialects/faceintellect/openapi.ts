@@ -14,7 +14,7 @@ const serverId = str('The Face Recognition Server: a collection these credential
 
 const error = (description: string): OpenAPIV3.ResponseObject => ({ description, content: json(ref('Error')) });
 const ERRORS: Record<string, OpenAPIV3.ResponseObject> = {
-  '400': error('A parameter is missing or invalid, the body is not JSON, the image is not base64 or not an image (FACE_NOT_FOUND: no face)'),
+  '400': error('A parameter is missing or invalid, the body is not JSON, the image is not base64 or not an image (FACE_NOT_FOUND: no face, except in FindFaces)'),
   '401': { ...error('UNAUTHORIZED: no credentials, or a wrong user or password'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
   '403': error('FORBIDDEN: the key lacks the scope'),
   '404': error('SERVER_NOT_FOUND, PERSON_NOT_FOUND, IMAGE_NOT_FOUND (or the operation\'s code)'),
@@ -74,8 +74,9 @@ export const FACE_INTELLECT_OPENAPI: OpenApiDocument = {
         ...operation(
           'FindFaces',
           'Find the persons of every face in a photo',
-          `Each face with its quality, eyes and rectangle in pixels, and the best findPersons persons of the server, each with Sim (text): ` +
-            `${FAR_ANCHORS.map((a) => `${a.sim} at false-accept rate ${a.far}`).join(', ')}; a face is recognized at Sim >= ${MATCH_SIM}. ` +
+          `Each face with its quality, eyes and rectangle in pixels, and the best findPersons persons of the server at or above the match Sim ` +
+            `(FACEINTELLECT_MATCH_SIM, default ${MATCH_SIM}), each with Sim (text): ${FAR_ANCHORS.map((a) => `${a.sim} at false-accept rate ${a.far}`).join(', ')}. ` +
+            'A photo without a face answers FaceList [] with Status FACE_NOT_FOUND (HTTP 200). ' +
             'Every face is a recognition event (RecognitionCount and LastRecognitionTimestamp of the recognized person move). On a server with ' +
             'automatic persons (FACEINTELLECT_AUTO_PERSONS) an unrecognized face becomes a new person with AutoCreated true (Sim "1").',
           body(['server_id', 'findPersons', 'image'], {

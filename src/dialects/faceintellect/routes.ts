@@ -10,7 +10,7 @@ import type { Person, PersonChanges } from '../../domain/persons';
 import type { AnalyzedFace } from '../../domain/types';
 import { invalidParam, params } from '../../http/params';
 import { callContext, operation, requireImage, serverOf, type FaceIntellect, type Server } from './context';
-import { ERROR_DESCRIPTIONS } from './errors';
+import { ERROR_DESCRIPTIONS, errorBody } from './errors';
 import { ATTRIBUTES_KEY, fiAttributes, guid, personJson, type FaceIntellectAttributes, type PersonJson } from './person-json';
 
 /** Most matches FindFaces returns per face. */
@@ -69,7 +69,12 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
     const server = await serverOf(ctx, fi);
     const findPersons = params(ctx).int('findPersons', { required: true, min: 0, max: MAX_FIND_PERSONS, missingMessage: 'findPersons is required' });
     const image = await requireImage(ctx, fi);
-    const analysis = await services.analysis.detect(image, { embeddings: true, attributes: ['quality'] });
+    const analysis = await services.analysis.analyze(image, { embeddings: true, attributes: ['quality'] });
+    // A frame without a face is an answer, not a failure: no faces, with the product's FACE_NOT_FOUND beside it.
+    if (!analysis.faces.length) {
+      ctx.body = { ...errorBody('FACE_NOT_FOUND', 'No face is found in the given image'), FaceList: [] };
+      return;
+    }
     const processed = await services.faces.count([server.id]);
     const now = new Date();
     const faceList: unknown[] = [];
@@ -79,7 +84,7 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       const matches = await services.identification.search(face.embedding, { collectionIds: [server.id], limit: Math.max(findPersons, 1), by: 'person' });
       const duration = Math.round(performance.now() - started);
       const best = matches[0] as (typeof matches)[number] | undefined;
-      const recognized = best !== undefined && best.cosine >= fi.scale.matchCosine;
+      const recognized = best !== undefined && best.cosine >= fi.matchCosine;
       const list: PersonJson[] = [];
       const outcome: ProbeOutcome = {
         collectionId: server.id,
@@ -105,7 +110,8 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         Object.assign(outcome, { faceId: enrolled.faces[0].face.id, personId: person.id, verdict: 'new_person' });
         if (findPersons > 0) list.push(personJson(person, faceUuid, { sim: 1, recognizedAt: now }));
       }
-      const shown = matches.slice(0, Math.max(0, findPersons - list.length));
+      // Only persons at or above the match Sim, as the product lists them.
+      const shown = matches.filter((m) => m.cosine >= fi.matchCosine).slice(0, Math.max(0, findPersons - list.length));
       const entries = await Promise.all(
         shown.map(async (m, i) => {
           const [person, matched] = await Promise.all([services.persons.get(m.personId!, [server.id]), services.faces.get(m.faceId, [server.id])]);

@@ -1,11 +1,11 @@
 // Face Intellect's `Sim`, built from the platform's score calibration: every 0.1 above 0.3 is a tenfold lower
 // false-accept rate. The scale passes through 0.3 at the cosine whose FAR is 1e-1, 0.4 at 1e-2, 0.5 at 1e-3 (the
-// "recognized" cut: events count as matches, automatic persons are made below it), 0.6 at 1e-4 and 0.7 at 1e-5,
+// default "recognized" cut, FACEINTELLECT_MATCH_SIM), 0.6 at 1e-4 and 0.7 at 1e-5,
 // from 0 at cosine -1 to 1 at cosine 1, linear in the cosine in between: strictly increasing, so a client's own
 // threshold on Sim is a threshold on the cosine, and Sim 0.5 means one stranger in a thousand scores as high.
 import type { ScoreCalibration } from '../../domain/calibration';
 
-/** A match at or above this Sim is a recognition (FAR 1e-3). */
+/** The default Sim of a recognition (FAR 1e-3). */
 export const MATCH_SIM = 0.5;
 
 export const FAR_ANCHORS: readonly { far: number; sim: number }[] = [
