@@ -75,7 +75,8 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       ctx.body = { ...errorBody('FACE_NOT_FOUND', 'No face is found in the given image'), FaceList: [] };
       return;
     }
-    const processed = await services.faces.count([server.id]);
+    // Faces the search compares: the in-memory index knows; a collection searched in SQL is counted.
+    const processed = services.identification.comparedCount(server.id) ?? (await services.faces.count([server.id]));
     const now = new Date();
     const faceList: unknown[] = [];
     const outcomes: ProbeOutcome[] = [];
