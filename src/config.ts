@@ -251,6 +251,12 @@ export const SETTINGS = {
     'Face Intellect API: the Sim at which a face is recognized: FindFaces lists only persons at or above it, counts the recognition, and makes an automatic person below it. 0.5 is a false-accept rate of 1e-3, each 0.1 more ten times fewer.',
     fraction,
   ),
+  faceintellectQuality: setting(
+    'FACEINTELLECT_QUALITY',
+    'true',
+    'Face Intellect API: FindFaces measures each face\'s `quality` with the engine\'s quality block (several times the cost of finding and matching the face: benchmarks/RESULTS.md). false: `quality` is the detector\'s confidence.',
+    bool,
+  ),
   faceintellectAutoPersons: setting(
     'FACEINTELLECT_AUTO_PERSONS',
     '',

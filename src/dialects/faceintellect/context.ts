@@ -23,10 +23,12 @@ export interface FaceIntellectSettings {
   autoPersons: string[];
   /** The Sim of a recognition: FindFaces lists persons at or above it, and counts a recognition. */
   matchSim: number;
+  /** FindFaces' quality from the engine's quality block (else the detector's confidence). */
+  quality: boolean;
 }
 
 export function faceIntellectSettings(config: Config): FaceIntellectSettings {
-  return { anonymousServers: config.faceintellectAnonymousServers, autoPersons: config.faceintellectAutoPersons, matchSim: config.faceintellectMatchSim };
+  return { anonymousServers: config.faceintellectAnonymousServers, autoPersons: config.faceintellectAutoPersons, matchSim: config.faceintellectMatchSim, quality: config.faceintellectQuality };
 }
 
 export interface FaceIntellectDeps {

@@ -38,8 +38,9 @@ function objectParam(ctx: Koa.Context, name: string): Record<string, unknown> | 
   return v as Record<string, unknown>;
 }
 
-/** The engine's overall quality of a face, 0..1 (the quality block's total score). */
-function quality(face: AnalyzedFace): number {
+/** The engine's overall quality of a face, 0..1: the quality block's total score, or the detector's confidence. */
+function quality(face: AnalyzedFace, block: boolean): number {
+  if (!block) return Math.max(0, Math.min(1, face.score));
   const total = (face.attributes.quality as Record<string, unknown> | undefined)?.total as { score?: unknown } | number | undefined;
   const score = typeof total === 'object' && total !== null ? total.score : total;
   return typeof score === 'number' && Number.isFinite(score) ? Math.max(0, Math.min(1, score)) : 0;
@@ -69,7 +70,7 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
     const server = await serverOf(ctx, fi);
     const findPersons = params(ctx).int('findPersons', { required: true, min: 0, max: MAX_FIND_PERSONS, missingMessage: 'findPersons is required' });
     const image = await requireImage(ctx, fi);
-    const analysis = await services.analysis.analyze(image, { embeddings: true, attributes: ['quality'] });
+    const analysis = await services.analysis.analyze(image, { embeddings: true, attributes: fi.settings.quality ? ['quality'] : [] });
     // A frame without a face is an answer, not a failure: no faces, with the product's FACE_NOT_FOUND beside it.
     if (!analysis.faces.length) {
       ctx.body = { ...errorBody('FACE_NOT_FOUND', 'No face is found in the given image'), FaceList: [] };
@@ -127,7 +128,7 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       outcomes.push(outcome);
       const [leftEye, rightEye] = face.landmarks5;
       faceList.push({
-        quality: r4(quality(face)),
+        quality: r4(quality(face, fi.settings.quality)),
         eyeLeftX: r4(leftEye[0]),
         eyeLeftY: r4(leftEye[1]),
         eyeRightX: r4(rightEye[0]),
