@@ -173,10 +173,10 @@ describe('Face Intellect Sim scale', () => {
 });
 
 const STORES = [
-  // Embedded: photos kept (the default).
-  { name: 'embedded', saveImages: true },
-  // PostgreSQL: photos not kept.
-  { name: 'postgres', saveImages: false },
+  // Embedded: photos kept, quality from the engine's quality block (the defaults).
+  { name: 'embedded', saveImages: true, qualityBlock: true },
+  // PostgreSQL: photos not kept, quality the detector's confidence.
+  { name: 'postgres', saveImages: false, qualityBlock: false },
 ] as const;
 
 for (const store of STORES) {
@@ -196,6 +196,7 @@ for (const store of STORES) {
         FACEINTELLECT_AUTO_PERSONS: 'cams',
         FACEINTELLECT_ANONYMOUS_SERVERS: 'lobby',
         ...(store.saveImages ? {} : { SAVE_IMAGES: 'false' }),
+        ...(store.qualityBlock ? {} : { FACEINTELLECT_QUALITY: 'false' }),
       };
       if (store.name === 'postgres') {
         temp = await createTempDatabase(requirePostgres(this));
@@ -294,6 +295,13 @@ for (const store of STORES) {
           assertFace(face, u);
           assert.deepEqual(face.PersonList, [], `${u}: a stranger found as ${JSON.stringify(face.PersonList)}`);
         }
+      }
+      // quality is the engine's measure: a blurred copy of a photo scores lower.
+      if (store.qualityBlock) {
+        const sharpPhoto = photo(people[0].probes[0]);
+        const blurred = await sharp(sharpPhoto).blur(4).jpeg().toBuffer();
+        const [q1, q2] = await Promise.all([fi.find('front-door', sharpPhoto, 1), fi.find('front-door', blurred, 1)]);
+        assert.ok(q2.body.FaceList[0].quality < q1.body.FaceList[0].quality, `blurred ${q2.body.FaceList[0].quality} vs ${q1.body.FaceList[0].quality}`);
       }
       // findPersons 0: the faces, no persons.
       const none = await fi.find('front-door', photo(people[0].probes[0]), 0);
