@@ -145,6 +145,12 @@ const pathPrefix: Parser<string> = (raw, name) => {
   return v;
 };
 
+const fraction: Parser<number> = (raw, name) => {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, `expected a number from 0 to 1, got "${raw}"`);
+  return n;
+};
+
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
   return { env, default: def, doc, parse };
 }
@@ -233,6 +239,30 @@ export const SETTINGS = {
   scansTokenTtlSeconds: setting('SCANS_TOKEN_TTL_SECONDS', '300', 'Scan API: lifetime of the access tokens faceserver issues.', int(30, 86400)),
   scansSavePhotos: setting('SCANS_SAVE_PHOTOS', 'false', 'Scan API: keep the two compared photos with each scan (identity documents: off by default).', bool),
   scansRetentionDays: setting('SCANS_RETENTION_DAYS', '0', 'Scan API: delete scans (with their photos) older than this many days (0 keeps them all).', int(0, 100000)),
+  faceintellectAnonymousServers: setting(
+    'FACEINTELLECT_ANONYMOUS_SERVERS',
+    '',
+    'Face Intellect API: comma-separated servers (collection names, created when absent) that requests without credentials may use, for Face Intellect 8.x on a trusted network. Empty: every request needs a faceintellect key (HTTP Basic).',
+    list,
+  ),
+  faceintellectMatchSim: setting(
+    'FACEINTELLECT_MATCH_SIM',
+    '0.5',
+    'Face Intellect API: the Sim at which a face is recognized: FindFaces lists only persons at or above it, counts the recognition, and makes an automatic person below it. 0.5 is a false-accept rate of 1e-3, each 0.1 more ten times fewer.',
+    fraction,
+  ),
+  faceintellectQuality: setting(
+    'FACEINTELLECT_QUALITY',
+    'true',
+    'Face Intellect API: FindFaces measures each face\'s `quality` with the engine\'s quality block (several times the cost of finding and matching the face: benchmarks/RESULTS.md). false: `quality` is the detector\'s confidence.',
+    bool,
+  ),
+  faceintellectAutoPersons: setting(
+    'FACEINTELLECT_AUTO_PERSONS',
+    '',
+    'Face Intellect API: comma-separated servers (collection names; `*` for all) where FindFaces adds each unrecognized face as a new person (AutoCreated), so later sightings are recognized as that person.',
+    list,
+  ),
   thumbnails: setting(
     'THUMBNAILS',
     'true',

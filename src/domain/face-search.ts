@@ -8,6 +8,8 @@ export interface FaceSearcher {
   search(collectionId: number, probe: Float32Array, opts: SearchOptions): Promise<FaceHit[]>;
   /** Names of the given persons; deleted ones are absent. */
   personNames(personIds: readonly number[]): Promise<Map<number, string>>;
+  /** How many faces a search of the collection compares, when known without a query (undefined: not known). */
+  comparedCount?(collectionId: number): number | undefined;
 }
 
 /** Told after a write has committed, so that a search starting afterwards sees it. */

@@ -82,6 +82,11 @@ export class IdentificationService {
     return results;
   }
 
+  /** How many faces a search of the collection compares, when the searcher knows without a query. */
+  comparedCount(collectionId: number): number | undefined {
+    return this.searcher.comparedCount?.(collectionId);
+  }
+
   /** One probe's matches, best first, without recording an event. */
   async search(probe: Float32Array, opts: Omit<IdentifyOptions, 'matchCosine'>): Promise<Match[]> {
     const limit = opts.limit < 0 ? MAX_MATCHES : Math.min(opts.limit, MAX_MATCHES);

@@ -14,6 +14,13 @@ export type PersonOrder = store.PersonOrder;
 
 export const MAX_NAME_LENGTH = 255;
 
+/** Which visible persons a listing returns: a namespace's, of one name, with these attributes (JSON containment). */
+export interface PersonListFilter {
+  namespaceId?: number;
+  name?: string;
+  attributes?: Record<string, unknown>;
+}
+
 /** A usable person name, or INVALID_ARGUMENT / MISSING_ARGUMENT naming the parameter. */
 export function checkPersonName(name: unknown, param = 'name'): string {
   if (name === undefined || name === null) throw new DomainError('MISSING_ARGUMENT', `${param} is required`, { param });
@@ -63,11 +70,11 @@ export class PersonService {
   }
 
   /** The visible persons matching the filter, in the given order, optionally one page. */
-  list(scope: readonly number[], filter: { namespaceId?: number; name?: string } = {}, page?: store.Page, order?: PersonOrder): Promise<Person[]> {
+  list(scope: readonly number[], filter: PersonListFilter = {}, page?: store.Page, order?: PersonOrder): Promise<Person[]> {
     return store.listPersons(this.db, this.scoped(scope, filter), page, order);
   }
 
-  count(scope: readonly number[], filter: { namespaceId?: number; name?: string } = {}): Promise<number> {
+  count(scope: readonly number[], filter: PersonListFilter = {}): Promise<number> {
     return store.countPersons(this.db, this.scoped(scope, filter));
   }
 
@@ -117,11 +124,12 @@ export class PersonService {
     return n;
   }
 
-  private scoped(scope: readonly number[], filter: { namespaceId?: number; name?: string }): store.PersonFilter {
+  private scoped(scope: readonly number[], filter: PersonListFilter): store.PersonFilter {
     return {
       visibleIn: scope,
       ...(filter.namespaceId !== undefined ? { ownerCollectionId: filter.namespaceId } : {}),
       ...(filter.name !== undefined ? { name: filter.name } : {}),
+      ...(filter.attributes !== undefined ? { attributes: filter.attributes } : {}),
     };
   }
 

@@ -188,6 +188,11 @@ export class FaceIndex implements FaceSearcher, FaceChangeSink {
     return this.collections.get(collectionId)?.matcher.size ?? 0;
   }
 
+  /** Faces a search of the collection compares, when it is held in memory (undefined: it is searched in SQL). */
+  comparedCount(collectionId: number): number | undefined {
+    return this.collections.get(collectionId)?.matcher.size;
+  }
+
   has(collectionId: number, faceId: number): boolean {
     return this.collections.get(collectionId)?.matcher.has(faceId) ?? false;
   }

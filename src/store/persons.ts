@@ -19,6 +19,8 @@ export interface Person {
 }
 
 export interface NewPerson {
+  /** The person's id as clients see it; generated when absent. */
+  uuid?: string;
   ownerCollectionId?: number | null;
   name: string;
   surname?: string | null;
@@ -28,7 +30,7 @@ export interface NewPerson {
   attributes?: Record<string, unknown>;
 }
 
-export type PersonChanges = Partial<Omit<NewPerson, 'ownerCollectionId'>>;
+export type PersonChanges = Partial<Omit<NewPerson, 'ownerCollectionId' | 'uuid'>>;
 
 const COLUMNS = `id, uuid, owner_collection_id, name, surname, patronymic, department, comment, attributes,
   recognition_count, last_recognized_at, created_at`;
@@ -72,9 +74,9 @@ export function isUniqueViolation(err: unknown): boolean {
 
 export async function createPerson(q: Queryable, p: NewPerson): Promise<Person> {
   const r = await q.query<PersonRow>(
-    `INSERT INTO persons (owner_collection_id, name, surname, patronymic, department, comment, attributes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-    [p.ownerCollectionId ?? null, p.name, p.surname ?? null, p.patronymic ?? null, p.department ?? null, p.comment ?? null, p.attributes ?? {}],
+    `INSERT INTO persons (uuid, owner_collection_id, name, surname, patronymic, department, comment, attributes)
+     VALUES (coalesce($8::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    [p.ownerCollectionId ?? null, p.name, p.surname ?? null, p.patronymic ?? null, p.department ?? null, p.comment ?? null, p.attributes ?? {}, p.uuid ?? null],
   );
   return toPerson(r.rows[0]);
 }
@@ -129,6 +131,8 @@ export interface PersonFilter {
   /** Persons with at least one face in one of these collections. */
   collectionIds?: readonly number[];
   name?: string;
+  /** Persons whose attributes contain these (JSON containment). */
+  attributes?: Record<string, unknown>;
 }
 
 export interface Page {
@@ -167,6 +171,10 @@ function personWhere(f: PersonFilter): { where: string; params: unknown[] } {
   if (f.name !== undefined) {
     params.push(f.name);
     conds.push(`p.name = $${params.length}`);
+  }
+  if (f.attributes !== undefined) {
+    params.push(JSON.stringify(f.attributes));
+    conds.push(`p.attributes @> $${params.length}::jsonb`);
   }
   return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
 }
