@@ -501,6 +501,13 @@ for (const storeName of STORES) {
       assertError(await ff.post('/history/search', { json: { person_id: 99999999 } }), 404, 'NOT_FOUND');
       assertError(await ff.post('/face', { form: { photo: photo(s.gallery), cam_id: 'x'.repeat(200) } }), 400, 'BAD_PARAM', 'cam_id');
       assert.equal(await snapshot(server), before);
+      // Naming a camera's face: its person without a name merges into the named one, history and all.
+      const named = await ff.put(`/face/id/${other.id}`, { meta: 'Visitor' });
+      assert.equal(named.status, 200, named.text);
+      assert.notEqual(named.body.person_id, other.person_id);
+      assertError(await ff.get(`/person/id/${other.person_id}`), 404, 'NOT_FOUND');
+      const visitor = await ff.post('/history/search', { json: { person_id: named.body.person_id } });
+      assert.deepEqual(visitor.body.results.map((x: Json) => [x.face_id, x.meta]), [[other.id, 'Visitor']]);
       // History is the recognition-events table: the rows SQL reports read.
       const rows = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events e JOIN cameras c ON c.id = e.camera_id WHERE c.name = $1`, [cam]);
       assert.equal(rows.rows[0].n, 2);

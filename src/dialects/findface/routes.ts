@@ -8,7 +8,7 @@ import type { AttributeName } from '../../domain/types';
 import { keyAuth } from '../../http/auth';
 import { params } from '../../http/params';
 import { faceThumbnail, saveFaceThumbnail } from '../../console/queries';
-import { facesByPersonName } from '../../store/faces';
+import { countFaces, facesByPersonName } from '../../store/faces';
 import {
   analysing,
   boxKey,
@@ -197,6 +197,24 @@ async function personForMeta(ff: FindFace, g: Galleries, meta: string): Promise<
   }
 }
 
+/**
+ * Gives a face to another person. A face that was the only face of a person without a name (one a camera or an
+ * upload without meta started) takes that person's history along: the two persons merge.
+ */
+async function movePerson(ff: FindFace, g: Galleries, faceId: number, personId: number): Promise<void> {
+  const face = await ff.services.faces.get(faceId, g.scope);
+  if (face.personId === personId) return;
+  if (face.personId !== null && face.personName === '') {
+    const from = await ff.services.persons.get(face.personId, g.scope);
+    // Its faces anywhere, not only those this token sees: a person shared with others is never merged away.
+    if (from.ownerCollectionId === null && (await countFaces(ff.db, { personId: from.id })) === 1) {
+      await ff.services.persons.merge(from.id, personId);
+      return;
+    }
+  }
+  await ff.services.faces.setPerson(faceId, g.scope, personId);
+}
+
 function galleryChange(g: Galleries, v: unknown): { add?: number[]; remove?: number[]; set?: number[] } | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const fail = () => badParam('galleries', v, 'galleries should be {"add": [...]}, {"del": [...]} or {"set": [...]}');
@@ -297,10 +315,10 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
         await ff.services.persons.get(personId, g.scope);
       }
       const change = galleryChange(g, params(ctx).json('galleries'));
-      if (personId !== undefined) await ff.services.faces.setPerson(id, g.scope, personId);
+      if (personId !== undefined) await movePerson(ff, g, id, personId);
       if (meta !== undefined) {
         const face = await ff.services.faces.get(id, g.scope);
-        if ((face.personName ?? '') !== meta || (meta === '' && face.personId === null)) await ff.services.faces.setPerson(id, g.scope, await personForMeta(ff, g, meta));
+        if ((face.personName ?? '') !== meta || (meta === '' && face.personId === null)) await movePerson(ff, g, id, await personForMeta(ff, g, meta));
       }
       if (change) await ff.services.faces.setCollections(id, g.scope, change);
       ctx.body = (await renderFaces(ff, ctx, g, [await ff.services.faces.get(id, g.scope)]))[0];
