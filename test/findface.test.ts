@@ -239,8 +239,12 @@ for (const storeName of STORES) {
       assert.equal(r.body.orientation, 1);
       for (const f of r.body.faces) {
         assert.deepEqual(Object.keys(f).sort(), ['x1', 'x2', 'y1', 'y2']);
-        for (const k of ['x1', 'x2', 'y1', 'y2']) assert.ok(Number.isInteger(f[k]));
+        for (const k of ['x1', 'x2', 'y1', 'y2']) assert.ok(Number.isInteger(f[k]) && f[k] >= 0);
       }
+      // A box given (the vendor's PHP and C# samples send one): the face in it.
+      const [, second] = r.body.faces;
+      const inBox = await ff.post('/detect', { json: { photo: `${host.url}/photo/${GROUP}`, bbox: second } });
+      assert.deepEqual(inBox.body.faces, [second]);
       // The vendor's own curl sends the URL as a multipart text field; v0 ignores the attribute flags.
       const byUrl = await ff.post('/detect/', { form: { photo: `${host.url}/photo/${people[0].gallery}`, gender: 'true' } });
       assert.equal(byUrl.status, 200, byUrl.text);

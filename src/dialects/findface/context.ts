@@ -101,9 +101,13 @@ export async function analysing<T>(param: string, url: string | undefined, run: 
 
 // ---- boxes ------------------------------------------------------------------------------------------------
 
-/** A box out: FindFace's dict with integer corners. */
+/**
+ * A box out: FindFace's dict with integer corners, none below 0 (a face at the photo's edge can have its box
+ * reach past it; the vendor's C# sample reads the corners as unsigned integers).
+ */
 export function bboxJson(b: Box): { x1: number; y1: number; x2: number; y2: number } {
-  return { x1: Math.round(b.x), y1: Math.round(b.y), x2: Math.round(b.x + b.width), y2: Math.round(b.y + b.height) };
+  const at = (v: number) => Math.max(0, Math.round(v));
+  return { x1: at(b.x), y1: at(b.y), x2: at(b.x + b.width), y2: at(b.y + b.height) };
 }
 
 /** The identify result key of a probe box: "[x1, y1, x2, y2]". */

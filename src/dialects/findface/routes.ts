@@ -2,6 +2,7 @@
 // router serves and what the OpenAPI document describes.
 import type Koa from 'koa';
 import type Router from '@koa/router';
+import { boxOverlap, SAME_FACE_OVERLAP } from '../../domain/analysis';
 import { DomainError } from '../../domain/errors';
 import type { Scope } from '../../domain/keys';
 import type { AttributeName } from '../../domain/types';
@@ -234,9 +235,12 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
   return {
     async detect(ctx) {
       const attributes = v1Attributes(ctx);
+      const boxes = readBoxes(ctx, 'bbox');
       const photo = await readPhoto(ff, ctx, 'photo');
       const analysis = await analysing('photo', photo.url, () => ff.services.analysis.analyze(photo.bytes, { embeddings: false, attributes }));
-      ctx.body = { faces: analysis.faces.map((f) => ({ ...bboxJson(f.box), ...attributesJson(f.attributes) })), orientation: 1 };
+      // Boxes given (the vendor's PHP and C# samples send one): the faces found in them.
+      const faces = boxes ? analysis.faces.filter((f) => boxes.some((b) => boxOverlap(b, f.box) >= SAME_FACE_OVERLAP)) : analysis.faces;
+      ctx.body = { faces: faces.map((f) => ({ ...bboxJson(f.box), ...attributesJson(f.attributes) })), orientation: 1 };
     },
 
     async verify(ctx) {
