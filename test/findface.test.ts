@@ -393,6 +393,11 @@ for (const storeName of STORES) {
       assert.equal(pm.face.id, fp.id);
       assert.ok(!meta.body.results.some((m: Json) => m.meta === ''), 'faces without meta are not a meta');
       assert.deepEqual((await ff.get('/meta/gallery/vip-2')).body.results.map((m: Json) => m.meta), [q.name]);
+      const metaPage = await ff.get('/meta?limit=1');
+      assert.equal(metaPage.body.results.length, 1);
+      assert.equal(metaPage.body.next_page, '/v0/meta?page=1&limit=1');
+      const metaPage2 = await ff.get(metaPage.body.next_page);
+      assert.notEqual(metaPage2.body.results[0].meta, metaPage.body.results[0].meta);
 
       // All faces, newest first, paged by max_id / min_id.
       const page1 = await ff.get('/faces?limit=2');
@@ -470,6 +475,10 @@ for (const storeName of STORES) {
       assert.equal(person.status, 200, person.text);
       assert.deepEqual(person.body.faces.map((f: Json) => f.id).sort(), [first.id, again.id].sort());
       assert.ok((await ff.get('/persons')).body.results.some((p: Json) => p.id === first.person_id && p.meta === ''));
+      const personsPage = await ff.get('/persons?limit=1');
+      assert.deepEqual(personsPage.body.results.map((p: Json) => p.id), [other.person_id], 'newest first');
+      assert.equal(personsPage.body.next_page, '/v0/persons?page=1&limit=1');
+      assert.deepEqual((await ff.get(personsPage.body.next_page)).body.results.map((p: Json) => p.id), [first.person_id]);
       assertError(await ff.get('/person/id/99999999'), 404, 'NOT_FOUND');
 
       const all = await ff.post('/history/search', { json: {} });

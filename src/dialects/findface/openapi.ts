@@ -66,6 +66,9 @@ const BODIES: Partial<Record<Op, Record<string, OpenAPIV3.SchemaObject | OpenAPI
 
 const QUERIES: Partial<Record<Op, string[]>> = {
   faces: ['limit', 'max_id', 'min_id'],
+  meta: ['limit', 'page'],
+  galleryMeta: ['limit', 'page'],
+  persons: ['limit', 'page'],
   galleryFaces: ['limit', 'max_id', 'min_id'],
   personHistory: ['cam_ids', 'start', 'end'],
   historySearchGet: ['person_id', 'cam_ids', 'start', 'end', 'friend', 'limit', 'max_id'],

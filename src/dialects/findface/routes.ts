@@ -177,12 +177,22 @@ async function facesByMeta(ff: FindFace, ctx: Koa.Context, gallery?: string): Pr
 async function metaList(ff: FindFace, ctx: Koa.Context, gallery?: string): Promise<void> {
   const g = await galleriesOf(ff, ctx);
   const within = gallery === undefined ? g.scope : g.within(gallery);
-  const groups = await facesByPersonName(ff.db, { collectionIds: within });
+  const { limit, page, next } = offsetPage(ctx);
+  const all = await facesByPersonName(ff.db, { collectionIds: within });
+  const groups = all.slice(page * limit, (page + 1) * limit);
   const firsts = groups.length ? await ff.services.faces.list(g.scope, { ids: groups.map((x) => x.firstFaceId) }) : [];
   const rendered = new Map((await renderFaces(ff, ctx, g, firsts)).map((j) => [j.id as number, j]));
   ctx.body = {
+    ...next(all.length > (page + 1) * limit),
     results: groups.filter((x) => rendered.has(x.firstFaceId)).map((x) => ({ meta: x.name, count: x.count, face: rendered.get(x.firstFaceId) })),
   };
+}
+
+/** Offset paging of lists FindFace does not page by id (meta, persons): `limit` (1000) and `page` (0). */
+function offsetPage(ctx: Koa.Context): { limit: number; page: number; next: (more: boolean) => { next_page?: string } } {
+  const limit = readInt(ctx, 'limit', PAGE_MAX, 1, PAGE_MAX);
+  const page = readInt(ctx, 'page', 0, 0, 1_000_000);
+  return { limit, page, next: (more) => (more ? { next_page: `${ctx.path}?page=${page + 1}&limit=${limit}` } : {}) };
 }
 
 /** The face's person by meta: the key's default collection's person of that name (created when absent). */
@@ -405,9 +415,11 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
 
     async persons(ctx) {
       const g = await galleriesOf(ff, ctx);
-      const persons = await ff.services.persons.list(g.scope);
+      const { limit, page, next } = offsetPage(ctx);
+      const persons = await ff.services.persons.list(g.scope, {}, { page, size: limit }, 'newest');
+      const more = persons.length === limit && (await ff.services.persons.count(g.scope)) > (page + 1) * limit;
       const friends = await friendsAmong(ff, persons.map((p) => p.id), g.scope);
-      ctx.body = { results: persons.map((p) => ({ id: p.id, meta: p.name, friend: friends.has(p.id) })) };
+      ctx.body = { ...next(more), results: persons.map((p) => ({ id: p.id, meta: p.name, friend: friends.has(p.id) })) };
     },
 
     async person(ctx) {
