@@ -32,6 +32,13 @@ const int =
     return n;
   };
 
+/** A number from 0 to 1. */
+const fraction: Parser<number> = (raw, name) => {
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, `expected a number from 0 to 1, got "${raw}"`);
+  return n;
+};
+
 const bool: Parser<boolean> = (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -143,12 +150,6 @@ const pathPrefix: Parser<string> = (raw, name) => {
   const v = raw.trim().replace(/\/+$/, '');
   if (v !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v)) throw new ConfigError(name, `expected a path such as /faceserver, got "${raw}"`);
   return v;
-};
-
-const fraction: Parser<number> = (raw, name) => {
-  const n = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, `expected a number from 0 to 1, got "${raw}"`);
-  return n;
 };
 
 function setting<T>(env: string, def: string, doc: string, parse: Parser<T>): Setting<T> {
@@ -263,6 +264,15 @@ export const SETTINGS = {
     'Face Intellect API: comma-separated servers (collection names; `*` for all) where FindFaces adds each unrecognized face as a new person (AutoCreated), so later sightings are recognized as that person.',
     list,
   ),
+  // FindFace (src/dialects/findface/): dynamic person creation and 'friend or foe' of camera history.
+  findfacePersonThreshold: setting(
+    'FINDFACE_PERSON_THRESHOLD',
+    '0.75',
+    'FindFace: a face posted with a `cam_id` joins the person of its most similar face when their confidence reaches this (FindFace scale, 0..1; strict 0.7834, medium 0.6616, low 0.5690), else it starts a new person.',
+    fraction,
+  ),
+  findfaceFriendDays: setting('FINDFACE_FRIEND_DAYS', '5', 'FindFace: a person is a friend once the same camera has seen them on this many days within FINDFACE_FRIEND_INTERVAL_HOURS.', int(1, 3650)),
+  findfaceFriendIntervalHours: setting('FINDFACE_FRIEND_INTERVAL_HOURS', '168', 'FindFace: the window (hours before now) in which those days are counted.', int(1, 87600)),
   thumbnails: setting(
     'THUMBNAILS',
     'true',

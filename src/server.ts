@@ -16,6 +16,7 @@ import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
 import { createScansDialect, scansSettings } from './dialects/scans';
 import { createFaceIntellectDialect, faceIntellectSettings } from './dialects/faceintellect';
+import { createFindFaceDialect, findfaceSettings } from './dialects/findface';
 import { KEY_KINDS } from './dialects/key-kinds';
 import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
@@ -130,6 +131,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
     dialects.push(createFaceIntellectDialect({ services, image: imageInput, settings: faceIntellectSettings(config) }));
+    dialects.push(createFindFaceDialect({ services, db, image: imageInput, settings: findfaceSettings(config), cropper }));
     dialects.push(
       ...createConsole(config, {
         services,

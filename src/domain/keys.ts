@@ -4,8 +4,9 @@
 // secret is returned once, at creation.
 import crypto from 'node:crypto';
 import type { Db, Queryable } from '../store/db';
-import { findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, revokeApiKey, type ApiKey } from '../store/api-keys';
-import { ensureCollection, getCollectionByName } from '../store/collections';
+import { addApiKeyCollection, findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, revokeApiKey, type ApiKey } from '../store/api-keys';
+import { createCollection, ensureCollection, getCollectionByName, type Collection } from '../store/collections';
+import { isUniqueViolation } from '../store/persons';
 import { DomainError, isDomainError } from './errors';
 
 /** A kind of credential; the kinds and their rules come from the dialects (src/dialects/key-kinds.ts). */
@@ -165,6 +166,31 @@ export class KeyService {
     };
     if (opts.scope !== undefined) checkScope(grant, opts.scope);
     return grant;
+  }
+
+  /**
+   * A new collection of this name, added to the key's grant (after its others); COLLECTION_EXISTS when the
+   * name is taken. Takes effect at once in this process.
+   */
+  async createCollectionFor(keyId: number, name: string, attributes: Record<string, unknown> = {}): Promise<Collection> {
+    try {
+      const collection = await this.db.transaction(async (tx) => {
+        const c = await createCollection(tx, { name, attributes });
+        await addApiKeyCollection(tx, keyId, c.id);
+        return c;
+      });
+      return collection;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DomainError('COLLECTION_EXISTS', `collection ${name} already exists`, { collection: name });
+      throw err;
+    } finally {
+      this.cache.clear();
+    }
+  }
+
+  /** Forgets cached grants (after a change of some key's collections, e.g. a collection deleted). */
+  forgetGrants(): void {
+    this.cache.clear();
   }
 
   /** An OAuth2 client's id and secret, checked (the token endpoint of a dialect that issues bearer tokens). */

@@ -52,6 +52,11 @@ export class PersonService {
     }
   }
 
+  /** A person without a name (yet): e.g. one a camera saw, to be named later. */
+  createUnnamed(attributes: Record<string, unknown> = {}): Promise<Person> {
+    return store.createPerson(this.db, { name: '', attributes });
+  }
+
   async get(id: number, scope: readonly number[]): Promise<Person> {
     const person = await store.getPerson(this.db, id);
     if (!person || !(await this.visible(person, scope))) throw notFound(id);

@@ -81,6 +81,16 @@ export async function insertApiKey(q: Queryable, k: NewApiKey): Promise<ApiKey> 
   return (await getApiKey(q, id))!;
 }
 
+/** Adds a collection to a key's grant, after its others (run it in a transaction). */
+export async function addApiKeyCollection(q: Queryable, keyId: number, collectionId: number): Promise<void> {
+  await q.query(
+    `INSERT INTO api_key_collections (key_id, collection_id, position)
+     SELECT $1, $2, coalesce(max(position) + 1, 0) FROM api_key_collections WHERE key_id = $1
+     ON CONFLICT DO NOTHING`,
+    [keyId, collectionId],
+  );
+}
+
 export async function getApiKey(q: Queryable, id: number): Promise<ApiKey | undefined> {
   const r = await q.query<ApiKeyRow>(`${SELECT} WHERE k.id = $1`, [id]);
   return r.rows[0] && toApiKey(r.rows[0]);

@@ -152,6 +152,8 @@ export interface FaceFilter {
   /** Faces in at least one of these collections. */
   collectionIds?: readonly number[];
   personId?: number;
+  /** Faces whose person has exactly this name. */
+  personName?: string;
   /** Faces whose person's name is unique within this collection (the person's namespace). */
   ownerCollectionId?: number;
   cameraId?: number;
@@ -172,6 +174,7 @@ function faceWhere(filter: FaceFilter): { where: string; params: unknown[] } {
     add('EXISTS (SELECT 1 FROM face_collections fc WHERE fc.face_id = f.id AND fc.collection_id = ANY(?::bigint[]))', filter.collectionIds);
   if (filter.ids !== undefined) add('f.id = ANY(?::bigint[])', filter.ids);
   if (filter.personId !== undefined) add('f.person_id = ?', filter.personId);
+  if (filter.personName !== undefined) add('p.name = ?', filter.personName);
   if (filter.ownerCollectionId !== undefined) add('p.owner_collection_id = ?', filter.ownerCollectionId);
   if (filter.cameraId !== undefined) add('f.camera_id = ?', filter.cameraId);
   if (filter.uuids !== undefined) add('f.uuid = ANY(?::uuid[])', filter.uuids.filter(isUuid));
@@ -263,4 +266,15 @@ export async function deleteFaces(q: Queryable, ids: number[]): Promise<Face[]> 
 export async function deleteFacesOfPerson(q: Queryable, personId: number): Promise<number> {
   const r = await q.query(`DELETE FROM faces WHERE person_id = $1`, [personId]);
   return r.rowCount;
+}
+
+/** Per person name (blank names left out): how many matching faces, and the first of them (lowest id). */
+export async function facesByPersonName(q: Queryable, filter: FaceFilter): Promise<{ name: string; count: number; firstFaceId: number }[]> {
+  const { where, params } = faceWhere(filter);
+  const r = await q.query<{ name: string; n: number; first: number }>(
+    `SELECT p.name, count(*)::int AS n, min(f.id) AS first FROM ${FROM} ${where ? `${where} AND` : 'WHERE'} p.name <> ''
+      GROUP BY p.name ORDER BY p.name`,
+    params,
+  );
+  return r.rows.map((row) => ({ name: row.name, count: row.n, firstFaceId: Number(row.first) }));
 }
