@@ -233,6 +233,27 @@ export const SETTINGS = {
   scansTokenTtlSeconds: setting('SCANS_TOKEN_TTL_SECONDS', '300', 'Scan API: lifetime of the access tokens faceserver issues.', int(30, 86400)),
   scansSavePhotos: setting('SCANS_SAVE_PHOTOS', 'false', 'Scan API: keep the two compared photos with each scan (identity documents: off by default).', bool),
   scansRetentionDays: setting('SCANS_RETENTION_DAYS', '0', 'Scan API: delete scans (with their photos) older than this many days (0 keeps them all).', int(0, 100000)),
+  // The 3DiVi Image API (src/dialects/imageapi/): processing services at /<service>/process/{image,sample}.
+  imageapiAuth: setting(
+    'IMAGEAPI_AUTH',
+    'key',
+    'Image API: `key` requires an `imageapi` key (`Authorization: Bearer <key>` or a `TOKEN` header); `none` lets requests without one through (a gateway in front authenticates), except search-matcher, which needs a key for its collections.',
+    oneOf('key', 'none'),
+  ),
+  imageapiMaxImageBytes: setting('IMAGEAPI_MAX_IMAGE_BYTES', String(4_700_000), 'Image API: largest image (the document\'s 4.7 MB), at most MAX_IMAGE_BYTES.', int(1024, 1024 ** 3)),
+  imageapiLivenessModule: setting(
+    'IMAGEAPI_LIVENESS_MODULE',
+    'face-detector-liveness-estimator',
+    'Image API: the module behind face-detector-liveness-estimator: `liveness-anti-spoofing` (one face), `quality-liveness-anti-spoofing` (one face, quality threshold) or `face-detector-liveness-estimator` (every face with its box).',
+    oneOf('liveness-anti-spoofing', 'quality-liveness-anti-spoofing', 'face-detector-liveness-estimator'),
+  ),
+  imageapiLivenessMaxPixels: setting('IMAGEAPI_LIVENESS_MAX_PIXELS', String(10_000_000), 'Image API: largest image the two anti-spoofing liveness modules take (the document\'s 10 megapixels).', int(1, 1_000_000_000)),
+  imageapiLivenessQualityThreshold: setting(
+    'IMAGEAPI_LIVENESS_QUALITY_THRESHOLD',
+    '30',
+    'Image API: quality-liveness-anti-spoofing refuses a face whose quality total (0..100) is below this.',
+    int(0, 100),
+  ),
   thumbnails: setting(
     'THUMBNAILS',
     'true',

@@ -15,6 +15,7 @@ import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
 import { createCompreFaceDialect } from './dialects/compreface';
 import { createScansDialect, scansSettings } from './dialects/scans';
+import { createImageApiDialect, imageApiSettings } from './dialects/imageapi';
 import { KEY_KINDS } from './dialects/key-kinds';
 import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
@@ -117,6 +118,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // Every API the server speaks, each a table of routes over the same services (src/dialects/).
     const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
+    dialects.push(createImageApiDialect({ services, image: imageInput, settings: imageApiSettings(config) }));
     dialects.push(
       ...createConsole(config, {
         services,
