@@ -74,9 +74,9 @@ class ImageApi {
     return this.raw(`/${service}${v}/process/sample${query}`, { body: JSON.stringify(sample), headers: { 'content-type': 'application/json' } });
   }
 
-  image(service: string, version: '' | 'v1' | 'v2', bytes: Buffer, field = 'image'): Promise<Reply> {
+  image(service: string, version: '' | 'v1' | 'v2', bytes: Buffer | Buffer[], field = 'image'): Promise<Reply> {
     const form = new FormData();
-    form.append(field, new Blob([new Uint8Array(bytes)]), 'photo.jpg');
+    for (const b of Array.isArray(bytes) ? bytes : [bytes]) form.append(field, new Blob([new Uint8Array(b)]), 'photo.jpg');
     const v = version ? `/${version}` : '';
     return this.raw(`/${service}${v}/process/image`, { body: form });
   }
@@ -169,6 +169,55 @@ for (const store of STORES) {
       assert.equal(byToken.objects.length, 1);
       const { key: verifyOnly } = await server.services.keys.create('imageapi', { scopes: ['verify'] });
       assert.equal((await api.as(verifyOnly).image('face-detector', '', bytes)).status, 403);
+    });
+
+    it('every service answers on all six paths (unversioned, v1, v2; multipart and JSON) in its version\'s shape', async () => {
+      const bytes = photo(PORTRAIT);
+      const probe = ok(await api.image('face-detector-template-extractor', 'v1', bytes), 'template').objects[0];
+      const key = Object.keys(ok(await api.image('face-detector-template-extractor', 'v2', bytes), 'template').objects[0].template)[0];
+      const templates = (v: string) =>
+        v === 'v2'
+          ? [0, 1].map(() => ({ class: 'face', template: { [key]: { blob: probe.$template, format: 'NDARRAY', dtype: 'uint8', shape: [probe.template_size] } } }))
+          : [0, 1].map(() => ({ class: 'face', $template: probe.$template, template_size: 0 }));
+      // The field each service adds to a face, by version.
+      const added: Record<string, [string, string]> = {
+        'face-detector': ['bbox', 'bbox'],
+        'face-detector-face-fitter': ['fitter', 'keypoints'],
+        'age-estimator': ['age', 'age'],
+        'gender-estimator': ['gender', 'gender'],
+        'emotion-estimator': ['emotions', 'emotions'],
+        'mask-estimator': ['mask', 'has_medical_mask'],
+        'face-detector-liveness-estimator': ['liveness', 'liveness'],
+        'liveness-estimator': ['liveness', 'liveness'],
+        'quality-assessment-estimator': ['quality', 'quality'],
+        'face-detector-template-extractor': ['$template', 'template'],
+        'template-extractor': ['$template', 'template'],
+        'search-matcher': ['search_result', 'search_result'],
+      };
+      for (const service of SERVICES) {
+        for (const version of ['', 'v1', 'v2'] as const) {
+          const v2style = version === 'v2';
+          const what = `${service.name} ${version || '(unversioned)'}`;
+          if (service.name === 'verify-matcher') {
+            const byImage = ok(await api.image(service.name, version, [bytes, bytes]), `${what} image`);
+            assert.ok(byImage.verification.fa_r <= 1e-5, what);
+            assert.ok(v2style ? byImage.objects[0].template : byImage.objects[0].$template, what);
+            const bySample = ok(await api.sample(service.name, version, { objects: templates(version) }), `${what} sample`);
+            assert.ok(bySample.verification.distance < 1e-3, `${what}: ${JSON.stringify(bySample.verification)}`);
+            continue;
+          }
+          const byImage = ok(await api.image(service.name, version, bytes), `${what} image`);
+          const bySample = ok(await api.sample(service.name, version, v2style ? v2(bytes) : v1(bytes)), `${what} sample`);
+          for (const [transport, r] of [['image', byImage], ['sample', bySample]] as const) {
+            if (v2style) assert.deepEqual(r._image, { blob: b64(bytes), format: 'IMAGE' }, `${what} ${transport}`);
+            else assert.equal(r.$image, b64(bytes), `${what} ${transport}`);
+            assert.ok(Array.isArray(r.objects), `${what} ${transport}`);
+            if (service.name === 'body-detector') continue; // a head-and-shoulders portrait shows no upright body
+            const field = added[service.name][v2style ? 1 : 0];
+            assert.ok(r.objects.length === 1 && r.objects[0][field] !== undefined, `${what} ${transport}: ${field} in ${JSON.stringify(r.objects).slice(0, 200)}`);
+          }
+        }
+      }
     });
 
     it('face-detector-face-fitter: v1 fitter + angles echoing $image (multipart, unversioned); v2 named keypoints + pose', async () => {

@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { Dialect } from '../../http/app';
 import { authenticateRequest, readCredential, type KeyAuthOptions } from '../../http/auth';
 import { imageFromValue, readImage } from '../../http/image-input';
+import { DomainError } from '../../domain/errors';
 import { DIALECT, type ImageApiDeps } from './context';
 import { invalid, renderImageApiError } from './errors';
 import { IMAGE_API_OPENAPI } from './openapi';
@@ -29,7 +30,14 @@ function handler(deps: ImageApiDeps, service: ImageApiService, version: Version,
     const grant = await authenticate(deps, ctx, service);
     let sample: Sample;
     let image: Buffer | undefined;
-    if (transport === 'image') {
+    let images: Buffer[] | undefined;
+    if (transport === 'image' && service.name === 'verify-matcher') {
+      // Two photos (the field "image" twice) compared, or the two biggest faces of one.
+      images = (ctx.request.uploads?.image ?? []).map((u) => u.bytes);
+      if (images.some((b) => b.length > imageOptions.maxBytes)) throw new DomainError('IMAGE_TOO_LARGE', `image is larger than ${imageOptions.maxBytes} bytes`, { limit: imageOptions.maxBytes });
+      if (images.length < 1 || images.length > 2) throw invalid(['body', 'image'], 'verify-matcher takes two images (the multipart field "image" twice) or one with two faces', 'value_error.missing');
+      sample = { body: {}, objects: [] };
+    } else if (transport === 'image') {
       image = await readImage(ctx, 'image', imageOptions);
       if (!image) throw invalid(['body', 'image'], 'field required: the image as a multipart file field "image"', 'value_error.missing');
       sample = { body: {}, imageBase64: image.toString('base64'), objects: [] };
@@ -41,7 +49,7 @@ function handler(deps: ImageApiDeps, service: ImageApiService, version: Version,
         image = await imageFromValue(sample.imageBase64, imageOptions);
       }
     }
-    ctx.body = await service.run(deps, { version, sample, image, grant, query: ctx.query, koa: ctx });
+    ctx.body = await service.run(deps, { version, sample, image, images, grant, query: ctx.query, koa: ctx });
   };
 }
 

@@ -5,7 +5,7 @@
 // or, when no face objects are sent, to each face the detector finds. Every value comes from the engine's
 // AnalyzedFace and the platform's calibration.
 import sharp from 'sharp';
-import { boxOverlap, SAME_FACE_OVERLAP } from '../../domain/analysis';
+import { boxOverlap, dominantFace, SAME_FACE_OVERLAP } from '../../domain/analysis';
 import { DomainError, type DomainErrorCode } from '../../domain/errors';
 import type { Scope } from '../../domain/keys';
 import type { AnalyzedFace, AttributeName, Box, ImageAnalysis, Point } from '../../domain/types';
@@ -24,6 +24,8 @@ export interface ServiceCall {
   sample: Sample;
   /** The decoded image (services that need one get it). */
   image?: Buffer;
+  /** verify-matcher's multipart photos (one or two). */
+  images?: Buffer[];
   grant?: KeyGrant;
   /** Query parameters (search-matcher's options). */
   query: Record<string, unknown>;
@@ -188,7 +190,19 @@ async function bodyDetector(deps: ImageApiDeps, call: ServiceCall): Promise<Reco
 /** The cosine at which a verify-matcher or search-matcher event counts as a match (FAR 1e-3). */
 const matchCosine = (deps: ImageApiDeps) => deps.services.calibration.cosineAtFar(1e-3);
 
+/** verify-matcher's photos as two face objects with templates: the dominant face of each, or the two biggest of one. */
+async function photoFaces(deps: ImageApiDeps, call: ServiceCall, images: Buffer[]): Promise<SampleObject[]> {
+  const analyses = await Promise.all(images.map((image) => deps.services.analysis.analyze(image, { embeddings: true, limit: images.length === 1 ? 2 : 3 })));
+  const faces =
+    images.length === 2
+      ? analyses.map((a, i) => ({ face: dominantFace(a, `image ${i + 1}`), analysis: a }))
+      : analyses[0].faces.slice(0, 2).map((face) => ({ face, analysis: analyses[0] }));
+  if (faces.length < 2) throw new DomainError('NO_FACE', 'verify-matcher needs two faces: send two images, or one with two faces');
+  return faces.map(({ face, analysis }, i) => ({ ...detection(face, analysis, i), ...templateFields(call.version, face.template) }));
+}
+
 async function verifyMatcher(deps: ImageApiDeps, call: ServiceCall): Promise<Record<string, Json>> {
+  if (call.images) call.sample.objects = await photoFaces(deps, call, call.images);
   const withTemplates = call.sample.objects.map((o, i) => ({ o, i })).filter(({ o }) => hasTemplate(o));
   if (withTemplates.length !== 2) {
     throw invalid(['body', 'objects'], `verify-matcher compares two objects with templates, got ${withTemplates.length}`);
