@@ -439,6 +439,30 @@ for (const store of STORES) {
       assertValidation(await api.as(mine).sample('search-matcher', 'v1', { objects: probe }, '?limit=0'), ['query', 'limit'], 'limit 0');
     });
 
+    it('3DiVi\'s demo flow: fitter by multipart, then quality on {$image: the echoed image, objects: [the first face]}', async () => {
+      const fitted = ok(await api.image('face-detector-face-fitter', '', photo(people[1].gallery)), 'fitter');
+      const quality = ok(await api.sample('quality-assessment-estimator', '', { $image: fitted.$image, objects: [fitted.objects[0]] }), 'quality');
+      const face = quality.objects[0];
+      assert.deepEqual(face.bbox, fitted.objects[0].bbox);
+      assert.equal(face.fitter.keypoints.length, 63, 'the demo draws fitter.keypoints from the quality answer');
+      assert.deepEqual(Object.keys(face.quality.qaa).sort(), QAA_KEYS);
+    });
+
+    it('verify-matcher and search-matcher leave recognition events of the imageapi dialect', async () => {
+      await server.events.flush();
+      const count = async () => (await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events WHERE dialect = 'imageapi'`)).rows[0].n;
+      const before = await count();
+      const t = ok(await api.image('face-detector-template-extractor', '', photo(people[2].gallery)), 'template').objects[0];
+      const pair = { objects: [{ class: 'face', $template: t.$template }, { class: 'face', $template: t.$template }] };
+      ok(await api.sample('verify-matcher', '', pair), 'verify');
+      ok(await api.sample('search-matcher', '', pair), 'search');
+      await server.events.flush();
+      assert.equal(await count(), before + 3, 'one for the comparison, one per searched template');
+      const rows = await server.db.query<{ endpoint: string; verdict: string }>(`SELECT endpoint, verdict FROM recognition_events WHERE dialect = 'imageapi' ORDER BY id DESC LIMIT 3`);
+      assert.deepEqual(rows.rows.map((r) => r.endpoint).sort(), ['search-matcher', 'search-matcher', 'verify-matcher']);
+      assert.equal(rows.rows.find((r) => r.endpoint === 'verify-matcher')!.verdict, 'match');
+    });
+
     it('answers every bad input in its own shape and changes nothing', async () => {
       const before = { faces: await countRows(server, 'faces'), events: await countRows(server, 'recognition_events') };
       await server.events.flush();
