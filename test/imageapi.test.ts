@@ -8,7 +8,7 @@
 // document equal to the routes.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { documentedRoutes, servedRoutes } from '../src/http/openapi';
 import type { RunningServer } from '../src/server';
 import { IMAGE_API_OPENAPI } from '../src/dialects/imageapi/openapi';
@@ -119,7 +119,9 @@ async function edits(bytes: Buffer, face: { bbox: number[] }) {
   const [w, h] = [meta.width!, meta.height!];
   const [x1, y1, x2, y2] = [face.bbox[0] * w, face.bbox[1] * h, face.bbox[2] * w, face.bbox[3] * h];
   const blurred = await sharp(bytes).blur(6).jpeg({ quality: 95 }).toBuffer();
-  const darkened = await sharp(bytes).linear(0.25, 0).jpeg({ quality: 95 }).toBuffer();
+  // The image's left half in shadow (light from one side).
+  const shadow = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${Math.round((x1 + x2) / 2)}" height="${h}" fill-opacity="0.7"/></svg>`);
+  const darkened = await sharp(bytes).composite([{ input: shadow }]).jpeg({ quality: 95 }).toBuffer();
   const rotated = await sharp(bytes).rotate(35, { background: '#808080' }).jpeg({ quality: 95 }).toBuffer();
   // A pale blue surgical-mask-like patch over the nose tip down to the chin.
   const top = Math.round(y1 + (y2 - y1) * 0.55);
@@ -361,6 +363,63 @@ for (const store of STORES) {
       assert.ok(Math.abs(rotated.maxRotationDeviation) > Math.abs(base.maxRotationDeviation), `rotation ${base.maxRotationDeviation} -> ${rotated.maxRotationDeviation}`);
       const covered = await qaaOf(e.covered);
       assert.ok(covered.notMaskedScore < base.notMaskedScore, `notMasked ${base.notMaskedScore} -> ${covered.notMaskedScore}`);
+    });
+
+    it('the other quality fields move the right way too: edits of a real portrait, and real photos with closed eyes and a smile', async () => {
+      const bytes = photo(PORTRAIT);
+      const qualityOf = async (image: Buffer) => ok(await api.image('quality-assessment-estimator', 'v2', image), 'quality').objects[0].quality;
+      const base = await qualityOf(bytes);
+      const meta = await sharp(bytes).metadata();
+      const [w, h] = [meta.width!, meta.height!];
+      const f = ok(await api.image('face-detector', '', bytes), 'face').objects[0].bbox;
+      const [x1, y1, x2, y2] = [f[0] * w, f[1] * h, f[2] * w, f[3] * h];
+      const svg = (body: string) => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">${body}</svg>`);
+      const jpeg = (img: Sharp) => img.jpeg({ quality: 95 }).toBuffer();
+
+      // Gaussian-like noise (a fixed-seed sum of three uniforms per channel, sigma about 25).
+      const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      let seed = 1;
+      const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      const noisy = Buffer.from(data).map((v) => Math.max(0, Math.min(255, v + (next() + next() + next() - 1.5) * 50)));
+      const noise = await qualityOf(await sharp(noisy, { raw: info }).png().toBuffer());
+      assert.ok(noise.noise_score < base.noise_score, `noise ${base.noise_score} -> ${noise.noise_score}`);
+
+      const flat = await qualityOf(await jpeg(sharp(bytes).linear(0.2, 100)));
+      assert.ok(flat.dynamic_range_score < base.dynamic_range_score, `dynamic range ${base.dynamic_range_score} -> ${flat.dynamic_range_score}`);
+      assert.ok(flat.total_score < base.total_score, `total ${base.total_score} -> ${flat.total_score}`);
+
+      const overexposed = await qualityOf(await jpeg(sharp(bytes).linear(2.5, 40)));
+      assert.equal(base.no_flare, true);
+      assert.equal(overexposed.no_flare, false);
+
+      const small = await qualityOf(await jpeg(sharp(bytes).resize(Math.round(w / 2))));
+      assert.ok(small.eyes_distance < base.eyes_distance * 0.6, `eyes distance ${base.eyes_distance} -> ${small.eyes_distance}`);
+
+      const padded = await qualityOf(await jpeg(sharp(bytes).extend({ top: 1200, bottom: 1200, left: 1200, right: 1200, background: '#777' })));
+      assert.ok(padded.margin_inner_deviation > base.margin_inner_deviation, `inner margin ${base.margin_inner_deviation} -> ${padded.margin_inner_deviation}`);
+      assert.equal(padded.is_margins_acceptable, false);
+      const cropped = sharp(bytes).extract({ left: Math.round(x1 + (x2 - x1) * 0.05), top: Math.round(y1), width: Math.round((x2 - x1) * 0.9), height: Math.round(y2 - y1) });
+      const tight = await qualityOf(await jpeg(cropped));
+      assert.ok(tight.margin_outer_deviation > base.margin_outer_deviation, `outer margin ${base.margin_outer_deviation} -> ${tight.margin_outer_deviation}`);
+
+      const strokes = Array.from({ length: 12 }, (_, i) => `<line x1="${x1}" y1="${y1 + (y2 - y1) * 0.55 + i * 5}" x2="${x2}" y2="${y1 + (y2 - y1) * 0.55 + i * 5}"/>`);
+      const marked = await qualityOf(await jpeg(sharp(bytes).composite([{ input: svg(`<g stroke="white" stroke-width="2">${strokes.join('')}</g>`) }])));
+      assert.ok(marked.watermark_score > base.watermark_score, `watermark ${base.watermark_score} -> ${marked.watermark_score}`);
+      assert.equal(base.has_watermark, false);
+      assert.equal(marked.has_watermark, true);
+
+      // A flat grey background beside and above the head: the background is more uniform.
+      const [bx0, bx1, by0] = [Math.max(0, x1 - (x2 - x1) * 0.1), Math.min(w, x2 + (x2 - x1) * 0.1), Math.max(0, y1 - (y2 - y1) * 0.1)];
+      const grey = svg(`<g fill="#808080"><rect width="${w}" height="${by0}"/><rect width="${bx0}" height="${h}"/><rect x="${bx1}" width="${w - bx1}" height="${h}"/></g>`);
+      const plain = await qualityOf(await jpeg(sharp(bytes).composite([{ input: grey }])));
+      assert.ok(plain.background_uniformity_score > base.background_uniformity_score, `background ${base.background_uniformity_score} -> ${plain.background_uniformity_score}`);
+
+      const closed = await qualityOf(photo('misc/eyes_close_eyes.jpeg'));
+      assert.ok(closed.left_eye_openness_score < 0.5 && base.left_eye_openness_score > 0.5, `left eye ${base.left_eye_openness_score} / ${closed.left_eye_openness_score}`);
+      assert.ok(closed.right_eye_openness_score < 0.5 && base.right_eye_openness_score > 0.5, `right eye ${base.right_eye_openness_score} / ${closed.right_eye_openness_score}`);
+      assert.equal(closed.is_left_eye_opened, false);
+      const smiling = await qualityOf(photo('misc/emotion_happy.png'));
+      assert.ok(smiling.neutral_emotion_score < base.neutral_emotion_score, `neutral ${base.neutral_emotion_score} / ${smiling.neutral_emotion_score}`);
     });
 
     it('templates: v1 $template + template_size, v2 template.<extractor>; fitter -> template-extractor -> verify-matcher', async () => {
