@@ -302,6 +302,22 @@ for (const store of STORES) {
         const sum = emotions.reduce((s: number, e: Json) => s + e.confidence, 0);
         assert.ok(Math.abs(sum - 1) < 1e-3);
       }
+      // A box the detector does not confirm (twice the face's size: overlap about 0.25) is measured as a crop.
+      const lfw = photo(people[0].gallery);
+      const [x1, y1, x2, y2] = ok(await api.image('face-detector', '', lfw), 'lfw face').objects[0].bbox;
+      const [cx, cy, half] = [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1];
+      const loose = { id: 3, class: 'face', bbox: [Math.max(0, cx - half), Math.max(0, cy - half), Math.min(1, cx + half), Math.min(1, cy + half)] };
+      const overlap = (x2 - x1) * (y2 - y1) / ((loose.bbox[2] - loose.bbox[0]) * (loose.bbox[3] - loose.bbox[1]));
+      assert.ok(overlap < 0.3, `overlap ${overlap}`);
+      const cropped = ok(await api.sample('gender-estimator', 'v2', v2(lfw, [loose])), 'a loose box').objects;
+      assert.equal(cropped.length, 1);
+      assert.deepEqual(cropped[0].bbox, loose.bbox);
+      assert.ok(['male', 'female'].includes(cropped[0].gender));
+      // A detector on the fitter's output adds to the face it found, not a second object for it.
+      const live = ok(await api.sample('face-detector-liveness-estimator', 'v1', v1(bytes, fitted)), 'detector on fitter output').objects;
+      assert.equal(live.length, 1);
+      assert.deepEqual(live[0].fitter, fitted[0].fitter);
+      assert.ok(['REAL', 'FAKE'].includes(live[0].liveness.value));
       // With no objects sent, the estimators find the faces themselves (so /process/image works for them too).
       const byImage = ok(await api.image('gender-estimator', '', bytes), 'gender by image');
       assert.equal(byImage.objects.length, 1);

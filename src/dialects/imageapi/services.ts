@@ -1,8 +1,9 @@
 // The Image API's processing services, one row each: what it needs (an image, templates), the key scope it
-// takes, and what it adds to the sample's objects. Detectors add an object per face (or body) they find and
-// keep the objects sent in; estimators add their attribute to each face object sent in, the object matched to
-// the engine's detection by its box (a box the detector does not confirm is measured as a crop of the image),
-// or, when no face objects are sent, to each face the detector finds. Every value comes from the engine's
+// takes, and what it adds to the sample's objects. Estimators add their attribute to each face object sent in,
+// the object matched to the engine's detection by its box (a box the detector does not confirm is measured as
+// a crop of the image), or, when no face objects are sent, to each face the detector finds. Detectors do the
+// same and add an object for each face (or body) found that no object sent in stands for; every object sent in
+// is kept. Every value comes from the engine's
 // AnalyzedFace and the platform's calibration.
 import sharp from 'sharp';
 import { boxOverlap, dominantFace, SAME_FACE_OVERLAP } from '../../domain/analysis';
@@ -90,17 +91,15 @@ interface FaceWork {
   add: Adder;
 }
 
-/** The sample's objects with the service's fields added (see the header). */
+/**
+ * The sample's objects with the service's fields added (see the header). Face objects sent in are matched to
+ * the detector's faces by their boxes; a detector also adds the faces no object sent in stands for.
+ */
 async function processFaces(deps: ImageApiDeps, call: ServiceCall, work: FaceWork): Promise<SampleObject[]> {
   const image = need(call);
   const analysis = await deps.services.analysis.analyze(image, { embeddings: !!work.template, attributes: work.attributes });
   const objects = call.sample.objects;
-  const faceObjects = objects.filter(isFace);
-  if (work.detector || faceObjects.length === 0) {
-    const first = nextId(objects);
-    const found = analysis.faces.map((f, i) => ({ ...detection(f, analysis, first + i), ...work.add(f, analysis, call.version) }));
-    return [...objects, ...found];
-  }
+  const matched = new Set<AnalyzedFace>();
   const out: SampleObject[] = [];
   for (const [i, o] of objects.entries()) {
     if (!isFace(o)) {
@@ -115,8 +114,14 @@ async function processFaces(deps: ImageApiDeps, call: ServiceCall, work: FaceWor
       const overlap = boxOverlap(box, f.box);
       if (overlap >= bestOverlap) [best, bestOverlap] = [f, overlap];
     }
+    if (best) matched.add(best);
     const face = best ?? (await measureCrop(deps, image, box, analysis, work.attributes, !!work.template));
     out.push({ ...o, ...work.add(face, analysis, call.version) });
+  }
+  if (work.detector || !objects.some(isFace)) {
+    const first = nextId(objects);
+    const found = analysis.faces.filter((f) => !matched.has(f));
+    found.forEach((f, i) => out.push({ ...detection(f, analysis, first + i), ...work.add(f, analysis, call.version) }));
   }
   return out;
 }
