@@ -45,7 +45,7 @@ function handler(deps: ImageApiDeps, service: ImageApiService, version: Version,
       if (ctx.request.bodyKind !== 'json') throw invalid(['body'], 'the sample must be a JSON body (Content-Type: application/json)', 'type_error.dict');
       sample = readSample(ctx.request.body);
       // verify-matcher compares templates only: an image sent along is returned, never decoded.
-      if (sample.imageBase64 !== undefined && (service.needsImage || service.name === 'search-matcher')) {
+      if (sample.imageBase64 !== undefined && service.image !== 'ignored') {
         image = await imageFromValue(sample.imageBase64, imageOptions);
       }
     }

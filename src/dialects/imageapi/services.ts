@@ -3,8 +3,7 @@
 // the object matched to the engine's detection by its box (a box the detector does not confirm is measured as
 // a crop of the image), or, when no face objects are sent, to each face the detector finds. Detectors do the
 // same and add an object for each face (or body) found that no object sent in stands for; every object sent in
-// is kept. Every value comes from the engine's
-// AnalyzedFace and the platform's calibration.
+// is kept. Every value comes from the engine's AnalyzedFace and the platform's calibration.
 import sharp from 'sharp';
 import { boxOverlap, dominantFace, SAME_FACE_OVERLAP } from '../../domain/analysis';
 import { DomainError, type DomainErrorCode } from '../../domain/errors';
@@ -36,7 +35,8 @@ export interface ServiceCall {
 export interface ImageApiService {
   name: string;
   summary: string;
-  needsImage: boolean;
+  /** required: an image to work on; optional: used when no templates are sent (search-matcher); ignored: echoed only. */
+  image: 'required' | 'optional' | 'ignored';
   scope: Scope;
   run(deps: ImageApiDeps, call: ServiceCall): Promise<Record<string, Json>>;
 }
@@ -310,41 +310,41 @@ async function searchMatcher(deps: ImageApiDeps, call: ServiceCall): Promise<Rec
 }
 
 export const SERVICES: readonly ImageApiService[] = [
-  { name: 'face-detector', summary: 'Finds faces: id, class, confidence, bbox', needsImage: true, scope: 'detect', run: estimator([], () => ({}), true) },
+  { name: 'face-detector', summary: 'Finds faces: id, class, confidence, bbox', image: 'required', scope: 'detect', run: estimator([], () => ({}), true) },
   {
     name: 'face-detector-face-fitter',
     summary: 'Finds faces with their 21 keypoints and head angles (v1 fitter + angles, v2 keypoints + pose)',
-    needsImage: true,
+    image: 'required',
     scope: 'detect',
     run: estimator(['pose'], (f, a, v) => fitterFields(v, f, a.width, a.height), true),
   },
-  { name: 'body-detector', summary: 'Finds upright people: id, class body, confidence, bbox', needsImage: true, scope: 'detect', run: bodyDetector },
-  { name: 'age-estimator', summary: 'Adds age (whole years) to each face object', needsImage: true, scope: 'detect', run: estimator(['age'], (f) => ageField(f)) },
-  { name: 'gender-estimator', summary: 'Adds gender (MALE/FEMALE in v1, male/female in v2) to each face object', needsImage: true, scope: 'detect', run: estimator(['gender'], (f, _a, v) => genderField(v, f)) },
-  { name: 'emotion-estimator', summary: 'Adds emotions (seven, each with its confidence) to each face object', needsImage: true, scope: 'detect', run: estimator(['emotion'], (f, _a, v) => emotionsField(v, f)) },
-  { name: 'mask-estimator', summary: 'Adds mask (v1) / has_medical_mask (v2): value and confidence', needsImage: true, scope: 'detect', run: estimator(['mask'], (f, _a, v) => maskField(v, f)) },
+  { name: 'body-detector', summary: 'Finds upright people: id, class body, confidence, bbox', image: 'required', scope: 'detect', run: bodyDetector },
+  { name: 'age-estimator', summary: 'Adds age (whole years) to each face object', image: 'required', scope: 'detect', run: estimator(['age'], (f) => ageField(f)) },
+  { name: 'gender-estimator', summary: 'Adds gender (MALE/FEMALE in v1, male/female in v2) to each face object', image: 'required', scope: 'detect', run: estimator(['gender'], (f, _a, v) => genderField(v, f)) },
+  { name: 'emotion-estimator', summary: 'Adds emotions (seven, each with its confidence) to each face object', image: 'required', scope: 'detect', run: estimator(['emotion'], (f, _a, v) => emotionsField(v, f)) },
+  { name: 'mask-estimator', summary: 'Adds mask (v1) / has_medical_mask (v2): value and confidence', image: 'required', scope: 'detect', run: estimator(['mask'], (f, _a, v) => maskField(v, f)) },
   {
     name: 'face-detector-liveness-estimator',
     summary: 'Liveness by the configured module (IMAGEAPI_LIVENESS_MODULE): liveness-anti-spoofing, quality-liveness-anti-spoofing or face-detector-liveness-estimator',
-    needsImage: true,
+    image: 'required',
     scope: 'detect',
     run: livenessModule,
   },
-  { name: 'liveness-estimator', summary: 'Adds liveness (value REAL/FAKE, confidence) to each face object of the fitter', needsImage: true, scope: 'detect', run: estimator(['liveness'], (f, _a, v) => livenessField(v, f)) },
+  { name: 'liveness-estimator', summary: 'Adds liveness (value REAL/FAKE, confidence) to each face object of the fitter', image: 'required', scope: 'detect', run: estimator(['liveness'], (f, _a, v) => livenessField(v, f)) },
   {
     name: 'quality-assessment-estimator',
     summary: 'Adds the quality block to each face object (v1 quality.qaa camelCase, v2 quality snake_case)',
-    needsImage: true,
+    image: 'required',
     scope: 'detect',
     run: estimator(['quality'], (f, _a, v) => qualityField(v, f)),
   },
-  { name: 'face-detector-template-extractor', summary: 'Finds faces and extracts their templates', needsImage: true, scope: 'detect', run: templated(true) },
-  { name: 'template-extractor', summary: 'Adds a template to each face object of the fitter', needsImage: true, scope: 'detect', run: templated(false) },
-  { name: 'verify-matcher', summary: 'Compares the templates of two objects: verification {distance, fa_r, fr_r, score}', needsImage: false, scope: 'verify', run: verifyMatcher },
+  { name: 'face-detector-template-extractor', summary: 'Finds faces and extracts their templates', image: 'required', scope: 'detect', run: templated(true) },
+  { name: 'template-extractor', summary: 'Adds a template to each face object of the fitter', image: 'required', scope: 'detect', run: templated(false) },
+  { name: 'verify-matcher', summary: 'Compares the templates of two objects: verification {distance, fa_r, fr_r, score}', image: 'ignored', scope: 'verify', run: verifyMatcher },
   {
     name: 'search-matcher',
     summary: "Searches each object's template among the faces of the key's collections: search_result per object",
-    needsImage: false,
+    image: 'optional',
     scope: 'identify',
     run: searchMatcher,
   },
