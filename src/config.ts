@@ -273,6 +273,27 @@ export const SETTINGS = {
   ),
   findfaceFriendDays: setting('FINDFACE_FRIEND_DAYS', '5', 'FindFace: a person is a friend once the same camera has seen them on this many days within FINDFACE_FRIEND_INTERVAL_HOURS.', int(1, 3650)),
   findfaceFriendIntervalHours: setting('FINDFACE_FRIEND_INTERVAL_HOURS', '168', 'FindFace: the window (hours before now) in which those days are counted.', int(1, 87600)),
+  // The 3DiVi Image API (src/dialects/imageapi/): processing services at /<service>/process/{image,sample}.
+  imageapiAuth: setting(
+    'IMAGEAPI_AUTH',
+    'key',
+    'Image API: `key` requires an `imageapi` key (`Authorization: Bearer <key>` or a `TOKEN` header); `none` lets requests without one through (a gateway in front authenticates), except search-matcher, which needs a key for its collections.',
+    oneOf('key', 'none'),
+  ),
+  imageapiMaxImageBytes: setting('IMAGEAPI_MAX_IMAGE_BYTES', String(4_700_000), 'Image API: largest image (the document\'s 4.7 MB), at most MAX_IMAGE_BYTES.', int(1024, 1024 ** 3)),
+  imageapiLivenessModule: setting(
+    'IMAGEAPI_LIVENESS_MODULE',
+    'face-detector-liveness-estimator',
+    'Image API: the module behind face-detector-liveness-estimator: `liveness-anti-spoofing` (one face), `quality-liveness-anti-spoofing` (one face, quality threshold) or `face-detector-liveness-estimator` (every face with its box).',
+    oneOf('liveness-anti-spoofing', 'quality-liveness-anti-spoofing', 'face-detector-liveness-estimator'),
+  ),
+  imageapiLivenessMaxPixels: setting('IMAGEAPI_LIVENESS_MAX_PIXELS', String(10_000_000), 'Image API: largest image the two anti-spoofing liveness modules take (the document\'s 10 megapixels).', int(1, 1_000_000_000)),
+  imageapiLivenessQualityThreshold: setting(
+    'IMAGEAPI_LIVENESS_QUALITY_THRESHOLD',
+    '30',
+    'Image API: quality-liveness-anti-spoofing refuses a face whose quality total (0..100) is below this.',
+    int(0, 100),
+  ),
   thumbnails: setting(
     'THUMBNAILS',
     'true',

@@ -17,6 +17,7 @@ import { createCompreFaceDialect } from './dialects/compreface';
 import { createScansDialect, scansSettings } from './dialects/scans';
 import { createFaceIntellectDialect, faceIntellectSettings } from './dialects/faceintellect';
 import { createFindFaceDialect, findfaceSettings } from './dialects/findface';
+import { createImageApiDialect, imageApiSettings } from './dialects/imageapi';
 import { KEY_KINDS } from './dialects/key-kinds';
 import { FaceIndex } from './face-index/face-index';
 import { nativeMatchers } from './face-index/native-matcher';
@@ -132,6 +133,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
     dialects.push(createFaceIntellectDialect({ services, image: imageInput, settings: faceIntellectSettings(config) }));
     dialects.push(createFindFaceDialect({ services, db, image: imageInput, settings: findfaceSettings(config), cropper }));
+    dialects.push(createImageApiDialect({ services, image: imageInput, settings: imageApiSettings(config) }));
     dialects.push(
       ...createConsole(config, {
         services,

@@ -1,0 +1,98 @@
+// Biometric templates as the Image API exchanges them: the engine's versioned binary template (its header names
+// the model and pipeline, src/engine's template codec), v1 as "$template" (base64) with "template_size" (its
+// bytes), v2 under "template" keyed by the extractor's name with {blob, format NDARRAY, dtype uint8, shape}.
+// A template of another model or pipeline is refused (TEMPLATE_MISMATCH) with a message naming both.
+// Verification of two templates: distance = Euclidean distance of the unit embeddings; fa_r / fr_r = the
+// calibrated false-accept / false-reject rates with that distance as the threshold; score = the calibration's
+// logistic fit of P(same person) over the distance (0..1, higher = more alike, strictly monotone).
+import { DomainError } from '../../domain/errors';
+import type { ScoreCalibration } from '../../domain/calibration';
+import { EMBEDDING_DIM } from '../../domain/types';
+import { Engine } from '../../engine/engine';
+import { DECODE_FAILED, ImageApiError, invalid } from './errors';
+import type { Json, SampleObject, Version } from './sample';
+
+const TEMPLATE_HEADER_BYTES = 16;
+export const TEMPLATE_KEY_PREFIX = '_face_template_extractor_';
+
+/** The v2 key of a template: the extractor, its model id and pipeline version, from the template's header. */
+export function templateKey(template: Buffer): string {
+  if (template.length < TEMPLATE_HEADER_BYTES) throw new Error('template too short');
+  return `${TEMPLATE_KEY_PREFIX}${template.readUInt32LE(8).toString(16).padStart(8, '0')}_${template.readUInt16LE(12)}`;
+}
+
+let ownKey: string | undefined;
+/** This server's v2 template key. */
+export function serverTemplateKey(): string {
+  ownKey ??= templateKey(Engine.templateFromEmbedding(new Float32Array(EMBEDDING_DIM).fill(1 / Math.sqrt(EMBEDDING_DIM))));
+  return ownKey;
+}
+
+export function templateFields(version: Version, template: Buffer): Record<string, Json> {
+  const blob = template.toString('base64');
+  if (version === 'v1') return { $template: blob, template_size: template.length };
+  return { template: { [templateKey(template)]: { blob, format: 'NDARRAY', dtype: 'uint8', shape: [template.length] } } };
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(text: string): Buffer {
+  const clean = text.replace(/\s+/g, '');
+  if (!clean.length || clean.length % 4 === 1 || !BASE64_RE.test(clean)) throw new ImageApiError(400, DECODE_FAILED);
+  return Buffer.from(clean, 'base64');
+}
+
+/** True when the object carries a template in either version's form. */
+export const hasTemplate = (o: SampleObject) => o.$template !== undefined || (o.template !== undefined && o.template !== null);
+
+/** The unit embedding of an object's template (v1 or v2 form); `loc` names it in validation errors. */
+export function readTemplate(o: SampleObject, loc: (string | number)[]): Float32Array {
+  let blob: unknown;
+  if (o.$template !== undefined) {
+    blob = o.$template;
+    if (typeof blob !== 'string') throw invalid([...loc, '$template'], 'str type expected', 'type_error.str');
+  } else {
+    const t = o.template;
+    if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalid([...loc, 'template'], 'template must be an object keyed by the extractor', 'type_error.dict');
+    const keys = Object.keys(t).filter((k) => k.startsWith(TEMPLATE_KEY_PREFIX));
+    if (keys.length !== 1) throw invalid([...loc, 'template'], `template must hold one ${TEMPLATE_KEY_PREFIX}<model> entry`);
+    const own = serverTemplateKey();
+    if (keys[0] !== own) {
+      throw new DomainError('TEMPLATE_MISMATCH', `the template comes from another extractor (${keys[0]}); this server's templates are ${own}: extract both with this server`);
+    }
+    const entry = t[keys[0]] as Json;
+    if (!entry || typeof entry.blob !== 'string') throw invalid([...loc, 'template', keys[0], 'blob'], 'str type expected', 'type_error.str');
+    if (entry.format !== undefined && entry.format !== 'NDARRAY') throw invalid([...loc, 'template', keys[0], 'format'], 'format must be NDARRAY');
+    blob = entry.blob;
+  }
+  const bytes = decodeBase64(blob as string);
+  try {
+    return Engine.embeddingFromTemplate(bytes);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'TEMPLATE_MISMATCH') {
+      throw new DomainError('TEMPLATE_MISMATCH', `the template was not made by this server's extractor (${serverTemplateKey()}) or is damaged: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+export interface Verification {
+  distance: number;
+  fa_r: number;
+  fr_r: number;
+  score: number;
+}
+
+/** Euclidean distance of two unit embeddings of the given cosine. */
+export const distanceOf = (cosine: number) => Math.sqrt(Math.max(0, 2 - 2 * cosine));
+
+export function verification(calibration: ScoreCalibration, cosine: number): Verification {
+  const distance = distanceOf(cosine);
+  const { c0, c1 } = calibration.logistic;
+  return {
+    distance,
+    fa_r: calibration.far(cosine),
+    fr_r: calibration.frr(cosine),
+    score: (Math.tanh((c0 - distance) * c1) + 1) / 2,
+  };
+}
