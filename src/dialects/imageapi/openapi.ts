@@ -22,7 +22,7 @@ const SEARCH_QUERY: OpenAPIV3.ParameterObject[] = [
   { name: 'collections', in: 'query', schema: { type: 'string' }, description: "Comma-separated collection names (default: every collection of the key)" },
 ];
 
-function operation(service: (typeof SERVICES)[number], version: string, transport: 'image' | 'sample'): OpenAPIV3.OperationObject {
+function operation(service: (typeof SERVICES)[number], path: string, version: string, transport: 'image' | 'sample'): OpenAPIV3.OperationObject {
   const body: OpenAPIV3.RequestBodyObject =
     transport === 'image'
       ? {
@@ -36,7 +36,8 @@ function operation(service: (typeof SERVICES)[number], version: string, transpor
   return {
     tags: [service.name],
     summary: `${service.summary} (${version}, ${transport === 'image' ? 'multipart image' : 'JSON sample'})`,
-    operationId: `${service.name}-${version}-${transport}`,
+    // From the path: the unversioned and the /v1 paths both serve v1.
+    operationId: path.slice(1).replaceAll('/', '-'),
     security: [{ bearer: [] }, { token: [] }],
     ...(service.name === 'search-matcher' ? { parameters: SEARCH_QUERY } : {}),
     requestBody: body,
@@ -47,7 +48,7 @@ function operation(service: (typeof SERVICES)[number], version: string, transpor
 function paths(): OpenAPIV3.PathsObject {
   const out: OpenAPIV3.PathsObject = {};
   for (const service of SERVICES) {
-    for (const r of serviceRoutes(service.name)) out[r.path] = { post: operation(service, r.version, r.transport) };
+    for (const r of serviceRoutes(service.name)) out[r.path] = { post: operation(service, r.path, r.version, r.transport) };
   }
   return out;
 }
