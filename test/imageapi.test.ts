@@ -13,7 +13,7 @@ import { documentedRoutes, servedRoutes } from '../src/http/openapi';
 import type { RunningServer } from '../src/server';
 import { IMAGE_API_OPENAPI } from '../src/dialects/imageapi/openapi';
 import { SERVICES } from '../src/dialects/imageapi/services';
-import { KEYPOINT_ORDER } from '../src/dialects/imageapi/face-json';
+import { KEYPOINT_ORDER, QAA_SCORES } from '../src/dialects/imageapi/face-json';
 import { Api, countRows, identificationSet, photo, requireFacedata } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { startTestServer, tempDir } from './support/server';
@@ -366,7 +366,13 @@ for (const store of STORES) {
       const fitted2 = ok(await api.sample('face-detector-face-fitter', 'v2', v2(bytes)), 'fitter v2').objects;
       const q2 = ok(await api.sample('quality-assessment-estimator', 'v2', v2(bytes, fitted2)), 'v2 quality').objects[0].quality;
       assert.deepEqual(Object.keys(q2).sort(), QAA_KEYS.map(snake).sort());
-      for (const k of QAA_KEYS) assert.equal(q2[snake(k)], q1.quality.qaa[k], k);
+      // The same measures: v1 scores on 0..100 (as 3DiVi's demo shows them), v2 on 0..1.
+      for (const k of QAA_KEYS) {
+        const score = (QAA_SCORES as readonly string[]).includes(k);
+        assert.equal(q1.quality.qaa[k], score ? Math.round(q2[snake(k)] * 100) : q2[snake(k)], k);
+        if (score) assert.ok(Number.isInteger(q1.quality.qaa[k]) && q1.quality.qaa[k] >= 0 && q1.quality.qaa[k] <= 100, k);
+      }
+      for (const k of ['max_rotation_deviation', 'eyes_distance', 'margin_inner_deviation', 'margin_outer_deviation']) assert.ok(Number.isInteger(q2[k]), k);
 
       const qaaOf = async (image: Buffer) => ok(await api.image('quality-assessment-estimator', '', image), 'edited').objects[0].quality.qaa;
       const base = q1.quality.qaa;

@@ -70,7 +70,17 @@ export function maskField(version: Version, face: AnalyzedFace): Record<string, 
 
 type Quality = NonNullable<Attributes['quality']>;
 
-/** Every field of the document's qaa block (v1 names) from the engine's quality measures. */
+/**
+ * The qaa fields that are scores: 0..1 in v2 (as the document's v2 example), 0..100 whole numbers in v1 (as
+ * 3DiVi's demo client shows them: "<score>/100"). Degrees and pixels are whole numbers in both versions (as in
+ * the document's examples); the dynamic range is in bits in both.
+ */
+export const QAA_SCORES = [
+  'totalScore', 'sharpnessScore', 'illuminationScore', 'leftEyeOpennessScore', 'rightEyeOpennessScore', 'notMaskedScore',
+  'neutralEmotionScore', 'noiseScore', 'watermarkScore', 'backgroundUniformityScore',
+] as const; // prettier-ignore
+
+/** Every field of the document's qaa block (v1 names; scores 0..1) from the engine's quality measures. */
 export function qaa(q: Quality): Record<string, number | boolean> {
   return {
     totalScore: q.total.score,
@@ -84,16 +94,16 @@ export function qaa(q: Quality): Record<string, number | boolean> {
     isRightEyeOpened: q.rightEyeOpenness.ok,
     rightEyeOpennessScore: q.rightEyeOpenness.score,
     isRotationAcceptable: q.rotation.ok,
-    maxRotationDeviation: q.rotation.score,
+    maxRotationDeviation: Math.round(q.rotation.score),
     notMasked: q.notMasked.ok,
     notMaskedScore: q.notMasked.score,
     isNeutralEmotion: q.neutralEmotion.ok,
     neutralEmotionScore: q.neutralEmotion.score,
     isEyesDistanceAcceptable: q.eyesDistance.ok,
-    eyesDistance: q.eyesDistance.score,
+    eyesDistance: Math.round(q.eyesDistance.score),
     isMarginsAcceptable: q.margins.ok,
-    marginOuterDeviation: q.marginOuterDeviation,
-    marginInnerDeviation: q.marginInnerDeviation,
+    marginOuterDeviation: Math.round(q.marginOuterDeviation),
+    marginInnerDeviation: Math.round(q.marginInnerDeviation),
     isNotNoisy: q.noise.ok,
     noiseScore: q.noise.score,
     watermarkScore: q.watermark.score,
@@ -106,11 +116,14 @@ export function qaa(q: Quality): Record<string, number | boolean> {
 }
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const SCORE_SET = new Set<string>(QAA_SCORES);
 
-/** v1 quality: {qaa: {camelCase}}; v2 quality: {snake_case}. */
+/** v1 quality: {qaa: {camelCase, scores 0..100}}; v2 quality: {snake_case, scores 0..1}. */
 export function qualityField(version: Version, face: AnalyzedFace): Record<string, Json> {
   const block = qaa(need(attributesOf(face).quality, 'quality'));
-  if (version === 'v1') return { quality: { qaa: block } };
+  if (version === 'v1') {
+    return { quality: { qaa: Object.fromEntries(Object.entries(block).map(([k, v]) => [k, SCORE_SET.has(k) ? Math.round((v as number) * 100) : v])) } };
+  }
   return { quality: Object.fromEntries(Object.entries(block).map(([k, v]) => [snake(k), v])) };
 }
 

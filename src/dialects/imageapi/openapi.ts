@@ -92,7 +92,7 @@ export const IMAGE_API_OPENAPI: OpenApiDocument = {
       },
       Bbox: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: '[x1, y1, x2, y2], normalised to the image' },
       SampleObject: object(
-        'An object found in the image (class face or body) with the attributes services added: confidence, bbox; fitter + angles (v1) or keypoints + pose (v2); age; gender; emotions; liveness; mask (v1) or has_medical_mask (v2); quality (v1 {qaa}); $template + template_size (v1) or template (v2); search_result (search-matcher)',
+        'An object found in the image (class face or body) with the attributes services added: confidence, bbox; fitter + angles (v1) or keypoints + pose (v2); age; gender; emotions; liveness; mask (v1) or has_medical_mask (v2); quality (v1 {qaa: camelCase, scores 0..100}; v2 snake_case, scores 0..1); $template + template_size (v1) or template (v2); search_result (search-matcher)',
         {
           id: { type: 'integer' },
           class: { type: 'string', enum: ['face', 'body'] },
