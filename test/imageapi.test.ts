@@ -565,6 +565,21 @@ for (const store of STORES) {
       assert.equal(await countRows(server, 'recognition_events'), eventsBefore);
     });
 
+    it('answers browsers (CORS) as 3DiVi\'s demo runs in one: the preflight allows Authorization and TOKEN', async () => {
+      const preflight = await fetch(`${server.url}/face-detector-face-fitter/process/image`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,token' },
+      });
+      assert.ok(preflight.status === 204 || preflight.status === 200, `preflight ${preflight.status}`);
+      const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+      assert.ok(allowed.includes('authorization') && allowed.includes('token'), allowed);
+      const form = new FormData();
+      form.append('image', new Blob([new Uint8Array(photo(PORTRAIT))], { type: 'image/png' }), 'photo.png');
+      const res = await fetch(`${server.url}/face-detector-face-fitter/process/image`, { method: 'POST', body: form, headers: { origin: 'http://localhost:5173', token: api.key! } });
+      assert.equal(res.status, 200);
+      assert.ok(res.headers.get('access-control-allow-origin'));
+    });
+
     it('serves its OpenAPI document, equal to its routes', async () => {
       const dialect = server.dialects.find((d) => d.name === 'imageapi')!;
       const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
