@@ -560,6 +560,11 @@ for (const store of STORES) {
       const big = Buffer.concat([photo(PORTRAIT), Buffer.alloc(4_800_000)]);
       assertDetail(await api.image('face-detector', '', big), 413, /larger than 4700000/, 'over 4.7 MB');
       assertDetail(await api.raw('/face-detector/v3/process/image', { body: '' }), 404, 'Not Found', 'unknown version');
+      assertValidation(await api.raw('/face-detector/process/sample', { body: 'hello', headers: { 'content-type': 'text/plain' } }), ['body'], 'a text body');
+      const get = await fetch(`${server.url}/face-detector/process/sample`, { headers: { authorization: `Bearer ${api.key}` } });
+      assert.equal(get.status, 405);
+      assert.deepEqual(await get.json(), { detail: 'Method Not Allowed' });
+      assertDetail(await api.raw('/face-detector/process/image', { body: 'x', headers: { authorization: 'Basic !!!' } }), 401, /Invalid authentication credentials/, 'a Basic credential');
       await server.events.flush();
       assert.equal(await countRows(server, 'faces'), before.faces);
       assert.equal(await countRows(server, 'recognition_events'), eventsBefore);
