@@ -254,6 +254,11 @@ for (const store of STORES) {
       assert.ok(g.keypoints.left_eye.proj[0] < g.keypoints.nose.proj[0] && g.keypoints.nose.proj[0] < g.keypoints.right_eye.proj[0]);
       assert.ok(g.keypoints.nose.proj[1] < g.keypoints.mouth.proj[1] && g.keypoints.mouth.proj[1] < g.keypoints.chin.proj[1]);
       assert.deepEqual(g.pose, f.angles);
+      // A phone photo stored sideways with an EXIF orientation: boxes and keypoints are of the upright image.
+      const sideways = await sharp(bytes).rotate(270).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+      const upright = ok(await api.image('face-detector-face-fitter', 'v2', sideways), 'EXIF orientation').objects[0];
+      upright.bbox.forEach((v: number, i: number) => assert.ok(Math.abs(v - g.bbox[i]) < 0.05, `bbox ${JSON.stringify(upright.bbox)} vs ${JSON.stringify(g.bbox)}`));
+      assert.ok(upright.keypoints.left_eye.proj[1] < upright.keypoints.mouth.proj[1]);
       const image2 = ok(await api.image('face-detector-face-fitter', 'v2', bytes), 'v2 image');
       assert.deepEqual(image2._image, { blob: b64(bytes), format: 'IMAGE' });
       assert.deepEqual(image2.objects, two.objects);
