@@ -470,6 +470,7 @@ for (const store of STORES) {
 
       // v1 templates as integrations send them: no id, no bbox, template_size 0. v2 templates of the same extractor.
       const t1 = (o: Json) => ({ $template: o.$template, template_size: 0, class: 'face' });
+      const diffBC = (r: Reply) => ok(r, 'verify').verification.distance;
       const v2Of = (o: Json) => ({ class: 'face', template: o.template });
       const bInV1 = { $template: b.template[key].blob, template_size: 0, class: 'face' };
       const same = ok(await api.sample('verify-matcher', 'v1', { objects: [t1(a), bInV1] }), 'same person').verification;
@@ -488,11 +489,14 @@ for (const store of STORES) {
       assert.ok(Math.abs(same.fa_r - server.services.calibration.far(cosine)) < 1e-9);
       assert.ok(Math.abs(same.fr_r - server.services.calibration.frr(cosine)) < 1e-9);
 
-      // A template of another extractor, damaged bytes, bad base64, one template only.
-      const foreign = { class: 'face', template: { _face_template_extractor_1000_12: { blob: b.template[key].blob, format: 'NDARRAY', dtype: 'uint8', shape: [296] } } };
-      assertDetail(await api.sample('verify-matcher', 'v2', { objects: [foreign, v2Of(c)] }), 400, /another extractor.*_face_template_extractor_1000_12/, 'foreign key');
+      // Our template under the document's key (as clients written against 3DiVi's document name it) is ours;
+      // a template of another model, damaged bytes, bad base64 and one template only are refused.
+      const docKey = (blob: string) => ({ class: 'face', template: { _face_template_extractor_1000_12: { blob, format: 'NDARRAY', dtype: 'uint8', shape: [296] } } });
+      const underDocKey = ok(await api.sample('verify-matcher', 'v2', { objects: [docKey(b.template[key].blob), v2Of(c)] }), 'the document\'s key');
+      assert.equal(underDocKey.verification.distance, diffBC(await api.sample('verify-matcher', 'v2', { objects: [v2Of(b), v2Of(c)] })));
       const damaged = Buffer.from(a.$template, 'base64');
       damaged.writeUInt32LE(0x12345678, 8);
+      assertDetail(await api.sample('verify-matcher', 'v2', { objects: [docKey(b64(damaged)), v2Of(c)] }), 400, /sent as _face_template_extractor_1000_12.*not made by this server's extractor \(_face_template_extractor_[0-9a-f]{8}_\d+\)/, 'another model under the document\'s key');
       assertDetail(await api.sample('verify-matcher', 'v1', { objects: [t1(a), { $template: b64(damaged), class: 'face' }] }), 400, /extractor/, 'other model id');
       assertDetail(await api.sample('verify-matcher', 'v1', { objects: [t1(a), { $template: '%%%not base64', class: 'face' }] }), 400, 'Failed to decode base64 string', 'bad base64');
       assertValidation(await api.sample('verify-matcher', 'v1', { objects: [t1(a)] }), ['body', 'objects'], 'one template');

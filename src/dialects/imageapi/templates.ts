@@ -1,7 +1,8 @@
 // Biometric templates as the Image API exchanges them: the engine's versioned binary template (its header names
 // the model and pipeline, src/engine's template codec), v1 as "$template" (base64) with "template_size" (its
 // bytes), v2 under "template" keyed by the extractor's name with {blob, format NDARRAY, dtype uint8, shape}.
-// A template of another model or pipeline is refused (TEMPLATE_MISMATCH) with a message naming both.
+// A template of another model or pipeline is refused (TEMPLATE_MISMATCH) with a message naming both; the
+// template's own header decides, whatever v2 key it is sent under.
 // Verification of two templates: distance = Euclidean distance of the unit embeddings; fa_r / fr_r = the
 // calibrated false-accept / false-reject rates with that distance as the threshold; score = the calibration's
 // logistic fit of P(same person) over the distance (0..1, higher = more alike, strictly monotone).
@@ -48,6 +49,7 @@ export const hasTemplate = (o: SampleObject) => o.$template !== undefined || (o.
 /** The unit embedding of an object's template (v1 or v2 form); `loc` names it in validation errors. */
 export function readTemplate(o: SampleObject, loc: (string | number)[]): Float32Array {
   let blob: unknown;
+  let key: string | undefined;
   if (o.$template !== undefined) {
     blob = o.$template;
     if (typeof blob !== 'string') throw invalid([...loc, '$template'], 'str type expected', 'type_error.str');
@@ -56,10 +58,9 @@ export function readTemplate(o: SampleObject, loc: (string | number)[]): Float32
     if (!t || typeof t !== 'object' || Array.isArray(t)) throw invalid([...loc, 'template'], 'template must be an object keyed by the extractor', 'type_error.dict');
     const keys = Object.keys(t).filter((k) => k.startsWith(TEMPLATE_KEY_PREFIX));
     if (keys.length !== 1) throw invalid([...loc, 'template'], `template must hold one ${TEMPLATE_KEY_PREFIX}<model> entry`);
-    const own = serverTemplateKey();
-    if (keys[0] !== own) {
-      throw new DomainError('TEMPLATE_MISMATCH', `the template comes from another extractor (${keys[0]}); this server's templates are ${own}: extract both with this server`);
-    }
+    // The blob's own header decides whose template it is (clients written against 3DiVi's document may name
+    // its extractor's key for any template); the key is only named in the error.
+    key = keys[0];
     const entry = t[keys[0]] as Json;
     if (!entry || typeof entry.blob !== 'string') throw invalid([...loc, 'template', keys[0], 'blob'], 'str type expected', 'type_error.str');
     if (entry.format !== undefined && entry.format !== 'NDARRAY') throw invalid([...loc, 'template', keys[0], 'format'], 'format must be NDARRAY');
@@ -70,7 +71,11 @@ export function readTemplate(o: SampleObject, loc: (string | number)[]): Float32
     return Engine.embeddingFromTemplate(bytes);
   } catch (err) {
     if ((err as { code?: string }).code === 'TEMPLATE_MISMATCH') {
-      throw new DomainError('TEMPLATE_MISMATCH', `the template was not made by this server's extractor (${serverTemplateKey()}) or is damaged: ${(err as Error).message}`);
+      const sent = key && key !== serverTemplateKey() ? ` (sent as ${key})` : '';
+      throw new DomainError(
+        'TEMPLATE_MISMATCH',
+        `the template${sent} was not made by this server's extractor (${serverTemplateKey()}) or is damaged: ${(err as Error).message}; extract both templates with this server`,
+      );
     }
     throw err;
   }
