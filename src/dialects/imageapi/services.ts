@@ -136,9 +136,12 @@ const templated =
   async (deps: ImageApiDeps, call: ServiceCall) =>
     answer(call.version, call.sample, await processFaces(deps, call, { attributes: [], template: true, detector, add: (f, _a, v) => templateFields(v, f.template) }));
 
-/** The image's pixel count, checked against the anti-spoofing modules' limit. */
-function checkPixels(deps: ImageApiDeps, analysis: ImageAnalysis): void {
-  const pixels = analysis.width * analysis.height;
+/** The image's pixel count from its header, checked against the anti-spoofing modules' limit before decoding. */
+async function checkPixels(deps: ImageApiDeps, image: Buffer): Promise<void> {
+  const meta = await sharp(image)
+    .metadata()
+    .catch(() => undefined); // not an image: the engine's decoder says so
+  const pixels = (meta?.width ?? 0) * (meta?.height ?? 0);
   const limit = deps.settings.livenessMaxPixels;
   if (pixels > limit) throw new DomainError('IMAGE_TOO_LARGE', `Image resolution is ${pixels} pixels, more than the ${limit} this module takes`, { limit });
 }
@@ -151,8 +154,8 @@ async function livenessModule(deps: ImageApiDeps, call: ServiceCall): Promise<Re
   }
   const image = need(call);
   const withQuality = module === 'quality-liveness-anti-spoofing';
+  await checkPixels(deps, image);
   const analysis = await deps.services.analysis.analyze(image, { embeddings: false, attributes: withQuality ? ['liveness', 'quality'] : ['liveness'] });
-  checkPixels(deps, analysis);
   const objects = [...call.sample.objects];
   const face = analysis.faces[0];
   if (face) {
