@@ -526,6 +526,14 @@ for (const store of STORES) {
       const none = ok(await api.as(stranger).sample('search-matcher', 'v1', { objects: probe }), 'stranger').objects[0].search_result;
       assert.deepEqual(none, []);
       assertDetail(await api.as(mine).sample('search-matcher', 'v1', { objects: probe }, '?collections=someone-else'), 404, /someone-else/, 'a collection of another key');
+      // A key of two collections searches both, or those it names.
+      const { key: both } = await server.services.keys.create('imageapi', { collections: ['lobby-imageapi', collection] });
+      const inBoth = ok(await api.as(both).sample('search-matcher', 'v2', { objects: probe }), 'both').objects[0].search_result;
+      assert.equal(inBoth[0].person_name, p.name);
+      const named = ok(await api.as(both).sample('search-matcher', 'v2', { objects: probe }, `?collections=${encodeURIComponent(collection)}`), 'named').objects[0].search_result;
+      assert.equal(named[0].collection, collection);
+      const lobby = ok(await api.as(both).sample('search-matcher', 'v2', { objects: probe, search_params: { collections: ['lobby-imageapi'] } }), 'lobby').objects[0].search_result;
+      assert.deepEqual(lobby, []);
       assertValidation(await api.as(mine).sample('search-matcher', 'v1', { objects: probe }, '?limit=0'), ['query', 'limit'], 'limit 0');
     });
 
