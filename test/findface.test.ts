@@ -321,7 +321,7 @@ for (const storeName of STORES) {
       assertFace(fp, 'created');
       assert.deepEqual(fp.galleries, ['default', 'ppl']);
       assert.equal(fp.meta, p.name);
-      assert.match(fp.photo, new RegExp(`/v0/face/id/${fp.id}/photo$`));
+      assert.match(fp.photo, new RegExp(`/v0/face/id/${fp.id}/photo\\?sig=[\\w-]{22}$`));
       // A URL photo: the face's photo is that URL; meta shared by two faces is one person.
       const fp2 = (await ff.post('/face', { json: { photo: `${host.url}/photo/${p.probes[0]}`, meta: p.name } })).body.results[0];
       assertFace(fp2, 'by url');
@@ -344,6 +344,16 @@ for (const storeName of STORES) {
       assert.equal(thumb.status, 200);
       assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
       assert.equal((await ff.as(undefined).get(`/face/id/${fp.id}/photo`)).status, 401);
+      // The URLs a face object gives open without a token (like FindFace's static photo URLs), and only for it.
+      const open = await fetch(fp.photo);
+      assert.equal(open.status, 200);
+      assert.ok(Buffer.compare(Buffer.from(await open.arrayBuffer()), photo(p.gallery)) === 0);
+      const openThumb = await fetch(fp.thumbnail);
+      assert.equal(openThumb.headers.get('content-type'), 'image/jpeg');
+      const sig = new URL(fp.photo).searchParams.get('sig')!;
+      const forged = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+      assertError(await ff.as(undefined).get(`/face/id/${fp.id}/photo?sig=${forged}`), 404, 'NOT_FOUND');
+      assertError(await ff.as(undefined).get(`/face/id/${fp.id + 1}/photo?sig=${sig}`), 404, 'NOT_FOUND');
 
       // Identify: keys parse as [x1, y1, x2, y2]; the best match is the same person.
       const id = await ff.post('/identify', { form: { photo: photo(p.probes[1] ?? p.probes[0]), n: '3' } });
@@ -491,6 +501,9 @@ for (const storeName of STORES) {
       assert.match(e.photo_hash, /^[0-9a-f]{32}$/);
       for (const k of ['x1', 'y1', 'x2', 'y2', 'id']) assert.ok(Number.isInteger(e[k]));
       assert.equal('next_page' in all.body, false);
+      const screenshot = await fetch(e.screenshot);
+      assert.equal(screenshot.status, 200);
+      assert.equal(screenshot.headers.get('content-type'), 'image/jpeg');
 
       const byPerson = await ff.post('/history/search', { json: { person_id: first.person_id, limit: 1 } });
       assert.deepEqual(byPerson.body.results.map((x: Json) => x.face_id), [again.id]);

@@ -1,6 +1,7 @@
 // What every FindFace route needs: the domain services, the database (cameras, history), image input with
 // NtechLab's URL rule (direct URLs only), its settings and confidence scale; and the request readers its routes
 // share: photos, boxes, thresholds, mf_selector, cam_id.
+import crypto from 'node:crypto';
 import type Koa from 'koa';
 import type { Config } from '../../config';
 import type { FaceCropper } from '../../console/thumbnails';
@@ -11,6 +12,7 @@ import type { Box } from '../../domain/types';
 import { readImage, type ImageInputOptions } from '../../http/image-input';
 import { params } from '../../http/params';
 import type { Db } from '../../store/db';
+import { serverSecret } from '../../store/server-secrets';
 import { confidenceScale, DEFAULT_THRESHOLD, PRESETS, type ConfidenceScale } from './confidence';
 import { badParam } from './errors';
 
@@ -44,16 +46,37 @@ export interface FindFaceDeps {
 
 export interface FindFace extends FindFaceDeps {
   scale: ConfidenceScale;
+  /** The signature that opens a face's photo and thumbnail URLs without a token. */
+  signature(face: { id: number; uuid: string }): Promise<string>;
 }
 
+/** The server secret that signs photo and thumbnail URLs (src/store/server-secrets.ts). */
+const URL_SECRET = 'findface.photo-urls';
+
 export function findFace(deps: FindFaceDeps): FindFace {
+  let secret: Promise<Buffer> | undefined;
   return {
     ...deps,
     // NtechLab: "the URL ... should be public (without authentication) and direct (without any redirects)";
     // parameters may come in the query string too.
     image: { ...deps.image, url: { ...deps.image.url, maxRedirects: 0 }, valueSources: ['json', 'form', 'multipart', 'query'] },
     scale: confidenceScale(deps.services.calibration),
+    signature: async (face) => {
+      secret ??= serverSecret(deps.db, URL_SECRET).catch((err: unknown) => {
+        secret = undefined;
+        throw err;
+      });
+      return crypto.createHmac('sha256', await secret).update(`${face.id}:${face.uuid}`).digest('base64url').slice(0, 22);
+    },
   };
+}
+
+/** A signature given with a URL, checked in constant time. */
+export async function signatureMatches(ff: FindFace, face: { id: number; uuid: string }, given: unknown): Promise<boolean> {
+  if (typeof given !== 'string') return false;
+  const want = Buffer.from(await ff.signature(face));
+  const got = Buffer.from(given);
+  return got.length === want.length && crypto.timingSafeEqual(got, want);
 }
 
 export function callContext(ctx: Koa.Context, endpoint: string, cameraId?: number | null): CallContext {

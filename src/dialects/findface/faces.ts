@@ -43,7 +43,8 @@ export function chooseFaces(analysis: ImageAnalysis, select: MfSelector, boxes: 
 /** The faces as FindFace objects, with their galleries and friend flags. */
 export async function renderFaces(ff: FindFace, ctx: Koa.Context, g: Galleries, faces: readonly Face[]): Promise<Record<string, unknown>[]> {
   const friends = await friendsAmong(ff, faces.map((f) => f.personId), g.scope);
-  const r = { base: baseUrl(ctx), version: versionOf(ctx), galleries: g, friends };
+  const signatures = new Map(await Promise.all(faces.map(async (f) => [f.id, await ff.signature(f)] as const)));
+  const r = { base: baseUrl(ctx), version: versionOf(ctx), galleries: g, friends, signatures };
   return faces.map((f) => faceJson(f, r));
 }
 
