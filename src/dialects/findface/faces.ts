@@ -7,10 +7,9 @@ import { DomainError } from '../../domain/errors';
 import type { Face } from '../../domain/faces';
 import type { AnalyzedFace, Box, ImageAnalysis } from '../../domain/types';
 import { ensureCamera } from '../../store/cameras';
-import { bboxJson, callContext, type FindFace, type MfSelector } from './context';
+import { baseUrl, bboxJson, callContext, versionOf, type FindFace, type MfSelector } from './context';
 import { faceJson, friendsAmong } from './face-json';
 import type { Galleries } from './galleries';
-import { baseUrl, versionOf } from './context';
 
 /** How many detections a selection needs. */
 export function detectionLimit(select: MfSelector, boxes?: readonly Box[]): number {
