@@ -444,12 +444,15 @@ for (const storeName of STORES) {
       assertError(await ff.put('/face/id/99999999', { meta: 'x' }), 404, 'NOT_FOUND');
       assert.equal(await snapshot(server), before);
 
-      // Galleries: delete one (its faces stay in default); default and unknown ones cannot be.
+      // Galleries: delete one, with its faces (NtechLab's rule); default and unknown ones cannot be.
+      const doomed = await ff.addFace(photo(r.probes[0]), { galleries: 'ppl' });
+      assert.deepEqual((await ff.put(`/face/id/${fp.id}`, { galleries: { del: ['ppl'] } })).body.galleries, ['default']);
       const del = await ff.delete('/galleries/ppl');
       assert.equal(del.status, 200);
       assert.equal(del.text, '');
       assert.deepEqual((await ff.get('/galleries')).body.results, ['default', 'vip-2']);
-      assert.deepEqual((await ff.get(`/face/id/${fp.id}`)).body.galleries, ['default']);
+      assertError(await ff.get(`/face/id/${doomed.id}`), 404, 'NOT_FOUND');
+      assert.deepEqual((await ff.get(`/face/id/${fp.id}`)).body.galleries, ['default'], 'a face no longer in the gallery stays');
       assertError(await ff.delete('/galleries/default'), 400, 'BAD_PARAM', 'gallery');
       assertError(await ff.delete('/galleries/ppl'), 404, 'NOT_FOUND');
       assertError(await ff.post('/galleries/vip-2'), 400, 'BAD_PARAM', 'name');

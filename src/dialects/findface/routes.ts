@@ -78,7 +78,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/galleries', scope: 'read', op: 'galleries', summary: 'The token\'s galleries, default first' },
   { method: 'post', path: '/galleries', scope: 'write', op: 'createGalleryByBody', summary: 'Creates the gallery named in the body ({"name"})' },
   { method: 'post', path: '/galleries/:gallery', scope: 'write', op: 'createGallery', summary: 'Creates a gallery' },
-  { method: 'delete', path: '/galleries/:gallery', scope: 'write', op: 'deleteGallery', summary: 'Deletes a gallery (its faces stay in default)' },
+  { method: 'delete', path: '/galleries/:gallery', scope: 'write', op: 'deleteGallery', summary: 'Deletes a gallery and its faces' },
   { method: 'get', path: '/persons', scope: 'read', op: 'persons', summary: 'Every person' },
   { method: 'get', path: '/person/id/:id', scope: 'read', op: 'person', summary: 'One person with its faces' },
   { method: 'get', path: '/person/history/id/:id', scope: 'read', op: 'personHistory', summary: 'A person\'s camera history (cam_ids, start, end)' },
@@ -423,10 +423,8 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
       if (name === DEFAULT_GALLERY) throw badParam('gallery', name, 'the default gallery cannot be deleted');
       const id = g.idOf(name);
       if (!g.ownsGallery(id)) throw badParam('gallery', name, `gallery ${name} is a collection shared with this token by an administrator; it is not deleted here`);
-      // Every face stays in default: those only in this gallery move to the token's default collection first.
-      for (const face of await ff.services.faces.list(g.scope, {}, undefined, [id])) {
-        if (face.collectionIds.every((c) => c === id)) await ff.services.faces.setCollections(face.id, g.scope, { add: [g.defaultId] });
-      }
+      // NtechLab: "Deletes the gallery and all faces in it" (docs/methods.rst).
+      await ff.services.faces.deleteWhere(g.scope, {}, [id]);
       await ff.services.collections.delete(id);
       ff.services.keys.forgetGrants();
       empty(ctx);
