@@ -545,6 +545,8 @@ for (const storeName of STORES) {
       // History is the recognition-events table: the rows SQL reports read.
       const rows = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events e JOIN cameras c ON c.id = e.camera_id WHERE c.name = $1`, [cam]);
       assert.equal(rows.rows[0].n, 2);
+      const captured = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM faces f JOIN cameras c ON c.id = f.camera_id WHERE c.name = $1`, [cam]);
+      assert.equal(captured.rows[0].n, 2, 'the faces know their camera');
     });
 
     it('answers every bad input in its error shape and stores nothing', async () => {

@@ -7,6 +7,7 @@ import { DomainError } from '../../domain/errors';
 import type { Face } from '../../domain/faces';
 import type { AnalyzedFace, Box, ImageAnalysis } from '../../domain/types';
 import { ensureCamera } from '../../store/cameras';
+import { setFaceCamera } from '../../store/faces';
 import { baseUrl, bboxJson, callContext, versionOf, type FindFace, type MfSelector } from './context';
 import { faceJson, friendsAmong } from './face-json';
 import type { Galleries } from './galleries';
@@ -66,6 +67,7 @@ export async function assignPersons(
   const out: Face[] = [];
   const events = [];
   for (const { face, analyzed } of enrolled) {
+    if (camera) await setFaceCamera(ff.db, face.id, camera.id); // the camera is made once the photo is accepted
     let current = face;
     let reference: { faceId: number; cosine: number; far: number } | undefined;
     if (face.personId === null) {
