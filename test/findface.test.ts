@@ -640,3 +640,39 @@ for (const storeName of STORES) {
     });
   });
 }
+
+for (const storeName of STORES) {
+  describe(`FindFace persons per camera (FINDFACE_PERSON_GLOBAL=false) on the ${storeName} store`, function () {
+    this.timeout(240_000);
+    let server: RunningServer;
+    let temp: TempDatabase | undefined;
+    let ff: FindFace;
+
+    before(async function () {
+      requireFacedata(this);
+      const env = { FINDFACE_PERSON_GLOBAL: 'false' };
+      if (storeName === 'postgres') {
+        temp = await createTempDatabase(requirePostgres(this));
+        server = await startTestServer({ ...env, DATABASE_URL: temp.url });
+      } else {
+        server = await startTestServer(env);
+      }
+      ff = new FindFace(server.url, (await server.services.keys.create('findface')).key);
+    });
+    after(async () => {
+      await server?.close();
+      await temp?.drop();
+    });
+
+    it('joins a camera\'s face only to persons that camera saw', async () => {
+      const p = identificationSet(40).people.find((x) => x.probes.length >= 2)!;
+      const enrolled = await ff.addFace(photo(p.gallery), { meta: p.name });
+      const a1 = await ff.addFace(photo(p.probes[0]), { cam_id: 'cam-a' });
+      assert.notEqual(a1.person_id, enrolled.person_id, 'the enrolled face was seen by no camera');
+      const b1 = await ff.addFace(photo(p.probes[1]), { cam_id: 'cam-b' });
+      assert.notEqual(b1.person_id, a1.person_id, 'another camera starts its own person');
+      const a2 = await ff.addFace(photo(p.probes[1]), { cam_id: 'cam-a' });
+      assert.equal(a2.person_id, a1.person_id, 'the same camera joins its person');
+    });
+  });
+}

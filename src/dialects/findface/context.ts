@@ -23,6 +23,8 @@ export type Version = (typeof VERSIONS)[number];
 export interface FindFaceSettings {
   /** Confidence at which a camera's face joins the person of its most similar face. */
   personThreshold: number;
+  /** Camera faces join persons seen by any camera (true), or only by the same camera. */
+  personGlobal: boolean;
   friendDays: number;
   friendIntervalHours: number;
 }
@@ -30,6 +32,7 @@ export interface FindFaceSettings {
 export function findfaceSettings(config: Config): FindFaceSettings {
   return {
     personThreshold: config.findfacePersonThreshold,
+    personGlobal: config.findfacePersonGlobal,
     friendDays: config.findfaceFriendDays,
     friendIntervalHours: config.findfaceFriendIntervalHours,
   };

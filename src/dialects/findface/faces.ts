@@ -7,10 +7,13 @@ import { DomainError } from '../../domain/errors';
 import type { Face } from '../../domain/faces';
 import type { AnalyzedFace, Box, ImageAnalysis } from '../../domain/types';
 import { ensureCamera } from '../../store/cameras';
-import { setFaceCamera } from '../../store/faces';
+import { getFacesByIds, setFaceCamera } from '../../store/faces';
 import { baseUrl, bboxJson, callContext, versionOf, type FindFace, type MfSelector } from './context';
 import { faceJson, friendsAmong } from './face-json';
 import type { Galleries } from './galleries';
+
+/** Nearest faces looked at for one captured by the same camera (FINDFACE_PERSON_GLOBAL=false). */
+const PER_CAMERA_CANDIDATES = 50;
 
 /** How many detections a selection needs. */
 export function detectionLimit(select: MfSelector, boxes?: readonly Box[]): number {
@@ -72,8 +75,13 @@ export async function assignPersons(
     let reference: { faceId: number; cosine: number; far: number } | undefined;
     if (face.personId === null) {
       if (camera) {
-        const hits = await ff.services.identification.search(analyzed.embedding, { collectionIds: g.scope, limit: 3, by: 'face', minCosine: personCosine });
-        const best = hits.find((h) => h.faceId !== face.id && h.personId !== null);
+        // Per camera: the nearest faces, then the best one this camera captured.
+        const limit = ff.settings.personGlobal ? 3 : PER_CAMERA_CANDIDATES;
+        const hits = (await ff.services.identification.search(analyzed.embedding, { collectionIds: g.scope, limit, by: 'face', minCosine: personCosine })).filter(
+          (h) => h.faceId !== face.id && h.personId !== null,
+        );
+        const sameCamera = ff.settings.personGlobal ? undefined : await getFacesByIds(ff.db, hits.map((h) => h.faceId));
+        const best = hits.find((h) => !sameCamera || sameCamera.get(h.faceId)?.cameraId === camera.id);
         if (best) {
           reference = best;
           current = await ff.services.faces.setPerson(face.id, g.scope, best.personId);
