@@ -240,14 +240,14 @@ export function readCamId(ctx: Koa.Context): string | undefined {
   return String(v).trim();
 }
 
-/** meta: a face's text (its person's name); undefined when absent, "" when blank. */
+/** meta: a face's text (its person's name); undefined when absent, "" when blank (spaces only too). */
 export function readMeta(ctx: Koa.Context): string | undefined {
   const v = params(ctx).find('meta')?.value;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' && typeof v !== 'number') throw badParam('meta', v, 'meta should be a string');
   const s = String(v);
   if (s.length > 255) throw badParam('meta', v, 'meta should be at most 255 characters');
-  return s;
+  return s.trim() === '' ? '' : s;
 }
 
 /** ISO 8601 with microseconds, as FindFace writes times (UTC, no zone). */
