@@ -271,6 +271,12 @@ export const SETTINGS = {
     'FindFace: a face posted with a `cam_id` joins the person of its most similar face when their confidence reaches this (FindFace scale, 0..1; strict 0.7834, medium 0.6616, low 0.5690), else it starts a new person.',
     fraction,
   ),
+  findfacePersonGlobal: setting(
+    'FINDFACE_PERSON_GLOBAL',
+    'true',
+    'FindFace: a camera\'s face may join the person of any face the token sees (true), or only of a face the same camera captured (false: NtechLab\'s per-camera persons).',
+    bool,
+  ),
   findfaceFriendDays: setting('FINDFACE_FRIEND_DAYS', '5', 'FindFace: a person is a friend once the same camera has seen them on this many days within FINDFACE_FRIEND_INTERVAL_HOURS.', int(1, 3650)),
   findfaceFriendIntervalHours: setting('FINDFACE_FRIEND_INTERVAL_HOURS', '168', 'FindFace: the window (hours before now) in which those days are counted.', int(1, 87600)),
   // The 3DiVi Image API (src/dialects/imageapi/): processing services at /<service>/process/{image,sample}.

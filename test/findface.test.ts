@@ -321,7 +321,7 @@ for (const storeName of STORES) {
       assertFace(fp, 'created');
       assert.deepEqual(fp.galleries, ['default', 'ppl']);
       assert.equal(fp.meta, p.name);
-      assert.match(fp.photo, new RegExp(`/v0/face/id/${fp.id}/photo$`));
+      assert.match(fp.photo, new RegExp(`/v0/face/id/${fp.id}/photo\\?sig=[\\w-]{22}$`));
       // A URL photo: the face's photo is that URL; meta shared by two faces is one person.
       const fp2 = (await ff.post('/face', { json: { photo: `${host.url}/photo/${p.probes[0]}`, meta: p.name } })).body.results[0];
       assertFace(fp2, 'by url');
@@ -344,6 +344,16 @@ for (const storeName of STORES) {
       assert.equal(thumb.status, 200);
       assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
       assert.equal((await ff.as(undefined).get(`/face/id/${fp.id}/photo`)).status, 401);
+      // The URLs a face object gives open without a token (like FindFace's static photo URLs), and only for it.
+      const open = await fetch(fp.photo);
+      assert.equal(open.status, 200);
+      assert.ok(Buffer.compare(Buffer.from(await open.arrayBuffer()), photo(p.gallery)) === 0);
+      const openThumb = await fetch(fp.thumbnail);
+      assert.equal(openThumb.headers.get('content-type'), 'image/jpeg');
+      const sig = new URL(fp.photo).searchParams.get('sig')!;
+      const forged = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+      assertError(await ff.as(undefined).get(`/face/id/${fp.id}/photo?sig=${forged}`), 404, 'NOT_FOUND');
+      assertError(await ff.as(undefined).get(`/face/id/${fp.id + 1}/photo?sig=${sig}`), 404, 'NOT_FOUND');
 
       // Identify: keys parse as [x1, y1, x2, y2]; the best match is the same person.
       const id = await ff.post('/identify', { form: { photo: photo(p.probes[1] ?? p.probes[0]), n: '3' } });
@@ -434,12 +444,15 @@ for (const storeName of STORES) {
       assertError(await ff.put('/face/id/99999999', { meta: 'x' }), 404, 'NOT_FOUND');
       assert.equal(await snapshot(server), before);
 
-      // Galleries: delete one (its faces stay in default); default and unknown ones cannot be.
+      // Galleries: delete one, with its faces (NtechLab's rule); default and unknown ones cannot be.
+      const doomed = await ff.addFace(photo(r.probes[0]), { galleries: 'ppl' });
+      assert.deepEqual((await ff.put(`/face/id/${fp.id}`, { galleries: { del: ['ppl'] } })).body.galleries, ['default']);
       const del = await ff.delete('/galleries/ppl');
       assert.equal(del.status, 200);
       assert.equal(del.text, '');
       assert.deepEqual((await ff.get('/galleries')).body.results, ['default', 'vip-2']);
-      assert.deepEqual((await ff.get(`/face/id/${fp.id}`)).body.galleries, ['default']);
+      assertError(await ff.get(`/face/id/${doomed.id}`), 404, 'NOT_FOUND');
+      assert.deepEqual((await ff.get(`/face/id/${fp.id}`)).body.galleries, ['default'], 'a face no longer in the gallery stays');
       assertError(await ff.delete('/galleries/default'), 400, 'BAD_PARAM', 'gallery');
       assertError(await ff.delete('/galleries/ppl'), 404, 'NOT_FOUND');
       assertError(await ff.post('/galleries/vip-2'), 400, 'BAD_PARAM', 'name');
@@ -491,6 +504,9 @@ for (const storeName of STORES) {
       assert.match(e.photo_hash, /^[0-9a-f]{32}$/);
       for (const k of ['x1', 'y1', 'x2', 'y2', 'id']) assert.ok(Number.isInteger(e[k]));
       assert.equal('next_page' in all.body, false);
+      const screenshot = await fetch(e.screenshot);
+      assert.equal(screenshot.status, 200);
+      assert.equal(screenshot.headers.get('content-type'), 'image/jpeg');
 
       const byPerson = await ff.post('/history/search', { json: { person_id: first.person_id, limit: 1 } });
       assert.deepEqual(byPerson.body.results.map((x: Json) => x.face_id), [again.id]);
@@ -529,6 +545,8 @@ for (const storeName of STORES) {
       // History is the recognition-events table: the rows SQL reports read.
       const rows = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM recognition_events e JOIN cameras c ON c.id = e.camera_id WHERE c.name = $1`, [cam]);
       assert.equal(rows.rows[0].n, 2);
+      const captured = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM faces f JOIN cameras c ON c.id = f.camera_id WHERE c.name = $1`, [cam]);
+      assert.equal(captured.rows[0].n, 2, 'the faces know their camera');
     });
 
     it('answers every bad input in its error shape and stores nothing', async () => {
@@ -619,6 +637,42 @@ for (const storeName of STORES) {
       const res = await fetch(`${server.url}/openapi/findface.json`);
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as Json).info.title, FINDFACE_OPENAPI.info.title);
+    });
+  });
+}
+
+for (const storeName of STORES) {
+  describe(`FindFace persons per camera (FINDFACE_PERSON_GLOBAL=false) on the ${storeName} store`, function () {
+    this.timeout(240_000);
+    let server: RunningServer;
+    let temp: TempDatabase | undefined;
+    let ff: FindFace;
+
+    before(async function () {
+      requireFacedata(this);
+      const env = { FINDFACE_PERSON_GLOBAL: 'false' };
+      if (storeName === 'postgres') {
+        temp = await createTempDatabase(requirePostgres(this));
+        server = await startTestServer({ ...env, DATABASE_URL: temp.url });
+      } else {
+        server = await startTestServer(env);
+      }
+      ff = new FindFace(server.url, (await server.services.keys.create('findface')).key);
+    });
+    after(async () => {
+      await server?.close();
+      await temp?.drop();
+    });
+
+    it('joins a camera\'s face only to persons that camera saw', async () => {
+      const p = identificationSet(40).people.find((x) => x.probes.length >= 2)!;
+      const enrolled = await ff.addFace(photo(p.gallery), { meta: p.name });
+      const a1 = await ff.addFace(photo(p.probes[0]), { cam_id: 'cam-a' });
+      assert.notEqual(a1.person_id, enrolled.person_id, 'the enrolled face was seen by no camera');
+      const b1 = await ff.addFace(photo(p.probes[1]), { cam_id: 'cam-b' });
+      assert.notEqual(b1.person_id, a1.person_id, 'another camera starts its own person');
+      const a2 = await ff.addFace(photo(p.probes[1]), { cam_id: 'cam-a' });
+      assert.equal(a2.person_id, a1.person_id, 'the same camera joins its person');
     });
   });
 }

@@ -28,6 +28,7 @@ export interface CameraEvent {
   personId: number;
   personName: string | null;
   faceId: number | null;
+  faceUuid: string | null;
   /** sha-256 of the photo of the event's face, when the face is still there. */
   photoSha256: Buffer | null;
   box: Box | null;
@@ -74,6 +75,7 @@ export async function listCameraEvents(q: Queryable, f: CameraEventFilter): Prom
     person_id: number;
     person_name: string | null;
     face_id: number | null;
+    face_uuid: string | null;
     photo_sha256: Buffer | null;
     box_x: number | null;
     box_y: number | null;
@@ -82,7 +84,7 @@ export async function listCameraEvents(q: Queryable, f: CameraEventFilter): Prom
     similarity: number | null;
     attributes: Record<string, unknown>;
   }>(
-    `SELECT e.id, e.occurred_at, c.name AS camera_name, e.person_id, p.name AS person_name, e.face_id, f.photo_sha256,
+    `SELECT e.id, e.occurred_at, c.name AS camera_name, e.person_id, p.name AS person_name, e.face_id, f.uuid AS face_uuid, f.photo_sha256,
             e.box_x, e.box_y, e.box_width, e.box_height, e.similarity, e.attributes
        FROM recognition_events e
        JOIN cameras c ON c.id = e.camera_id
@@ -99,6 +101,7 @@ export async function listCameraEvents(q: Queryable, f: CameraEventFilter): Prom
     personId: Number(row.person_id),
     personName: row.person_name,
     faceId: row.face_id === null ? null : Number(row.face_id),
+    faceUuid: row.face_uuid,
     photoSha256: row.photo_sha256,
     box: row.box_x === null ? null : { x: row.box_x, y: row.box_y!, width: row.box_width!, height: row.box_height! },
     similarity: row.similarity,

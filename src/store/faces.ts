@@ -245,6 +245,12 @@ export async function setFaceAttributes(q: Queryable, id: number, attributes: Re
   return r.rowCount > 0;
 }
 
+/** Records the camera a face was captured by. */
+export async function setFaceCamera(q: Queryable, id: number, cameraId: number | null): Promise<boolean> {
+  const r = await q.query(`UPDATE faces SET camera_id = $2 WHERE id = $1`, [id, cameraId]);
+  return r.rowCount > 0;
+}
+
 export async function setFacePerson(q: Queryable, id: number, personId: number | null): Promise<boolean> {
   const r = await q.query(`UPDATE faces SET person_id = $2 WHERE id = $1`, [id, personId]);
   return r.rowCount > 0;

@@ -1,6 +1,7 @@
 // What every FindFace route needs: the domain services, the database (cameras, history), image input with
 // NtechLab's URL rule (direct URLs only), its settings and confidence scale; and the request readers its routes
 // share: photos, boxes, thresholds, mf_selector, cam_id.
+import crypto from 'node:crypto';
 import type Koa from 'koa';
 import type { Config } from '../../config';
 import type { FaceCropper } from '../../console/thumbnails';
@@ -11,6 +12,7 @@ import type { Box } from '../../domain/types';
 import { readImage, type ImageInputOptions } from '../../http/image-input';
 import { params } from '../../http/params';
 import type { Db } from '../../store/db';
+import { serverSecret } from '../../store/server-secrets';
 import { confidenceScale, DEFAULT_THRESHOLD, PRESETS, type ConfidenceScale } from './confidence';
 import { badParam } from './errors';
 
@@ -21,6 +23,8 @@ export type Version = (typeof VERSIONS)[number];
 export interface FindFaceSettings {
   /** Confidence at which a camera's face joins the person of its most similar face. */
   personThreshold: number;
+  /** Camera faces join persons seen by any camera (true), or only by the same camera. */
+  personGlobal: boolean;
   friendDays: number;
   friendIntervalHours: number;
 }
@@ -28,6 +32,7 @@ export interface FindFaceSettings {
 export function findfaceSettings(config: Config): FindFaceSettings {
   return {
     personThreshold: config.findfacePersonThreshold,
+    personGlobal: config.findfacePersonGlobal,
     friendDays: config.findfaceFriendDays,
     friendIntervalHours: config.findfaceFriendIntervalHours,
   };
@@ -44,16 +49,37 @@ export interface FindFaceDeps {
 
 export interface FindFace extends FindFaceDeps {
   scale: ConfidenceScale;
+  /** The signature that opens a face's photo and thumbnail URLs without a token. */
+  signature(face: { id: number; uuid: string }): Promise<string>;
 }
 
+/** The server secret that signs photo and thumbnail URLs (src/store/server-secrets.ts). */
+const URL_SECRET = 'findface.photo-urls';
+
 export function findFace(deps: FindFaceDeps): FindFace {
+  let secret: Promise<Buffer> | undefined;
   return {
     ...deps,
     // NtechLab: "the URL ... should be public (without authentication) and direct (without any redirects)";
     // parameters may come in the query string too.
     image: { ...deps.image, url: { ...deps.image.url, maxRedirects: 0 }, valueSources: ['json', 'form', 'multipart', 'query'] },
     scale: confidenceScale(deps.services.calibration),
+    signature: async (face) => {
+      secret ??= serverSecret(deps.db, URL_SECRET).catch((err: unknown) => {
+        secret = undefined;
+        throw err;
+      });
+      return crypto.createHmac('sha256', await secret).update(`${face.id}:${face.uuid}`).digest('base64url').slice(0, 22);
+    },
   };
+}
+
+/** A signature given with a URL, checked in constant time. */
+export async function signatureMatches(ff: FindFace, face: { id: number; uuid: string }, given: unknown): Promise<boolean> {
+  if (typeof given !== 'string') return false;
+  const want = Buffer.from(await ff.signature(face));
+  const got = Buffer.from(given);
+  return got.length === want.length && crypto.timingSafeEqual(got, want);
 }
 
 export function callContext(ctx: Koa.Context, endpoint: string, cameraId?: number | null): CallContext {
@@ -214,14 +240,14 @@ export function readCamId(ctx: Koa.Context): string | undefined {
   return String(v).trim();
 }
 
-/** meta: a face's text (its person's name); undefined when absent, "" when blank. */
+/** meta: a face's text (its person's name); undefined when absent, "" when blank (spaces only too). */
 export function readMeta(ctx: Koa.Context): string | undefined {
   const v = params(ctx).find('meta')?.value;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' && typeof v !== 'number') throw badParam('meta', v, 'meta should be a string');
   const s = String(v);
   if (s.length > 255) throw badParam('meta', v, 'meta should be at most 255 characters');
-  return s;
+  return s.trim() === '' ? '' : s;
 }
 
 /** ISO 8601 with microseconds, as FindFace writes times (UTC, no zone). */

@@ -16,6 +16,8 @@ export interface FaceRendering {
   galleries: Galleries;
   /** Persons who are friends ('friend or foe'). */
   friends: Set<number>;
+  /** Each face's URL signature (photo and thumbnail open without a token). */
+  signatures: Map<number, string>;
 }
 
 /** v1's attributes: age (years, fractional), gender, the two likeliest emotions. */
@@ -35,6 +37,7 @@ export function attributesJson(a: FaceAttributes | undefined): Record<string, un
 
 export function faceJson(face: Face, r: FaceRendering): Record<string, unknown> {
   const url = `${r.base}/${r.version}/face/id/${face.id}`;
+  const sig = `?sig=${r.signatures.get(face.id) ?? ''}`;
   const photoUrl = face.attributes[PHOTO_URL];
   const box = face.box ? bboxJson(face.box) : { x1: 0, y1: 0, x2: 0, y2: 0 };
   const personId = face.personId ?? 0;
@@ -43,10 +46,10 @@ export function faceJson(face: Face, r: FaceRendering): Record<string, unknown> 
     meta: face.personName ?? '',
     person_id: personId,
     galleries: r.galleries.of(face.collectionIds),
-    photo: typeof photoUrl === 'string' ? photoUrl : `${url}/photo`,
+    photo: typeof photoUrl === 'string' ? photoUrl : `${url}/photo${sig}`,
     photo_hash: face.photoSha256 ? face.photoSha256.subarray(0, 16).toString('hex') : '',
-    thumbnail: `${url}/thumbnail`,
-    normalized: `${url}/thumbnail`,
+    thumbnail: `${url}/thumbnail${sig}`,
+    normalized: `${url}/thumbnail${sig}`,
     timestamp: timestamp(face.createdAt),
     friend: r.friends.has(personId),
     ...box,

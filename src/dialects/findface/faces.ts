@@ -7,10 +7,13 @@ import { DomainError } from '../../domain/errors';
 import type { Face } from '../../domain/faces';
 import type { AnalyzedFace, Box, ImageAnalysis } from '../../domain/types';
 import { ensureCamera } from '../../store/cameras';
-import { bboxJson, callContext, type FindFace, type MfSelector } from './context';
+import { getFacesByIds, setFaceCamera } from '../../store/faces';
+import { baseUrl, bboxJson, callContext, versionOf, type FindFace, type MfSelector } from './context';
 import { faceJson, friendsAmong } from './face-json';
 import type { Galleries } from './galleries';
-import { baseUrl, versionOf } from './context';
+
+/** Nearest faces looked at for one captured by the same camera (FINDFACE_PERSON_GLOBAL=false). */
+const PER_CAMERA_CANDIDATES = 50;
 
 /** How many detections a selection needs. */
 export function detectionLimit(select: MfSelector, boxes?: readonly Box[]): number {
@@ -43,7 +46,8 @@ export function chooseFaces(analysis: ImageAnalysis, select: MfSelector, boxes: 
 /** The faces as FindFace objects, with their galleries and friend flags. */
 export async function renderFaces(ff: FindFace, ctx: Koa.Context, g: Galleries, faces: readonly Face[]): Promise<Record<string, unknown>[]> {
   const friends = await friendsAmong(ff, faces.map((f) => f.personId), g.scope);
-  const r = { base: baseUrl(ctx), version: versionOf(ctx), galleries: g, friends };
+  const signatures = new Map(await Promise.all(faces.map(async (f) => [f.id, await ff.signature(f)] as const)));
+  const r = { base: baseUrl(ctx), version: versionOf(ctx), galleries: g, friends, signatures };
   return faces.map((f) => faceJson(f, r));
 }
 
@@ -66,12 +70,18 @@ export async function assignPersons(
   const out: Face[] = [];
   const events = [];
   for (const { face, analyzed } of enrolled) {
+    if (camera) await setFaceCamera(ff.db, face.id, camera.id); // the camera is made once the photo is accepted
     let current = face;
     let reference: { faceId: number; cosine: number; far: number } | undefined;
     if (face.personId === null) {
       if (camera) {
-        const hits = await ff.services.identification.search(analyzed.embedding, { collectionIds: g.scope, limit: 3, by: 'face', minCosine: personCosine });
-        const best = hits.find((h) => h.faceId !== face.id && h.personId !== null);
+        // Per camera: the nearest faces, then the best one this camera captured.
+        const limit = ff.settings.personGlobal ? 3 : PER_CAMERA_CANDIDATES;
+        const hits = (await ff.services.identification.search(analyzed.embedding, { collectionIds: g.scope, limit, by: 'face', minCosine: personCosine })).filter(
+          (h) => h.faceId !== face.id && h.personId !== null,
+        );
+        const sameCamera = ff.settings.personGlobal ? undefined : await getFacesByIds(ff.db, hits.map((h) => h.faceId));
+        const best = hits.find((h) => !sameCamera || sameCamera.get(h.faceId)?.cameraId === camera.id);
         if (best) {
           reference = best;
           current = await ff.services.faces.setPerson(face.id, g.scope, best.personId);

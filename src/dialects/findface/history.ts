@@ -79,8 +79,11 @@ async function history(ff: FindFace, ctx: Koa.Context, personId: number | undefi
   const page = events.slice(0, limit);
   const friends = await regularPersons(ff.db, [...new Set(page.map((e) => e.personId))], g.scope, ff.settings.friendDays, since);
   const base = `${baseUrl(ctx)}/${versionOf(ctx)}`;
+  const signatures = new Map<number, string>();
+  for (const e of page) if (e.faceId !== null && e.faceUuid !== null) signatures.set(e.faceId, await ff.signature({ id: e.faceId, uuid: e.faceUuid }));
   const results = page.map((e) => {
-    const face = e.faceId === null ? null : `${base}/face/id/${e.faceId}`;
+    const face = e.faceId === null || !e.faceUuid ? null : `${base}/face/id/${e.faceId}`;
+    const sig = e.faceId === null ? '' : `?sig=${signatures.get(e.faceId)}`;
     return {
       id: e.id,
       person_id: e.personId,
@@ -88,9 +91,9 @@ async function history(ff: FindFace, ctx: Koa.Context, personId: number | undefi
       cam_id: e.cameraName,
       meta: e.personName ?? '',
       friend: friends.has(e.personId),
-      photo: face ? `${face}/photo` : '',
+      photo: face ? `${face}/photo${sig}` : '',
       photo_hash: e.photoSha256 ? e.photoSha256.subarray(0, 16).toString('hex') : '',
-      screenshot: face ? `${face}/thumbnail` : '',
+      screenshot: face ? `${face}/thumbnail${sig}` : '',
       timestamp: timestamp(e.occurredAt),
       ...(e.box ? bboxJson(e.box) : { x1: 0, y1: 0, x2: 0, y2: 0 }),
     };

@@ -72,6 +72,8 @@ const QUERIES: Partial<Record<Op, string[]>> = {
   galleryFaces: ['limit', 'max_id', 'min_id'],
   personHistory: ['cam_ids', 'start', 'end'],
   historySearchGet: ['person_id', 'cam_ids', 'start', 'end', 'friend', 'limit', 'max_id'],
+  facePhoto: ['sig'],
+  faceThumbnail: ['sig'],
 };
 
 const RESPONSES: Partial<Record<Op, OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject>> = {
@@ -102,7 +104,7 @@ function operation(r: RouteSpec, version: string): OpenAPIV3.OperationObject {
     summary: r.summary,
     operationId: `${version}_${r.op}`,
     tags: [version],
-    ...(r.scope === null ? { security: [] } : {}),
+    ...(r.scope === null ? { security: [] } : r.signed ? { security: [{ token: [] }, {}], description: 'With the `sig` of the URL a face object gives, no token is needed' } : {}),
     parameters: [...pathParams, ...queryParams],
     ...(body
       ? {

@@ -9,7 +9,8 @@ import type { AttributeName } from '../../domain/types';
 import { keyAuth } from '../../http/auth';
 import { params } from '../../http/params';
 import { faceThumbnail, saveFaceThumbnail } from '../../console/queries';
-import { countFaces, facesByPersonName } from '../../store/faces';
+import { countFaces, facesByPersonName, getFace } from '../../store/faces';
+import type { Face } from '../../domain/faces';
 import {
   analysing,
   boxKey,
@@ -25,6 +26,7 @@ import {
   readProbeBox,
   readThreshold,
   callContext,
+  signatureMatches,
   versionOf,
   VERSIONS,
   type FindFace,
@@ -45,6 +47,8 @@ export interface RouteSpec {
   scope: Scope | null;
   summary: string;
   op: Op;
+  /** Also opened by a signature in the URL (`sig`) instead of a token. */
+  signed?: boolean;
 }
 
 export type Op =
@@ -62,8 +66,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/face/id/:id', scope: 'read', op: 'getFace', summary: 'One face' },
   { method: 'put', path: '/face/id/:id', scope: 'write', op: 'updateFace', summary: 'Changes a face\'s meta, person_id or galleries (add / del / set)' },
   { method: 'delete', path: '/face/id/:id', scope: 'write', op: 'deleteFace', summary: 'Deletes a face' },
-  { method: 'get', path: '/face/id/:id/photo', scope: 'read', op: 'facePhoto', summary: 'The photo a face was uploaded in (kept with SAVE_IMAGES)' },
-  { method: 'get', path: '/face/id/:id/thumbnail', scope: 'read', op: 'faceThumbnail', summary: 'A JPEG crop of the face' },
+  { method: 'get', path: '/face/id/:id/photo', scope: 'read', op: 'facePhoto', signed: true, summary: 'The photo a face was uploaded in (kept with SAVE_IMAGES)' },
+  { method: 'get', path: '/face/id/:id/thumbnail', scope: 'read', op: 'faceThumbnail', signed: true, summary: 'A JPEG crop of the face' },
   { method: 'get', path: '/face/meta/:meta', scope: 'read', op: 'facesByMeta', summary: 'The faces with this meta' },
   { method: 'delete', path: '/face/meta/:meta', scope: 'write', op: 'deleteByMeta', summary: 'Deletes the faces with this meta' },
   { method: 'get', path: '/face/gallery/:gallery/meta/:meta', scope: 'read', op: 'galleryFacesByMeta', summary: 'The faces of a gallery with this meta' },
@@ -74,7 +78,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/galleries', scope: 'read', op: 'galleries', summary: 'The token\'s galleries, default first' },
   { method: 'post', path: '/galleries', scope: 'write', op: 'createGalleryByBody', summary: 'Creates the gallery named in the body ({"name"})' },
   { method: 'post', path: '/galleries/:gallery', scope: 'write', op: 'createGallery', summary: 'Creates a gallery' },
-  { method: 'delete', path: '/galleries/:gallery', scope: 'write', op: 'deleteGallery', summary: 'Deletes a gallery (its faces stay in default)' },
+  { method: 'delete', path: '/galleries/:gallery', scope: 'write', op: 'deleteGallery', summary: 'Deletes a gallery and its faces' },
   { method: 'get', path: '/persons', scope: 'read', op: 'persons', summary: 'Every person' },
   { method: 'get', path: '/person/id/:id', scope: 'read', op: 'person', summary: 'One person with its faces' },
   { method: 'get', path: '/person/history/id/:id', scope: 'read', op: 'personHistory', summary: 'A person\'s camera history (cam_ids, start, end)' },
@@ -87,6 +91,22 @@ export const ROUTES: readonly RouteSpec[] = [
 export const MAX_N = 1000;
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 1000;
+
+/**
+ * The face of a photo or thumbnail URL: opened by the URL's signature (as the face objects hand it out: the URL
+ * works without a token, like FindFace's own static photo URLs, and cannot be guessed), or by a token that may
+ * see the face.
+ */
+async function photoFace(ff: FindFace, ctx: Koa.Context): Promise<{ face: Face; scope: readonly number[] }> {
+  const id = pathId(ctx.params.id, 'face');
+  if (ctx.state.grant) {
+    const g = await galleriesOf(ff, ctx);
+    return { face: await ff.services.faces.get(id, g.scope), scope: g.scope };
+  }
+  const face = await getFace(ff.db, id);
+  if (!face || !(await signatureMatches(ff, face, ctx.query.sig))) throw new DomainError('FACE_NOT_FOUND', `face ${id} not found`, { face: id });
+  return { face, scope: face.collectionIds };
+}
 
 /** Answers 200 with an empty body (FindFace answers deletes with an empty body; some clients take only 200). */
 function empty(ctx: Koa.Context): void {
@@ -347,19 +367,18 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
     },
 
     async facePhoto(ctx) {
-      const g = await galleriesOf(ff, ctx);
-      const photo = await ff.services.faces.photo(pathId(ctx.params.id, 'face'), g.scope);
+      const { face, scope } = await photoFace(ff, ctx);
+      const photo = await ff.services.faces.photo(face.id, scope);
       if (!photo) throw new DomainError('FACE_NOT_FOUND', 'the photo of this face is not kept (SAVE_IMAGES=false)', { face: ctx.params.id });
       ctx.type = photo.mimeType;
       ctx.body = photo.bytes;
     },
 
     async faceThumbnail(ctx) {
-      const g = await galleriesOf(ff, ctx);
-      const face = await ff.services.faces.get(pathId(ctx.params.id, 'face'), g.scope);
+      const { face, scope } = await photoFace(ff, ctx);
       let jpeg = await faceThumbnail(ff.db, face.id);
       if (!jpeg) {
-        const photo = await ff.services.faces.photo(face.id, g.scope);
+        const photo = await ff.services.faces.photo(face.id, scope);
         if (!photo || !face.box) throw new DomainError('FACE_NOT_FOUND', 'no thumbnail of this face is kept', { face: face.id });
         jpeg = await ff.cropper.crop(photo.bytes, face.box);
         await saveFaceThumbnail(ff.db, face.id, jpeg);
@@ -404,10 +423,8 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
       if (name === DEFAULT_GALLERY) throw badParam('gallery', name, 'the default gallery cannot be deleted');
       const id = g.idOf(name);
       if (!g.ownsGallery(id)) throw badParam('gallery', name, `gallery ${name} is a collection shared with this token by an administrator; it is not deleted here`);
-      // Every face stays in default: those only in this gallery move to the token's default collection first.
-      for (const face of await ff.services.faces.list(g.scope, {}, undefined, [id])) {
-        if (face.collectionIds.every((c) => c === id)) await ff.services.faces.setCollections(face.id, g.scope, { add: [g.defaultId] });
-      }
+      // NtechLab: "Deletes the gallery and all faces in it" (docs/methods.rst).
+      await ff.services.faces.deleteWhere(g.scope, {}, [id]);
       await ff.services.collections.delete(id);
       ff.services.keys.forgetGrants();
       empty(ctx);
@@ -466,8 +483,11 @@ export function registerRoutes(router: Router, ff: FindFace): void {
     for (const r of ROUTES) {
       const path = `/${v}${r.path}`;
       const handler: Koa.Middleware = (ctx) => h[r.op](ctx);
+      const auth = keyAuth({ keys: ff.services.keys, schemes: ['token'], kinds: ['findface'], scope: r.scope ?? undefined });
       if (r.scope === null) router[r.method](path, handler);
-      else router[r.method](path, keyAuth({ keys: ff.services.keys, schemes: ['token'], kinds: ['findface'], scope: r.scope }), handler);
+      // A signed photo or thumbnail URL needs no token (photoFace checks the signature).
+      else if (r.signed) router[r.method](path, (ctx, next) => (ctx.query.sig !== undefined && !ctx.get('authorization') ? next() : auth(ctx, next)), handler);
+      else router[r.method](path, auth, handler);
     }
   }
 }
