@@ -4,6 +4,7 @@
 // checked in a real browser (Debian's chromium driven by playwright-core) that is refused every other host.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { chromium, type Browser } from 'playwright-core';
 import type { RunningServer } from '../src/server';
 import { documentedRoutes, servedRoutes, type OpenApiDocument } from '../src/http/openapi';
@@ -68,6 +69,14 @@ describe('OpenAPI documents and /docs', function () {
         for (const part of target.split('/')) node = (node as Record<string, unknown> | undefined)?.[part];
         assert.ok(node, `${d.name}: $ref #/${target} resolves to nothing`);
       }
+    }
+  });
+
+  it('each document is valid OpenAPI 3 by the specification\'s own schema (swagger-parser)', async () => {
+    for (const d of products()) {
+      // validate() dereferences in place: a copy, so the served document stays as it is.
+      const copy = JSON.parse(JSON.stringify(d.openapi)) as Parameters<typeof SwaggerParser.validate>[0];
+      await assert.doesNotReject(SwaggerParser.validate(copy), `${d.name}'s document`);
     }
   });
 
