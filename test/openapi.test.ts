@@ -100,6 +100,10 @@ describe('OpenAPI documents and /docs', function () {
     const init = await (await fetch(`${server.url}/docs/init.js`)).text();
     for (const d of products()) assert.ok(init.includes(`openapi/${d.name}.json`), `/docs lists ${d.name}`);
     assert.equal((await fetch(`${server.url}/docs/package.json`)).status, 404, 'only the UI\'s own assets are served');
+    // /docs/ would break the page's relative links (docs/...): it is sent to /docs.
+    const slash = await fetch(`${server.url}/docs/`, { redirect: 'manual' });
+    assert.equal(slash.status, 302);
+    assert.equal(new URL(slash.headers.get('location')!, `${server.url}/docs/`).href, `${server.url}/docs`);
     assert.equal((await fetch(`${server.url}/openapi/nope.json`)).status, 404);
   });
 
