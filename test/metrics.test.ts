@@ -114,7 +114,7 @@ for (const storeName of ['embedded', 'postgres'] as const) {
         detected += replies.filter((r) => r.status === 200).length;
       }
       assert.ok(busy > 0, 'the burst was refused at least once');
-      await s.events.flush();
+      await s.services.events.flush(); // the thumbnail crops first, then the writer
       const after = await scrape(s.url);
       const moved = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
       const movedSum = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
