@@ -68,7 +68,7 @@ function startCompiled(env: Record<string, string>, cwd = REPO_ROOT): Promise<Sp
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 60 s:\n${logs.join('\n')}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 120 s:\n${logs.join('\n')}`)), 120_000);
     const onData = (d: Buffer) => {
       buffer += d.toString();
       let nl;
