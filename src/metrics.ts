@@ -6,13 +6,17 @@
 //                  faceserver_inference_duration_seconds (queue wait included), faceserver_inference_stage_seconds{stage}
 //   matcher        faceserver_index_faces{collection_id, collection}, faceserver_index_memory_bytes,
 //                  faceserver_search_duration_seconds, faceserver_searches_total
-//   events         faceserver_events_pending, faceserver_events_write_duration_seconds, faceserver_events_written_total
+//   events         faceserver_events_pending, faceserver_events_write_duration_seconds, faceserver_events_written_total,
+//                  faceserver_events_dropped_total (refused by the database), faceserver_events_write_retries_total
 //   database       faceserver_db_pool_connections{state: max, total, idle, busy}, faceserver_db_pool_waiting
+//   build          faceserver_build_info{version, node, database} = 1
 //   process        prom-client's default set (process_cpu_seconds_total, process_resident_memory_bytes,
 //                  nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, nodejs_gc_duration_seconds, ...)
 // Guarded by its own settings: METRICS (serve it at all), METRICS_ALLOWED_ADDRESSES (callers besides loopback,
 // as for the admin API) and METRICS_TOKEN (a bearer token scrapes must send, when set).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -25,6 +29,15 @@ import { readCredential } from './http/auth';
 import type { Db } from './store/db';
 
 export const METRICS_PATH = '/metrics';
+
+/** package.json's version (src/ and dist/ are both one level below it). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Request and inference latencies: 1 ms to 30 s. */
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -61,6 +74,9 @@ export class ServerMetrics {
   private readonly searchSeconds: Histogram;
   private readonly eventsWritten: Counter;
   private readonly eventWriteSeconds: Histogram;
+  private readonly eventsDropped: Counter;
+  private readonly eventRetries: Counter;
+  private readonly buildInfo: Gauge<'version' | 'node' | 'database'>;
   private inFlight = 0;
   private sources?: MetricsSources;
   private readonly merged: Registry;
@@ -96,6 +112,9 @@ export class ServerMetrics {
     this.searchSeconds = new Histogram({ name: 'faceserver_search_duration_seconds', help: 'Time of one search of a collection', buckets: FAST_SECONDS, registers });
     this.eventsWritten = new Counter({ name: 'faceserver_events_written_total', help: 'Recognition events written to the database', registers });
     this.eventWriteSeconds = new Histogram({ name: 'faceserver_events_write_duration_seconds', help: 'Time of one COPY of recognition events', buckets: SECONDS, registers });
+    this.eventsDropped = new Counter({ name: 'faceserver_events_dropped_total', help: 'Recognition events the database refused outright (logged, then dropped)', registers });
+    this.eventRetries = new Counter({ name: 'faceserver_events_write_retries_total', help: 'Event writes that failed for want of the database and were retried', registers });
+    this.buildInfo = new Gauge({ name: 'faceserver_build_info', help: 'Always 1: the version, Node.js and database kind', labelNames: ['version', 'node', 'database'], registers });
 
     // collect() runs with the gauge as `this`; these reach the server's parts.
     const sources = () => this.sources;
@@ -159,6 +178,7 @@ export class ServerMetrics {
   /** The running server's parts the gauges read. */
   attach(sources: MetricsSources): void {
     this.sources = sources;
+    this.buildInfo.set({ version: packageVersion(), node: process.version, database: sources.db.kind }, 1);
   }
 
   /** One answered HTTP request (called by the HTTP app for every request). */
@@ -218,10 +238,14 @@ export class ServerMetrics {
     };
   }
 
-  /** The event writer's onWritten. */
-  readonly eventsCopied = (events: number, ms: number): void => {
-    this.eventsWritten.inc(events);
-    this.eventWriteSeconds.observe(ms / 1000);
+  /** The event writer's onWritten, onDropped and onRetry. */
+  readonly eventWriterHooks = {
+    onWritten: (events: number, ms: number): void => {
+      this.eventsWritten.inc(events);
+      this.eventWriteSeconds.observe(ms / 1000);
+    },
+    onDropped: (events: number): void => this.eventsDropped.inc(events),
+    onRetry: (): void => this.eventRetries.inc(),
   };
 
   /** Everything, in Prometheus's text format. */

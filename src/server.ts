@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       else if (deleted) log.info({ deleted }, 'old recognition events deleted');
     });
     retention.start();
-    const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs, onWritten: metrics.eventsCopied });
+    const events = new EventWriter(db, { log: log.child({ component: 'recognition-events' }), delayMs: config.eventsFlushMs, ...metrics.eventWriterHooks });
     metrics.attach({ engine, faceIndex, events, db });
     // Face crops for the console (THUMBNAILS): events get theirs cut behind the response, between the domain
     // and the writer; faces whose photos are not kept get theirs cut behind the enrolment.

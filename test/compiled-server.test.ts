@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Api, identificationSet, photo, requireFacedata } from './support/compreface';
 import { spawnCli, cliEnv } from './support/cli';
-import { REPO_ROOT } from './support/server';
+import { REPO_ROOT, removeTempDir, tempDir } from './support/server';
 import { forEachStore } from './support/stores';
 
 const DIST = path.join(REPO_ROOT, 'dist');
@@ -26,18 +26,49 @@ interface Spawned {
   exited: Promise<number | null>;
 }
 
+/**
+ * A production install's layout in a temp folder: what `npm run release` packs (dist/, bin/, migrations, assets,
+ * the lock file) and, in node_modules/, only the packages `npm ci --omit=dev` installs (the lock file's entries
+ * not marked dev), linked from this checkout's; no src/, no TypeScript, no tsx. The built addon, the console
+ * bundle and the models are linked in, as the install's own build and bin/setup would make them.
+ */
+function productionLayout(): { dir: string; packages: number } {
+  const dir = tempDir('faceserver-production-');
+  fs.cpSync(DIST, path.join(dir, 'dist'), { recursive: true });
+  for (const f of ['bin', 'package.json', 'package-lock.json', 'models.sha256', 'scripts/build-server.mjs']) {
+    fs.cpSync(path.join(REPO_ROOT, f), path.join(dir, f), { recursive: true });
+  }
+  for (const f of ['migrations', 'assets', 'models', 'build/Release', 'build/console']) {
+    if (!fs.existsSync(path.join(REPO_ROOT, f))) continue;
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.symlinkSync(fs.realpathSync(path.join(REPO_ROOT, f)), path.join(dir, f));
+  }
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  let packages = 0;
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    // Top-level packages only (nested ones come with their parent's folder), and only those installed here.
+    if (!key.startsWith('node_modules/') || key.slice('node_modules/'.length).includes('node_modules/') || entry.dev) continue;
+    const from = path.join(REPO_ROOT, key);
+    if (!fs.existsSync(from)) continue; // another platform's optional binary
+    fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+    fs.symlinkSync(fs.realpathSync(from), path.join(dir, key));
+    packages++;
+  }
+  return { dir, packages };
+}
+
 /** `node dist/main.js` with only `env` (and PATH) as settings; resolves once it logs its URL. */
-function startCompiled(env: Record<string, string>): Promise<Spawned> {
+function startCompiled(env: Record<string, string>, cwd = REPO_ROOT): Promise<Spawned> {
   const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', WORKERS: '2', MODELS_DIR: path.join(REPO_ROOT, 'models'), LOG_LEVEL: 'info', ...env },
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', WORKERS: '2', MODELS_DIR: path.join(cwd, 'models'), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 60 s:\n${logs.join('\n')}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in 120 s:\n${logs.join('\n')}`)), 120_000);
     const onData = (d: Buffer) => {
       buffer += d.toString();
       let nl;
@@ -110,6 +141,52 @@ describe('compiled build (dist/)', function () {
     walk(DIST);
     assert.ok(files >= 100, `${files} compiled files`);
     assert.ok(imports >= 200, `${imports} relative imports checked`);
+  });
+
+  it('runs from a production layout: only the run-time packages, no sources, no TypeScript or tsx', async function () {
+    requireFacedata(this);
+    const { dir, packages } = productionLayout();
+    let server: Spawned | undefined;
+    const dataDir = tempDir('faceserver-production-data-');
+    try {
+      assert.ok(packages > 50, `${packages} run-time packages`);
+      for (const dev of ['typescript', 'tsx', 'esbuild', 'mocha']) assert.ok(!fs.existsSync(path.join(dir, 'node_modules', dev)), `${dev} is not there`);
+      assert.ok(!fs.existsSync(path.join(dir, 'src')));
+      // `npm start`'s first step does nothing without sources.
+      const check = spawnSync(process.execPath, ['scripts/build-server.mjs', '--if-stale'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stderr);
+      const env = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+      server = await startCompiled(env, dir);
+      const made = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(dir, 'bin/faceserver'), 'keys', 'create', '--service', 'detection'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+      assert.equal(made.code, 0, made.err);
+      assert.match(made.err, /through the server at http/, 'the compiled CLI found the running server');
+      const key = made.out.trim().split('\n').at(-1)!;
+      const { people } = identificationSet(1);
+      const r = await new Api(server.url, key).post('/detection/detect?face_plugins=age,gender', { files: { file: photo(people[0].gallery) } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.result.length, 1);
+      assert.ok(r.body.result[0].age && r.body.result[0].gender);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+    } finally {
+      if (server && server.child.exitCode === null) {
+        server.child.kill('SIGKILL');
+        await server.exited;
+      }
+      removeTempDir(dataDir);
+      removeTempDir(dir);
+    }
   });
 
   forEachStore((_name, store) => {

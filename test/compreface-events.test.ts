@@ -3,6 +3,7 @@
 // meantime cleared, refused rows logged without biometric data, and a graceful shutdown that writes the queue.
 import assert from 'node:assert/strict';
 import { EventWriter, type EventLog } from '../src/store/event-writer';
+import { ServerMetrics } from '../src/metrics';
 import type { NewRecognitionEvent } from '../src/store/events';
 import type { Db } from '../src/store/db';
 import { openDb } from '../src/store/db';
@@ -14,6 +15,13 @@ import { forEachStore } from './support/stores';
 import { createTempDatabase, requirePostgres } from './support/postgres';
 import { Api, createKeys, identificationSet, photo, requireFacedata } from './support/compreface';
 import { migratedDataDir, removeTempDir, startTestServer } from './support/server';
+
+/** A counter's value in a ServerMetrics registry. */
+async function metricValue(metrics: ServerMetrics, name: string): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name);
+  assert.ok(metric, `no metric ${name}`);
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
 
 /** Keeps what the writer logs, to check what it says and that it says nothing biometric. */
 class KeptLog implements EventLog {
@@ -115,7 +123,8 @@ forEachStore((name, store) => {
 
     it('logs a row the database refuses (request id and SQLSTATE only) and writes the rest', async () => {
       const log = new KeptLog();
-      const writer = new EventWriter(db, { log, delayMs: 30_000 });
+      const metrics = new ServerMetrics();
+      const writer = new EventWriter(db, { log, delayMs: 30_000, ...metrics.eventWriterHooks });
       const bad = randomUnit(3);
       bad[7] = Number.NaN; // pgvector refuses NaN
       await writer.write([event('refused-1')]);
@@ -134,6 +143,9 @@ forEachStore((name, store) => {
       const text = JSON.stringify(line);
       assert.ok(!text.includes(String(bad[0]).slice(0, 8)), 'no embedding values in the log');
       assert.ok(!/embedding|box/i.test(Object.keys(line.details).join()), 'no biometric fields in the log');
+      // The /metrics figures of the writer say the same.
+      assert.equal(await metricValue(metrics, 'faceserver_events_dropped_total'), 1);
+      assert.equal(await metricValue(metrics, 'faceserver_events_written_total'), 2);
     });
 
     it('close() writes the queue; on a database gone away it logs the events it lost, past its deadline', async () => {
@@ -148,7 +160,8 @@ forEachStore((name, store) => {
       if (name === 'embedded') await db.close();
       const doomed = await store.open();
       const log = new KeptLog();
-      const lost = new EventWriter(doomed, { log, delayMs: 30_000, maxRetryDelayMs: 50 });
+      const metrics = new ServerMetrics();
+      const lost = new EventWriter(doomed, { log, delayMs: 30_000, maxRetryDelayMs: 50, ...metrics.eventWriterHooks });
       await lost.write([event('lost-1'), event('lost-1'), event('lost-1')]);
       await doomed.close();
       const t0 = Date.now();
@@ -159,6 +172,7 @@ forEachStore((name, store) => {
       assert.ok(gaveUp, JSON.stringify(log.lines));
       assert.equal(gaveUp.details.lost, 3);
       assert.deepEqual(gaveUp.details.requestIds, ['lost-1']);
+      assert.ok((await metricValue(metrics, 'faceserver_events_write_retries_total')) >= 1, 'the retries are counted');
       if (name === 'embedded') db = await store.open();
       assert.equal((await eventsOf(db, 'lost-')).length, 0);
     });

@@ -4,10 +4,12 @@
 // dialect, route and status with their histograms, inference outcomes, rejections and stages, the matcher's
 // faces per collection and searches, the event writer's writes and backlog, the database pool, the process.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { RunningServer } from '../src/server';
 import { Api, createKeys, identificationSet, photo, requireFacedata, type Keys } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
-import { startTestServer } from './support/server';
+import { REPO_ROOT, startTestServer } from './support/server';
 
 const TOKEN = 'metrics-token-for-the-test-0123';
 
@@ -112,7 +114,7 @@ for (const storeName of ['embedded', 'postgres'] as const) {
         detected += replies.filter((r) => r.status === 200).length;
       }
       assert.ok(busy > 0, 'the burst was refused at least once');
-      await s.events.flush();
+      await s.services.events.flush(); // the thumbnail crops first, then the writer
       const after = await scrape(s.url);
       const moved = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
       const movedSum = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
@@ -160,6 +162,8 @@ for (const storeName of ['embedded', 'postgres'] as const) {
       assert.equal(moved('faceserver_events_written_total'), probeFaces);
       assert.ok(moved('faceserver_events_write_duration_seconds_count') >= 1);
       assert.equal(value(after, 'faceserver_events_pending'), 0);
+      assert.equal(moved('faceserver_events_dropped_total'), 0);
+      assert.equal(moved('faceserver_events_write_retries_total'), 0);
 
       // The database pool.
       const max = value(after, 'faceserver_db_pool_connections', { state: 'max' });
@@ -170,6 +174,10 @@ for (const storeName of ['embedded', 'postgres'] as const) {
         value(after, 'faceserver_db_pool_connections', { state: 'total' }),
       );
       assert.ok(after.has('faceserver_db_pool_waiting'));
+
+      // What runs.
+      const version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      assert.equal(value(after, 'faceserver_build_info', { version, node: process.version, database: storeName }), 1);
 
       // The process.
       assert.ok(value(after, 'process_resident_memory_bytes') > 50e6);

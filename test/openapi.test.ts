@@ -4,6 +4,7 @@
 // checked in a real browser (Debian's chromium driven by playwright-core) that is refused every other host.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { chromium, type Browser } from 'playwright-core';
 import type { RunningServer } from '../src/server';
 import { documentedRoutes, servedRoutes, type OpenApiDocument } from '../src/http/openapi';
@@ -71,6 +72,14 @@ describe('OpenAPI documents and /docs', function () {
     }
   });
 
+  it('each document is valid OpenAPI 3 by the specification\'s own schema (swagger-parser)', async () => {
+    for (const d of products()) {
+      // validate() dereferences in place: a copy, so the served document stays as it is.
+      const copy = JSON.parse(JSON.stringify(d.openapi)) as Parameters<typeof SwaggerParser.validate>[0];
+      await assert.doesNotReject(SwaggerParser.validate(copy), `${d.name}'s document`);
+    }
+  });
+
   it('serves each document at /openapi/<dialect>.json and /docs without credentials', async () => {
     for (const d of products()) {
       const res = await fetch(`${server.url}/openapi/${d.name}.json`);
@@ -91,6 +100,10 @@ describe('OpenAPI documents and /docs', function () {
     const init = await (await fetch(`${server.url}/docs/init.js`)).text();
     for (const d of products()) assert.ok(init.includes(`openapi/${d.name}.json`), `/docs lists ${d.name}`);
     assert.equal((await fetch(`${server.url}/docs/package.json`)).status, 404, 'only the UI\'s own assets are served');
+    // /docs/ would break the page's relative links (docs/...): it is sent to /docs.
+    const slash = await fetch(`${server.url}/docs/`, { redirect: 'manual' });
+    assert.equal(slash.status, 302);
+    assert.equal(new URL(slash.headers.get('location')!, `${server.url}/docs/`).href, `${server.url}/docs`);
     assert.equal((await fetch(`${server.url}/openapi/nope.json`)).status, 404);
   });
 

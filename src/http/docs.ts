@@ -110,8 +110,9 @@ export function docsRouter(names: string[], titles: Map<string, string>): Router
   };
   router.get('/docs', (ctx) => {
     // Relative links (docs/...) so the page works under a reverse proxy's path prefix: /docs, never /docs/.
+    // (A relative Location, so that a proxy's path prefix is kept: /prefix/docs/ -> /prefix/docs.)
     if (ctx.originalUrl.split('?')[0].endsWith('/')) {
-      ctx.redirect(ctx.originalUrl.replace(/\/+(\?|$)/, '$1'));
+      ctx.redirect(`../docs${ctx.search}`);
       return;
     }
     ctx.set('Content-Security-Policy', CSP);

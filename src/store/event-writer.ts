@@ -32,6 +32,10 @@ export interface EventWriterOptions {
   maxRetryDelayMs?: number;
   /** Told after each COPY that wrote events: how many, and how long it took (the /metrics figures). */
   onWritten?: (events: number, ms: number) => void;
+  /** Told when the database refused an event outright and it was dropped (after the log line). */
+  onDropped?: (events: number) => void;
+  /** Told when a write failed for want of the database and will be retried. */
+  onRetry?: () => void;
 }
 
 /** SQLSTATE classes of a statement the database refuses (bad data, constraint, bad SQL): retrying cannot help. */
@@ -60,6 +64,8 @@ export class EventWriter {
   private readonly maxQueued: number;
   private readonly maxRetryDelayMs: number;
   private readonly onWritten: (events: number, ms: number) => void;
+  private readonly onDropped: (events: number) => void;
+  private readonly onRetry: () => void;
   private queue: NewRecognitionEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
@@ -76,6 +82,8 @@ export class EventWriter {
     this.maxQueued = opts.maxQueued ?? 10_000;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5_000;
     this.onWritten = opts.onWritten ?? (() => {});
+    this.onDropped = opts.onDropped ?? (() => {});
+    this.onRetry = opts.onRetry ?? (() => {});
   }
 
   /** copyEvents, timed for onWritten. */
@@ -148,6 +156,7 @@ export class EventWriter {
         }
         if (Date.now() >= this.giveUpAt) return this.giveUp(err);
         this.log.warn({ err: describe(err), events: this.queue.length, retryInMs: retryDelayMs }, 'recognition events not written yet; will retry');
+        this.onRetry();
         await sleep(Math.min(retryDelayMs, Math.max(0, this.giveUpAt - Date.now())));
         retryDelayMs = Math.min(retryDelayMs * 2, this.maxRetryDelayMs);
       }
@@ -182,6 +191,7 @@ export class EventWriter {
         const state = sqlState(err);
         if (!state || !REFUSED.test(state)) return; // not this row's fault: drain() retries the rest
         this.log.error({ err: describe(err), requestId: event.requestId, endpoint: event.endpoint }, 'recognition event refused by the database; dropped');
+        this.onDropped(1);
       }
       this.queue.shift();
     }

@@ -59,7 +59,7 @@ const DETECT_PARAMS = [P.limit, P.detProb, P.plugins, P.status, P.detectFaces];
 /** One or more images: multipart files, base64 in a JSON body, or (faceserver's convenience) a raw image body. */
 function imageBody(fields: string[], extra: Record<string, OpenAPIV3.SchemaObject> = {}): OpenAPIV3.RequestBodyObject {
   const files = Object.fromEntries(fields.map((f) => [f, { type: 'string', format: 'binary' } as OpenAPIV3.SchemaObject]));
-  const base64 = Object.fromEntries(fields.map((f) => [f, { type: 'string', format: 'byte', description: 'base64 of the image' } as OpenAPIV3.SchemaObject]));
+  const base64 = Object.fromEntries(fields.map((f) => [f, { type: 'string', description: 'The image as base64 (a data: URL too), or an http(s) URL faceserver downloads (public addresses only unless URL_FETCH_ALLOW_PRIVATE)' } as OpenAPIV3.SchemaObject]));
   const content: OpenAPIV3.RequestBodyObject['content'] = {
     'multipart/form-data': { schema: { type: 'object', required: fields, properties: { ...files, ...extra } } },
     'application/json': { schema: { type: 'object', required: fields, properties: base64 } },
