@@ -100,6 +100,8 @@ start() {
   local NGINX
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   [[ -z $(instances) ]] || die "$DIR already runs a cluster: scripts/cluster.sh stop first"
+  # A source checkout whose server is compiled: compile once here, not in every instance at once.
+  if [[ -f $ROOT/scripts/build-server.mjs ]]; then node "$ROOT/scripts/build-server.mjs" --if-stale || die "the build failed"; fi
   mkdir -p "$DIR"
   printf 'PORT=%q\nHOST=%q\nBASE=%q\n' "$PORT" "$HOST" "$BASE" >"$DIR/cluster.env"
   for ((i = 1; i <= n; i++)); do
@@ -124,7 +126,7 @@ start() {
     ((SECONDS < deadline)) || { stop; die "the balancer does not answer on $HOST:$PORT ($DIR/nginx-error.log)"; }
     sleep 0.2
   done
-  echo "cluster: $n instances on 127.0.0.1:$((BASE + 1))-$((BASE + n)) behind nginx on http://$HOST:$PORT ($DIR)"
+  echo "cluster: $n instance(s) on 127.0.0.1:$((BASE + 1))-$((BASE + n)) behind nginx on http://$HOST:$PORT ($DIR)"
 }
 
 stop() {

@@ -85,7 +85,7 @@ describe('several instances behind nginx (scripts/cluster.sh)', function () {
       MODELS_DIR: path.join(REPO_ROOT, 'models'),
     };
     const started = await run(script, ['start', '2'], { env });
-    assert.match(started.stdout, /2 instances/);
+    assert.match(started.stdout, /2 instance\(s\) on/);
     balancer = `http://127.0.0.1:${port}`;
     instances = [1, 2].map((i) => `http://127.0.0.1:${base + i}`);
     pids = [1, 2].map((i) => Number(fs.readFileSync(path.join(dir!, `instance-${i}.pid`), 'utf8')));
