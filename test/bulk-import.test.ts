@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { readAdminSecret } from '../src/admin/local-files';
 import { parseCsv } from '../src/cli/bulk';
 import { EngineFaceAnalyzer } from '../src/domain/face-analyzer';
 import type { RunningServer } from '../src/server';
@@ -136,6 +137,30 @@ describe('faceserver import / export', function () {
       const people = await server.services.collections.byName('people');
       const persons = await server.services.persons.list([people.id]);
       assert.deepEqual(persons.map((p) => p.name).sort(), [...PEOPLE].sort());
+
+      // The bulk routes answer bad input as the rest of the admin API does: {"error": {code, message}}.
+      const secret = readAdminSecret({ dataDir: store.location.dataDir, adminSecret: undefined })!;
+      const admin = async (method: 'GET' | 'POST', route: string, body?: unknown, auth = true) => {
+        const res = await fetch(`${server!.url}/admin/v1/bulk${route}`, {
+          method,
+          headers: { ...(auth ? { authorization: `Bearer ${secret}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+        return [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
+      };
+      assert.deepEqual(await admin('GET', '/capacity', undefined, false), [401, 'KEY_MISSING']);
+      assert.deepEqual(await admin('POST', '/collections', {}), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', '/collections', { name: 'absent', create: false }), [404, 'COLLECTION_NOT_FOUND']);
+      assert.deepEqual(await admin('POST', '/collections', { name: 'x', create: 'yes' }), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('GET', '/collections/999999/enrolled'), [404, 'COLLECTION_NOT_FOUND']);
+      assert.deepEqual(await admin('GET', `/collections/${people.id}/enrolled?limit=0`), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('GET', `/collections/${people.id}/export?after=-1`), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/photos`, { name: 'x', image: '@@@' }), [400, 'INVALID_BASE64']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/photos`, { image: 'AAAA' }), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: 'x' }), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: [{ template: 'AAAA', person: null }] }), [400, 'TEMPLATE_MISMATCH']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: [{ template: 'AAAA', box: 'big' }] }), [400, 'INVALID_ARGUMENT']);
+      assert.equal(await server.services.faces.count([people.id]), photos.enrolled, 'nothing written by the refused calls');
 
       // 2. A re-run skips every enrolled photo (the refused ones are tried again, and refused again).
       const report2 = path.join(work, 'report2.json');

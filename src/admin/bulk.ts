@@ -147,9 +147,33 @@ function decodeImported(f: ImportedFace, i: number): { template: Buffer; embeddi
   const at = `faces[${i}]`;
   if (!f || typeof f !== 'object') throw new DomainError('INVALID_ARGUMENT', `${at} must be an object`, { param: at });
   if (typeof f.template !== 'string') throw new DomainError('MISSING_ARGUMENT', `${at}.template is required`, { param: `${at}.template` });
-  if (f.person !== null && f.person !== undefined) checkPersonName(f.person.name, `${at}.person.name`);
+  if (f.person !== null && f.person !== undefined) {
+    if (typeof f.person !== 'object') throw new DomainError('INVALID_ARGUMENT', `${at}.person must be an object or null`, { param: `${at}.person` });
+    checkPersonName(f.person.name, `${at}.person.name`);
+  }
+  if (f.photo !== undefined && (typeof f.photo !== 'object' || f.photo === null || typeof f.photo.data !== 'string')) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.photo must be {data: base64, mimeType}`, { param: `${at}.photo` });
+  }
+  const box = f.box as unknown as Record<string, unknown> | null | undefined;
+  if (box !== null && box !== undefined && !(typeof box === 'object' && ['x', 'y', 'width', 'height'].every((k) => Number.isFinite(box[k])))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.box must be {x, y, width, height} or null`, { param: `${at}.box` });
+  }
+  if (f.quality !== null && f.quality !== undefined && !Number.isFinite(f.quality)) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.quality must be a number or null`, { param: `${at}.quality` });
+  }
+  if (f.attributes !== undefined && (typeof f.attributes !== 'object' || f.attributes === null || Array.isArray(f.attributes))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.attributes must be an object`, { param: `${at}.attributes` });
+  }
+  if (f.photoSha256 !== null && f.photoSha256 !== undefined && !(typeof f.photoSha256 === 'string' && /^[0-9a-f]{64}$/.test(f.photoSha256))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.photoSha256 must be 64 hex digits or null`, { param: `${at}.photoSha256` });
+  }
   const template = Buffer.from(f.template, 'base64');
-  let embedding = Engine.embeddingFromTemplate(template); // TEMPLATE_MISMATCH for another model's
+  let embedding: Float32Array;
+  try {
+    embedding = Engine.embeddingFromTemplate(template);
+  } catch (err) {
+    throw new DomainError('TEMPLATE_MISMATCH', `${at}.template is not a template of this engine's model: ${(err as Error).message}`, { param: `${at}.template` });
+  }
   if (f.embedding !== undefined) {
     const exact = decodeEmbedding(f.embedding, `${at}.embedding`);
     // The template holds the same embedding with less precision: anything else is another face's.
