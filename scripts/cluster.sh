@@ -71,8 +71,8 @@ EOF
   }
   server {
     listen $HOST:$PORT;
-    # MAX_BODY_BYTES (10 MB) and a little: the server answers a too-large body in each API's own words.
-    client_max_body_size 11m;
+    # MAX_BODY_BYTES and a little: the server answers a too-large body in each API's own words.
+    client_max_body_size $(( ${MAX_BODY_BYTES:-10485760} + 1048576 ));
     client_body_buffer_size 1m;
     proxy_request_buffering off;
     proxy_http_version 1.1;
