@@ -28,6 +28,7 @@ import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { FaceCropper, UnkeptPhotoCrops } from '../console';
 import type { EnrolOutcome } from '../console/enrolment';
+import { ServerUnreachable } from './admin-client';
 import { RemoteBulkAdmin } from './bulk-client';
 import { findRunningServer } from './connect';
 import { UsageError, type Output } from './keys';
@@ -356,8 +357,9 @@ async function importPhotos(
   const bar = progressBar(io, items.length, 'photos');
   const started = process.hrtime.bigint();
   let next = 0;
+  let lost: Error | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !lost) {
       const i = next++;
       const item = items[i];
       let result: ItemResult;
@@ -371,6 +373,10 @@ async function importPhotos(
           result = { file: item.shown, person: item.name, outcome: r.outcome, ...(r.message ? { message: r.message } : {}) };
         }
       } catch (err) {
+        if (err instanceof ServerUnreachable) {
+          lost = err; // the server went away: stop, and say how to resume
+          break;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         const unreadable = code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR';
         result = { file: item.shown, person: item.name, outcome: unreadable ? 'unreadable' : 'failed', message: (err as Error).message };
@@ -385,6 +391,10 @@ async function importPhotos(
     bar.stop();
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (lost) {
+    const done = results.filter((r) => r?.outcome === 'enrolled').length;
+    throw new Error(`${lost.message}; ${done} photos were enrolled before it stopped: run the same import again to go on from there`);
+  }
   return reportImport(io, results, ignored, seconds, opts.report);
 }
 
