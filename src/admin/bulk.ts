@@ -4,7 +4,6 @@
 // Photos are enrolled one per call, as the console enrols them (the dominant face, the same quality rule, the
 // person named in the collection's namespace); exported faces come back as their templates, without the
 // engine, so a collection recognizes identically after an export and an import.
-import crypto from 'node:crypto';
 import { DomainError } from '../domain/errors';
 import type { FaceChangeSink } from '../domain/face-search';
 import type { FaceService } from '../domain/faces';
@@ -115,7 +114,6 @@ export function engineCapacity(engine: Engine): BulkCapacity {
 }
 
 const hex = (b: Buffer | null) => (b ? b.toString('hex') : null);
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest();
 
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > BULK_PAGE_MAX) {
@@ -220,14 +218,14 @@ export class LocalBulkAdmin implements BulkAdmin {
   async enrolled(collectionId: number, afterId: number, limit: number): Promise<EnrolledFace[]> {
     checkLimit(limit);
     await this.collectionById(collectionId);
-    const r = await this.db.query<{ id: number; photo_sha256: Buffer | null; template: Buffer; name: string | null }>(
-      `SELECT f.id, f.photo_sha256, f.template, p.name FROM faces f
+    const r = await this.db.query<{ id: number; photo_sha256: Buffer | null; template_sha256: Buffer; name: string | null }>(
+      `SELECT f.id, f.photo_sha256, sha256(f.template) AS template_sha256, p.name FROM faces f
          JOIN face_collections fc ON fc.face_id = f.id AND fc.collection_id = $1
          LEFT JOIN persons p ON p.id = f.person_id
         WHERE f.id > $2 ORDER BY f.id LIMIT $3`,
       [collectionId, afterId, limit],
     );
-    return r.rows.map((row) => ({ id: Number(row.id), photoSha256: hex(row.photo_sha256), templateSha256: sha256(row.template).toString('hex'), person: row.name }));
+    return r.rows.map((row) => ({ id: Number(row.id), photoSha256: hex(row.photo_sha256), templateSha256: row.template_sha256.toString('hex'), person: row.name }));
   }
 
   async enrolPhoto(collectionId: number, name: string, image: Buffer): Promise<PhotoResult> {
