@@ -30,15 +30,19 @@ function lfwPhotos(person: string): string[] {
 }
 
 /** The photo folder: people, plus one refusal of each kind, plus a file that is not a photo. */
-async function photoFolder(): Promise<{ dir: string; enrolled: number; probes: string[] }> {
+async function photoFolder(): Promise<{ dir: string; linked: string; enrolled: number; probes: string[] }> {
   const dir = tempDir('faceserver-import-');
+  // The last person's folder is a symbolic link to a folder elsewhere (followed like a folder).
+  const linked = tempDir('faceserver-import-linked-');
   let enrolled = 0;
   const probes: string[] = [];
-  for (const person of PEOPLE) {
+  for (const [i, person] of PEOPLE.entries()) {
     const photos = lfwPhotos(person);
     assert.ok(photos.length >= 2, person);
-    fs.mkdirSync(path.join(dir, person));
-    for (const p of photos.slice(0, -1)) fs.copyFileSync(p, path.join(dir, person, path.basename(p)));
+    const folder = i === PEOPLE.length - 1 ? linked : path.join(dir, person);
+    fs.mkdirSync(folder, { recursive: true });
+    if (folder === linked) fs.symlinkSync(linked, path.join(dir, person));
+    for (const p of photos.slice(0, -1)) fs.copyFileSync(p, path.join(folder, path.basename(p)));
     enrolled += photos.length - 1;
     probes.push(photos[photos.length - 1]);
   }
@@ -49,7 +53,7 @@ async function photoFolder(): Promise<{ dir: string; enrolled: number; probes: s
   fs.writeFileSync(path.join(dir, 'Refused/background.jpg'), strip); // no face (the photo's left edge)
   fs.writeFileSync(path.join(dir, 'Refused/notes.jpg'), 'not a photo\n'); // unreadable
   fs.writeFileSync(path.join(dir, 'README.txt'), 'ignored\n');
-  return { dir, enrolled, probes };
+  return { dir, linked, enrolled, probes };
 }
 
 interface Report {
@@ -80,6 +84,16 @@ describe('faceserver import / export', function () {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err.join('\n')}`);
       assert.match(r.err.join('\n'), /usage:/);
     }
+    // Photos straight in the folder have no person: refused before anything is opened.
+    const loose = tempDir('faceserver-loose-');
+    try {
+      fs.writeFileSync(path.join(loose, 'someone.jpg'), 'x');
+      const r = await runCli(env, 'import', loose, '--collection', 'c');
+      assert.equal(r.code, 1);
+      assert.match(r.err.join('\n'), /no sub-folder per person/);
+    } finally {
+      removeTempDir(loose);
+    }
     assert.ok(!fs.existsSync(env.DATA_DIR));
   });
 
@@ -92,7 +106,7 @@ describe('faceserver import / export', function () {
   });
 
   forEachStore((name, store) => {
-    let photos: { dir: string; enrolled: number; probes: string[] };
+    let photos: { dir: string; linked: string; enrolled: number; probes: string[] };
     let work: string;
     let server: RunningServer | undefined;
     let target: { dataDir: string; databaseUrl?: string } | undefined;
@@ -112,6 +126,7 @@ describe('faceserver import / export', function () {
       await targetDb?.drop();
       if (target) removeTempDir(target.dataDir);
       if (photos) removeTempDir(photos.dir);
+      if (photos) removeTempDir(photos.linked);
       if (work) removeTempDir(work);
     });
 

@@ -176,19 +176,29 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
 function folderItems(root: string): { items: PhotoItem[]; ignored: string[] } {
   const items: PhotoItem[] = [];
   const ignored: string[] = [];
-  const walk = (dir: string, name: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.')) continue;
+  /** A folder, following symbolic links (a folder of links to photos, or links to folders). */
+  const isDir = (e: fs.Dirent, file: string) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true);
+  const entries = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name));
+  const walk = (dir: string, name: string, depth: number) => {
+    for (const e of entries(dir)) {
       const file = path.join(dir, e.name);
-      if (e.isDirectory()) walk(file, name);
-      else if (IMAGE_FILE.test(e.name)) items.push({ file, shown: path.relative(root, file), name });
+      if (isDir(e, file)) {
+        if (depth < 16) walk(file, name, depth + 1);
+      } else if (IMAGE_FILE.test(e.name)) items.push({ file, shown: path.relative(root, file), name });
       else ignored.push(path.relative(root, file));
     }
   };
-  for (const e of fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.name.startsWith('.')) continue;
-    if (e.isDirectory()) walk(path.join(root, e.name), e.name);
-    else ignored.push(e.name);
+  let loose = 0;
+  for (const e of entries(root)) {
+    const file = path.join(root, e.name);
+    if (isDir(e, file)) walk(file, e.name, 1);
+    else {
+      ignored.push(e.name);
+      if (IMAGE_FILE.test(e.name)) loose++;
+    }
+  }
+  if (!items.length && loose) {
+    throw new Error(`${root} holds photos but no sub-folder per person: a photo's person is the name of the folder it is in (or give a CSV of path,name)`);
   }
   return { items, ignored };
 }
