@@ -53,6 +53,8 @@ async function photoFolder(): Promise<{ dir: string; linked: string; enrolled: n
   fs.writeFileSync(path.join(dir, 'Refused/background.jpg'), strip); // no face (the photo's left edge)
   fs.writeFileSync(path.join(dir, 'Refused/notes.jpg'), 'not a photo\n'); // unreadable
   fs.writeFileSync(path.join(dir, 'README.txt'), 'ignored\n');
+  const first = lfwPhotos(PEOPLE[0])[0];
+  fs.copyFileSync(first, path.join(dir, PEOPLE[0], 'again.jpg')); // the same photo twice: sent once
   return { dir, linked, enrolled, probes };
 }
 
@@ -146,6 +148,7 @@ describe('faceserver import / export', function () {
       assert.equal(outcome('Refused/tiny.jpg'), 'low_quality');
       assert.equal(outcome('Refused/background.jpg'), 'no_face');
       assert.equal(outcome('Refused/notes.jpg'), 'unreadable');
+      assert.equal(outcome(`${PEOPLE[0]}/again.jpg`), 'duplicate');
       const summary = r1.out.join('\n');
       for (const section of ['no face (1):', 'several faces (1):', 'low quality (1):', 'not a readable image (1):']) assert.ok(summary.includes(section), summary);
       assert.match(summary, /photos\/s/);
@@ -182,7 +185,7 @@ describe('faceserver import / export', function () {
       const r2 = await runCli(env, 'import', photos.dir, '--collection', 'people', '--report', report2);
       assert.equal(r2.code, 0, r2.err.join('\n'));
       const rep2 = readReport(report2);
-      assert.equal(rep2.counts.skipped, photos.enrolled);
+      assert.equal(rep2.counts.skipped, photos.enrolled + 1); // the copy too, now that its photo is enrolled
       assert.equal(rep2.counts.enrolled, undefined);
       assert.equal(await server.services.faces.count([people.id]), photos.enrolled);
 

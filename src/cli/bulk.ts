@@ -153,7 +153,7 @@ interface PhotoItem {
   name: string;
 }
 
-type Outcome = EnrolOutcome | 'skipped';
+type Outcome = EnrolOutcome | 'skipped' | 'duplicate';
 
 interface ItemResult {
   file: string;
@@ -165,6 +165,7 @@ interface ItemResult {
 const OUTCOME_LABEL: Record<Outcome, string> = {
   enrolled: 'enrolled',
   skipped: 'already enrolled (skipped)',
+  duplicate: 'the same photo for the same person again (skipped)',
   no_face: 'no face',
   several_faces: 'several faces',
   low_quality: 'low quality',
@@ -368,6 +369,7 @@ async function importPhotos(
   const started = process.hrtime.bigint();
   let next = 0;
   let lost: Error | undefined;
+  const inRun = new Map<string, string>();
   const worker = async () => {
     while (next < items.length && !lost) {
       const i = next++;
@@ -377,8 +379,9 @@ async function importPhotos(
         const image = fs.readFileSync(item.file);
         const key = `${sha256(image).toString('hex')}\t${item.name}`;
         if (known.photos.has(key)) result = { file: item.shown, person: item.name, outcome: 'skipped' };
+        else if (inRun.has(key)) result = { file: item.shown, person: item.name, outcome: 'duplicate', message: `the same as ${inRun.get(key)}` };
         else {
-          known.photos.add(key); // the same photo twice in one run is enrolled once
+          inRun.set(key, item.shown); // the same photo twice in one run is sent once
           const r = await whenFree(() => bulk.enrolPhoto(collection.id, item.name, image));
           result = { file: item.shown, person: item.name, outcome: r.outcome, ...(r.message ? { message: r.message } : {}) };
         }
@@ -411,9 +414,9 @@ async function importPhotos(
 function reportImport(io: BulkIo, results: ItemResult[], ignored: string[], seconds: number, reportFile: string | undefined): number {
   const counts = new Map<Outcome, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
-  const processed = results.filter((r) => r.outcome !== 'skipped').length;
+  const processed = results.filter((r) => r.outcome !== 'skipped' && r.outcome !== 'duplicate').length;
   const rate = seconds > 0 ? processed / seconds : 0;
-  const parts = (Object.keys(OUTCOME_LABEL) as Outcome[]).map((o) => `${OUTCOME_LABEL[o]} ${counts.get(o) ?? 0}`);
+  const parts = (Object.keys(OUTCOME_LABEL) as Outcome[]).filter((o) => o !== 'duplicate' || counts.has(o)).map((o) => `${OUTCOME_LABEL[o]} ${counts.get(o) ?? 0}`);
   io.out(`${results.length} photos in ${seconds.toFixed(1)} s (${rate.toFixed(2)} photos/s): ${parts.join(', ')}`);
   for (const o of ['no_face', 'several_faces', 'low_quality', 'unreadable', 'failed'] as const) {
     const list = results.filter((r) => r.outcome === o);
