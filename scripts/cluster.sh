@@ -121,8 +121,9 @@ start() {
     echo $! >"$DIR/instance-$i.pid"
   done
   nginx_conf "$n"
-  "$NGINX" -t -q -c "$DIR/nginx.conf" -p "$DIR" || die "nginx refused $DIR/nginx.conf"
-  "$NGINX" -c "$DIR/nginx.conf" -p "$DIR"
+  # -e: nginx's own log before it reads the configuration (its default, /var/log/nginx, is root's)
+  "$NGINX" -t -q -e "$DIR/nginx-error.log" -c "$DIR/nginx.conf" -p "$DIR" || die "nginx refused $DIR/nginx.conf"
+  "$NGINX" -e "$DIR/nginx-error.log" -c "$DIR/nginx.conf" -p "$DIR"
   local deadline=$((SECONDS + READY_TIMEOUT))
   for ((i = 1; i <= n; i++)); do
     until ready "http://127.0.0.1:$((BASE + i))"; do
