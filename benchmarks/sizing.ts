@@ -2,6 +2,9 @@
 //
 //   npm run bench:sizing -- [--events 20000] [--faces 10000]
 //   DATABASE_URL=postgres://.../fresh_db npm run bench:sizing     (PostgreSQL instead of the embedded store)
+//   npm run bench:sizing -- --rss     the process's resident memory with the engine open (1, then 2 workers),
+//                                      after each worker analysed photos with every attribute: a server's RAM
+//                                      before any face is loaded
 //
 // Events go through the server's own EventWriter (binary COPY, 256 a batch) with what a recognize call records:
 // the probe's real embedding, box, score, verdict, dialect, endpoint, request id, and (second half) the
@@ -13,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine';
+import { ATTRIBUTE_NAMES, Engine } from '../src/engine/engine';
 import { FaceCropper } from '../src/console/thumbnails';
 import { openDb, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
@@ -25,7 +28,7 @@ import { vectorToSql } from '../src/store/vector';
 const FACEDATA = path.resolve(import.meta.dirname, '../../shared/facedata');
 const MODELS = path.resolve(import.meta.dirname, '../models');
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, faces: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, faces: { type: 'string', default: '10000' }, rss: { type: 'boolean', default: false } } });
 const nEvents = Number(values.events);
 const nFaces = Number(values.faces);
 
@@ -150,4 +153,23 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** Resident memory (MB) of this process: bare, then with the engine open and warm, 1 and 2 workers. */
+async function rss(): Promise<void> {
+  const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  const bare = mb();
+  const photos = fs
+    .readdirSync(path.join(FACEDATA, 'lfw'))
+    .sort()
+    .slice(0, 8)
+    .map((p) => path.join(FACEDATA, 'lfw', p, fs.readdirSync(path.join(FACEDATA, 'lfw', p)).sort()[0]));
+  const out: Record<string, number> = { bare };
+  for (const workers of [1, 2]) {
+    const engine = await Engine.open({ modelsDir: MODELS, workers });
+    await Promise.all(photos.map((p) => engine.analyze(fs.readFileSync(p), { detectFaces: true, template: true, maxFaces: 0, attributes: [...ATTRIBUTE_NAMES] })));
+    out[`workers${workers}`] = mb();
+    await engine.close();
+  }
+  console.log(JSON.stringify({ rssMb: out, loadAverage: os.loadavg().map((x) => round(x, 2)) }));
+}
+
+await (values.rss ? rss() : main());

@@ -13,12 +13,12 @@
 #   CLUSTER_BASE_PORT   instance i listens on 127.0.0.1:CLUSTER_BASE_PORT+i (default 8100)
 #   WORKERS, QUEUE_SIZE, ADMIN_SECRET, ... any faceserver setting, given to every instance
 #
-# Each instance is an ordinary `faceserver start` with its own DATA_DIR (its server.json and admin secret; the
-# data itself is in PostgreSQL) and a loopback port. nginx spreads requests over them (least_conn), keeps
-# connections to them alive, stops sending to an instance that fails to answer, never forwards /admin/ (the
-# admin API answers loopback callers, which every proxied request would be), and names the instance that
-# answered in an X-Faceserver-Instance header. Writes on any instance reach every other instance's in-memory
-# face index through PostgreSQL's LISTEN/NOTIFY (src/face-index/).
+# Each instance is an ordinary `faceserver start` with its own DATA_DIR (its server.json and admin secret, the
+# same for all; the data itself is in PostgreSQL) and a loopback port. nginx spreads requests over them
+# (least_conn), keeps connections to them alive, stops sending to an instance that fails to answer, never
+# forwards /admin/ or /metrics (they answer loopback callers, which every proxied request would be), and names
+# the instance that answered in an X-Faceserver-Instance header. Writes on any instance reach every other
+# instance's in-memory face index through PostgreSQL's LISTEN/NOTIFY (src/face-index/).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,8 +71,8 @@ EOF
   }
   server {
     listen $HOST:$PORT;
-    # MAX_BODY_BYTES (10 MB) and a little: the server answers a too-large body in each API's own words.
-    client_max_body_size 11m;
+    # MAX_BODY_BYTES and a little: the server answers a too-large body in each API's own words.
+    client_max_body_size $(( ${MAX_BODY_BYTES:-10485760} + 1048576 ));
     client_body_buffer_size 1m;
     proxy_request_buffering off;
     proxy_http_version 1.1;
@@ -83,8 +83,10 @@ EOF
     proxy_read_timeout 120s;
     proxy_next_upstream error timeout;
     add_header X-Faceserver-Instance \$upstream_addr always;
-    # The admin API mints keys: loopback callers only, and through a proxy every caller is loopback.
+    # The admin API mints keys and /metrics tells about the traffic: both answer loopback callers only, and
+    # through a proxy every caller is loopback. Scrape each instance at its own port.
     location /admin/ { return 404; }
+    location = /metrics { return 404; }
     location / { proxy_pass http://faceserver; }
   }
 }
@@ -100,17 +102,28 @@ start() {
   local NGINX
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   [[ -z $(instances) ]] || die "$DIR already runs a cluster: scripts/cluster.sh stop first"
+  # A source checkout whose server is compiled: compile once here, not in every instance at once.
+  if [[ -f $ROOT/scripts/build-server.mjs ]]; then node "$ROOT/scripts/build-server.mjs" --if-stale || die "the build failed"; fi
   mkdir -p "$DIR"
   printf 'PORT=%q\nHOST=%q\nBASE=%q\n' "$PORT" "$HOST" "$BASE" >"$DIR/cluster.env"
+  # One admin secret for all (the console signs in with it on whichever instance answers): ADMIN_SECRET, or
+  # one generated here into each instance's DATA_DIR/admin-secret, where the CLI finds it.
+  local secret=""
+  if [[ -z ${ADMIN_SECRET:-} && ! -f $DIR/instance-1/admin-secret ]]; then secret=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); fi
   for ((i = 1; i <= n; i++)); do
     mkdir -p "$DIR/instance-$i"
+    if [[ -n $secret || ( -z ${ADMIN_SECRET:-} && ! -f $DIR/instance-$i/admin-secret ) ]]; then
+      [[ -n $secret ]] || secret=$(cat "$DIR/instance-1/admin-secret")
+      (umask 077 && printf '%s\n' "$secret" >"$DIR/instance-$i/admin-secret")
+    fi
     HOST=127.0.0.1 PORT=$((BASE + i)) DATA_DIR="$DIR/instance-$i" \
       nohup "$ROOT/bin/faceserver" start >"$DIR/instance-$i.log" 2>&1 </dev/null &
     echo $! >"$DIR/instance-$i.pid"
   done
   nginx_conf "$n"
-  "$NGINX" -t -q -c "$DIR/nginx.conf" -p "$DIR" || die "nginx refused $DIR/nginx.conf"
-  "$NGINX" -c "$DIR/nginx.conf" -p "$DIR"
+  # -e: nginx's own log before it reads the configuration (its default, /var/log/nginx, is root's)
+  "$NGINX" -t -q -e "$DIR/nginx-error.log" -c "$DIR/nginx.conf" -p "$DIR" || die "nginx refused $DIR/nginx.conf"
+  "$NGINX" -e "$DIR/nginx-error.log" -c "$DIR/nginx.conf" -p "$DIR"
   local deadline=$((SECONDS + READY_TIMEOUT))
   for ((i = 1; i <= n; i++)); do
     until ready "http://127.0.0.1:$((BASE + i))"; do
@@ -124,7 +137,7 @@ start() {
     ((SECONDS < deadline)) || { stop; die "the balancer does not answer on $HOST:$PORT ($DIR/nginx-error.log)"; }
     sleep 0.2
   done
-  echo "cluster: $n instances on 127.0.0.1:$((BASE + 1))-$((BASE + n)) behind nginx on http://$HOST:$PORT ($DIR)"
+  echo "cluster: $n instance(s) on 127.0.0.1:$((BASE + 1))-$((BASE + n)) behind nginx on http://$HOST:$PORT ($DIR)"
 }
 
 stop() {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { readAdminSecret } from '../src/admin/local-files';
 import { parseCsv } from '../src/cli/bulk';
 import { EngineFaceAnalyzer } from '../src/domain/face-analyzer';
 import type { RunningServer } from '../src/server';
@@ -29,15 +30,19 @@ function lfwPhotos(person: string): string[] {
 }
 
 /** The photo folder: people, plus one refusal of each kind, plus a file that is not a photo. */
-async function photoFolder(): Promise<{ dir: string; enrolled: number; probes: string[] }> {
+async function photoFolder(): Promise<{ dir: string; linked: string; enrolled: number; probes: string[] }> {
   const dir = tempDir('faceserver-import-');
+  // The last person's folder is a symbolic link to a folder elsewhere (followed like a folder).
+  const linked = tempDir('faceserver-import-linked-');
   let enrolled = 0;
   const probes: string[] = [];
-  for (const person of PEOPLE) {
+  for (const [i, person] of PEOPLE.entries()) {
     const photos = lfwPhotos(person);
     assert.ok(photos.length >= 2, person);
-    fs.mkdirSync(path.join(dir, person));
-    for (const p of photos.slice(0, -1)) fs.copyFileSync(p, path.join(dir, person, path.basename(p)));
+    const folder = i === PEOPLE.length - 1 ? linked : path.join(dir, person);
+    fs.mkdirSync(folder, { recursive: true });
+    if (folder === linked) fs.symlinkSync(linked, path.join(dir, person));
+    for (const p of photos.slice(0, -1)) fs.copyFileSync(p, path.join(folder, path.basename(p)));
     enrolled += photos.length - 1;
     probes.push(photos[photos.length - 1]);
   }
@@ -48,7 +53,9 @@ async function photoFolder(): Promise<{ dir: string; enrolled: number; probes: s
   fs.writeFileSync(path.join(dir, 'Refused/background.jpg'), strip); // no face (the photo's left edge)
   fs.writeFileSync(path.join(dir, 'Refused/notes.jpg'), 'not a photo\n'); // unreadable
   fs.writeFileSync(path.join(dir, 'README.txt'), 'ignored\n');
-  return { dir, enrolled, probes };
+  const first = lfwPhotos(PEOPLE[0])[0];
+  fs.copyFileSync(first, path.join(dir, PEOPLE[0], 'again.jpg')); // the same photo twice: sent once
+  return { dir, linked, enrolled, probes };
 }
 
 interface Report {
@@ -79,6 +86,16 @@ describe('faceserver import / export', function () {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err.join('\n')}`);
       assert.match(r.err.join('\n'), /usage:/);
     }
+    // Photos straight in the folder have no person: refused before anything is opened.
+    const loose = tempDir('faceserver-loose-');
+    try {
+      fs.writeFileSync(path.join(loose, 'someone.jpg'), 'x');
+      const r = await runCli(env, 'import', loose, '--collection', 'c');
+      assert.equal(r.code, 1);
+      assert.match(r.err.join('\n'), /no sub-folder per person/);
+    } finally {
+      removeTempDir(loose);
+    }
     assert.ok(!fs.existsSync(env.DATA_DIR));
   });
 
@@ -91,7 +108,7 @@ describe('faceserver import / export', function () {
   });
 
   forEachStore((name, store) => {
-    let photos: { dir: string; enrolled: number; probes: string[] };
+    let photos: { dir: string; linked: string; enrolled: number; probes: string[] };
     let work: string;
     let server: RunningServer | undefined;
     let target: { dataDir: string; databaseUrl?: string } | undefined;
@@ -111,6 +128,7 @@ describe('faceserver import / export', function () {
       await targetDb?.drop();
       if (target) removeTempDir(target.dataDir);
       if (photos) removeTempDir(photos.dir);
+      if (photos) removeTempDir(photos.linked);
       if (work) removeTempDir(work);
     });
 
@@ -130,6 +148,7 @@ describe('faceserver import / export', function () {
       assert.equal(outcome('Refused/tiny.jpg'), 'low_quality');
       assert.equal(outcome('Refused/background.jpg'), 'no_face');
       assert.equal(outcome('Refused/notes.jpg'), 'unreadable');
+      assert.equal(outcome(`${PEOPLE[0]}/again.jpg`), 'duplicate');
       const summary = r1.out.join('\n');
       for (const section of ['no face (1):', 'several faces (1):', 'low quality (1):', 'not a readable image (1):']) assert.ok(summary.includes(section), summary);
       assert.match(summary, /photos\/s/);
@@ -137,12 +156,36 @@ describe('faceserver import / export', function () {
       const persons = await server.services.persons.list([people.id]);
       assert.deepEqual(persons.map((p) => p.name).sort(), [...PEOPLE].sort());
 
+      // The bulk routes answer bad input as the rest of the admin API does: {"error": {code, message}}.
+      const secret = readAdminSecret({ dataDir: store.location.dataDir, adminSecret: undefined })!;
+      const admin = async (method: 'GET' | 'POST', route: string, body?: unknown, auth = true) => {
+        const res = await fetch(`${server!.url}/admin/v1/bulk${route}`, {
+          method,
+          headers: { ...(auth ? { authorization: `Bearer ${secret}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+        return [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
+      };
+      assert.deepEqual(await admin('GET', '/capacity', undefined, false), [401, 'KEY_MISSING']);
+      assert.deepEqual(await admin('POST', '/collections', {}), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', '/collections', { name: 'absent', create: false }), [404, 'COLLECTION_NOT_FOUND']);
+      assert.deepEqual(await admin('POST', '/collections', { name: 'x', create: 'yes' }), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('GET', '/collections/999999/enrolled'), [404, 'COLLECTION_NOT_FOUND']);
+      assert.deepEqual(await admin('GET', `/collections/${people.id}/enrolled?limit=0`), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('GET', `/collections/${people.id}/export?after=-1`), [400, 'INVALID_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/photos`, { name: 'x', image: '@@@' }), [400, 'INVALID_BASE64']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/photos`, { image: 'AAAA' }), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: 'x' }), [400, 'MISSING_ARGUMENT']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: [{ template: 'AAAA', person: null }] }), [400, 'TEMPLATE_MISMATCH']);
+      assert.deepEqual(await admin('POST', `/collections/${people.id}/faces`, { faces: [{ template: 'AAAA', box: 'big' }] }), [400, 'INVALID_ARGUMENT']);
+      assert.equal(await server.services.faces.count([people.id]), photos.enrolled, 'nothing written by the refused calls');
+
       // 2. A re-run skips every enrolled photo (the refused ones are tried again, and refused again).
       const report2 = path.join(work, 'report2.json');
       const r2 = await runCli(env, 'import', photos.dir, '--collection', 'people', '--report', report2);
       assert.equal(r2.code, 0, r2.err.join('\n'));
       const rep2 = readReport(report2);
-      assert.equal(rep2.counts.skipped, photos.enrolled);
+      assert.equal(rep2.counts.skipped, photos.enrolled + 1); // the copy too, now that its photo is enrolled
       assert.equal(rep2.counts.enrolled, undefined);
       assert.equal(await server.services.faces.count([people.id]), photos.enrolled);
 

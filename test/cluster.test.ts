@@ -85,7 +85,7 @@ describe('several instances behind nginx (scripts/cluster.sh)', function () {
       MODELS_DIR: path.join(REPO_ROOT, 'models'),
     };
     const started = await run(script, ['start', '2'], { env });
-    assert.match(started.stdout, /2 instances/);
+    assert.match(started.stdout, /2 instance\(s\) on/);
     balancer = `http://127.0.0.1:${port}`;
     instances = [1, 2].map((i) => `http://127.0.0.1:${base + i}`);
     pids = [1, 2].map((i) => Number(fs.readFileSync(path.join(dir!, `instance-${i}.pid`), 'utf8')));
@@ -111,8 +111,15 @@ describe('several instances behind nginx (scripts/cluster.sh)', function () {
     assert.match(made.err.join('\n'), new RegExp(`through the server at ${instances[0]}`));
     const key = made.out[0];
 
-    // The admin API is never forwarded.
+    // The admin API and the metrics are never forwarded (through a proxy every caller is loopback); each
+    // instance answers its own scrape. All instances share one admin secret (the console signs in with it).
     assert.equal((await fetch(`${balancer}/admin/v1/status`)).status, 404);
+    assert.equal((await fetch(`${balancer}/metrics`)).status, 404);
+    for (const u of instances) assert.equal((await fetch(`${u}/metrics`)).status, 200);
+    const secrets = [1, 2].map((i) => fs.readFileSync(path.join(dir!, `instance-${i}`, 'admin-secret'), 'utf8'));
+    assert.equal(secrets[0], secrets[1]);
+    assert.ok(secrets[0].trim().length >= 40);
+    assert.equal(fs.statSync(path.join(dir!, 'instance-2', 'admin-secret')).mode & 0o077, 0);
 
     // Writes on one instance, found by searches on the other.
     const lfw = (p: string) => fs.readFileSync(path.join(FACEDATA, 'lfw', p));

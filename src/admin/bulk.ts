@@ -4,7 +4,6 @@
 // Photos are enrolled one per call, as the console enrols them (the dominant face, the same quality rule, the
 // person named in the collection's namespace); exported faces come back as their templates, without the
 // engine, so a collection recognizes identically after an export and an import.
-import crypto from 'node:crypto';
 import { DomainError } from '../domain/errors';
 import type { FaceChangeSink } from '../domain/face-search';
 import type { FaceService } from '../domain/faces';
@@ -115,7 +114,6 @@ export function engineCapacity(engine: Engine): BulkCapacity {
 }
 
 const hex = (b: Buffer | null) => (b ? b.toString('hex') : null);
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest();
 
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > BULK_PAGE_MAX) {
@@ -147,9 +145,33 @@ function decodeImported(f: ImportedFace, i: number): { template: Buffer; embeddi
   const at = `faces[${i}]`;
   if (!f || typeof f !== 'object') throw new DomainError('INVALID_ARGUMENT', `${at} must be an object`, { param: at });
   if (typeof f.template !== 'string') throw new DomainError('MISSING_ARGUMENT', `${at}.template is required`, { param: `${at}.template` });
-  if (f.person !== null && f.person !== undefined) checkPersonName(f.person.name, `${at}.person.name`);
+  if (f.person !== null && f.person !== undefined) {
+    if (typeof f.person !== 'object') throw new DomainError('INVALID_ARGUMENT', `${at}.person must be an object or null`, { param: `${at}.person` });
+    checkPersonName(f.person.name, `${at}.person.name`);
+  }
+  if (f.photo !== undefined && (typeof f.photo !== 'object' || f.photo === null || typeof f.photo.data !== 'string')) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.photo must be {data: base64, mimeType}`, { param: `${at}.photo` });
+  }
+  const box = f.box as unknown as Record<string, unknown> | null | undefined;
+  if (box !== null && box !== undefined && !(typeof box === 'object' && ['x', 'y', 'width', 'height'].every((k) => Number.isFinite(box[k])))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.box must be {x, y, width, height} or null`, { param: `${at}.box` });
+  }
+  if (f.quality !== null && f.quality !== undefined && !Number.isFinite(f.quality)) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.quality must be a number or null`, { param: `${at}.quality` });
+  }
+  if (f.attributes !== undefined && (typeof f.attributes !== 'object' || f.attributes === null || Array.isArray(f.attributes))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.attributes must be an object`, { param: `${at}.attributes` });
+  }
+  if (f.photoSha256 !== null && f.photoSha256 !== undefined && !(typeof f.photoSha256 === 'string' && /^[0-9a-f]{64}$/.test(f.photoSha256))) {
+    throw new DomainError('INVALID_ARGUMENT', `${at}.photoSha256 must be 64 hex digits or null`, { param: `${at}.photoSha256` });
+  }
   const template = Buffer.from(f.template, 'base64');
-  let embedding = Engine.embeddingFromTemplate(template); // TEMPLATE_MISMATCH for another model's
+  let embedding: Float32Array;
+  try {
+    embedding = Engine.embeddingFromTemplate(template);
+  } catch (err) {
+    throw new DomainError('TEMPLATE_MISMATCH', `${at}.template is not a template of this engine's model: ${(err as Error).message}`, { param: `${at}.template` });
+  }
   if (f.embedding !== undefined) {
     const exact = decodeEmbedding(f.embedding, `${at}.embedding`);
     // The template holds the same embedding with less precision: anything else is another face's.
@@ -196,14 +218,14 @@ export class LocalBulkAdmin implements BulkAdmin {
   async enrolled(collectionId: number, afterId: number, limit: number): Promise<EnrolledFace[]> {
     checkLimit(limit);
     await this.collectionById(collectionId);
-    const r = await this.db.query<{ id: number; photo_sha256: Buffer | null; template: Buffer; name: string | null }>(
-      `SELECT f.id, f.photo_sha256, f.template, p.name FROM faces f
+    const r = await this.db.query<{ id: number; photo_sha256: Buffer | null; template_sha256: Buffer; name: string | null }>(
+      `SELECT f.id, f.photo_sha256, sha256(f.template) AS template_sha256, p.name FROM faces f
          JOIN face_collections fc ON fc.face_id = f.id AND fc.collection_id = $1
          LEFT JOIN persons p ON p.id = f.person_id
         WHERE f.id > $2 ORDER BY f.id LIMIT $3`,
       [collectionId, afterId, limit],
     );
-    return r.rows.map((row) => ({ id: Number(row.id), photoSha256: hex(row.photo_sha256), templateSha256: sha256(row.template).toString('hex'), person: row.name }));
+    return r.rows.map((row) => ({ id: Number(row.id), photoSha256: hex(row.photo_sha256), templateSha256: row.template_sha256.toString('hex'), person: row.name }));
   }
 
   async enrolPhoto(collectionId: number, name: string, image: Buffer): Promise<PhotoResult> {

@@ -28,6 +28,7 @@ import { openDb } from '../store/db';
 import { migrate } from '../store/migrations';
 import { FaceCropper, UnkeptPhotoCrops } from '../console';
 import type { EnrolOutcome } from '../console/enrolment';
+import { ServerUnreachable } from './admin-client';
 import { RemoteBulkAdmin } from './bulk-client';
 import { findRunningServer } from './connect';
 import { UsageError, type Output } from './keys';
@@ -152,7 +153,7 @@ interface PhotoItem {
   name: string;
 }
 
-type Outcome = EnrolOutcome | 'skipped';
+type Outcome = EnrolOutcome | 'skipped' | 'duplicate';
 
 interface ItemResult {
   file: string;
@@ -164,6 +165,7 @@ interface ItemResult {
 const OUTCOME_LABEL: Record<Outcome, string> = {
   enrolled: 'enrolled',
   skipped: 'already enrolled (skipped)',
+  duplicate: 'the same photo for the same person again (skipped)',
   no_face: 'no face',
   several_faces: 'several faces',
   low_quality: 'low quality',
@@ -175,19 +177,29 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
 function folderItems(root: string): { items: PhotoItem[]; ignored: string[] } {
   const items: PhotoItem[] = [];
   const ignored: string[] = [];
-  const walk = (dir: string, name: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.')) continue;
+  /** A folder, following symbolic links (a folder of links to photos, or links to folders). */
+  const isDir = (e: fs.Dirent, file: string) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true);
+  const entries = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name));
+  const walk = (dir: string, name: string, depth: number) => {
+    for (const e of entries(dir)) {
       const file = path.join(dir, e.name);
-      if (e.isDirectory()) walk(file, name);
-      else if (IMAGE_FILE.test(e.name)) items.push({ file, shown: path.relative(root, file), name });
+      if (isDir(e, file)) {
+        if (depth < 16) walk(file, name, depth + 1);
+      } else if (IMAGE_FILE.test(e.name)) items.push({ file, shown: path.relative(root, file), name });
       else ignored.push(path.relative(root, file));
     }
   };
-  for (const e of fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.name.startsWith('.')) continue;
-    if (e.isDirectory()) walk(path.join(root, e.name), e.name);
-    else ignored.push(e.name);
+  let loose = 0;
+  for (const e of entries(root)) {
+    const file = path.join(root, e.name);
+    if (isDir(e, file)) walk(file, e.name, 1);
+    else {
+      ignored.push(e.name);
+      if (IMAGE_FILE.test(e.name)) loose++;
+    }
+  }
+  if (!items.length && loose) {
+    throw new Error(`${root} holds photos but no sub-folder per person: a photo's person is the name of the folder it is in (or give a CSV of path,name)`);
   }
   return { items, ignored };
 }
@@ -356,8 +368,10 @@ async function importPhotos(
   const bar = progressBar(io, items.length, 'photos');
   const started = process.hrtime.bigint();
   let next = 0;
+  let lost: Error | undefined;
+  const inRun = new Map<string, string>();
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !lost) {
       const i = next++;
       const item = items[i];
       let result: ItemResult;
@@ -365,12 +379,17 @@ async function importPhotos(
         const image = fs.readFileSync(item.file);
         const key = `${sha256(image).toString('hex')}\t${item.name}`;
         if (known.photos.has(key)) result = { file: item.shown, person: item.name, outcome: 'skipped' };
+        else if (inRun.has(key)) result = { file: item.shown, person: item.name, outcome: 'duplicate', message: `the same as ${inRun.get(key)}` };
         else {
-          known.photos.add(key); // the same photo twice in one run is enrolled once
+          inRun.set(key, item.shown); // the same photo twice in one run is sent once
           const r = await whenFree(() => bulk.enrolPhoto(collection.id, item.name, image));
           result = { file: item.shown, person: item.name, outcome: r.outcome, ...(r.message ? { message: r.message } : {}) };
         }
       } catch (err) {
+        if (err instanceof ServerUnreachable) {
+          lost = err; // the server went away: stop, and say how to resume
+          break;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         const unreadable = code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR';
         result = { file: item.shown, person: item.name, outcome: unreadable ? 'unreadable' : 'failed', message: (err as Error).message };
@@ -385,15 +404,19 @@ async function importPhotos(
     bar.stop();
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (lost) {
+    const done = results.filter((r) => r?.outcome === 'enrolled').length;
+    throw new Error(`${lost.message}; ${done} photos were enrolled before it stopped: run the same import again to go on from there`);
+  }
   return reportImport(io, results, ignored, seconds, opts.report);
 }
 
 function reportImport(io: BulkIo, results: ItemResult[], ignored: string[], seconds: number, reportFile: string | undefined): number {
   const counts = new Map<Outcome, number>();
   for (const r of results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
-  const processed = results.filter((r) => r.outcome !== 'skipped').length;
+  const processed = results.filter((r) => r.outcome !== 'skipped' && r.outcome !== 'duplicate').length;
   const rate = seconds > 0 ? processed / seconds : 0;
-  const parts = (Object.keys(OUTCOME_LABEL) as Outcome[]).map((o) => `${OUTCOME_LABEL[o]} ${counts.get(o) ?? 0}`);
+  const parts = (Object.keys(OUTCOME_LABEL) as Outcome[]).filter((o) => o !== 'duplicate' || counts.has(o)).map((o) => `${OUTCOME_LABEL[o]} ${counts.get(o) ?? 0}`);
   io.out(`${results.length} photos in ${seconds.toFixed(1)} s (${rate.toFixed(2)} photos/s): ${parts.join(', ')}`);
   for (const o of ['no_face', 'several_faces', 'low_quality', 'unreadable', 'failed'] as const) {
     const list = results.filter((r) => r.outcome === o);
