@@ -427,7 +427,8 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
       await ff.services.faces.deleteWhere(g.scope, {}, [id]);
       await ff.services.collections.delete(id);
       ff.services.keys.forgetGrants();
-      empty(ctx);
+      // docs/galleries.rst: a deleted gallery answers 204.
+      ctx.status = 204;
     },
 
     async persons(ctx) {
