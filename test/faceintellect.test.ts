@@ -404,6 +404,28 @@ for (const store of STORES) {
       assertError(await fi.post('UpdatePerson', { server_id: 'front-door', id: ids.get(victim.name), name: 'x' }), 404, 'FAILED_TO_UPDATE_PERSON');
       ids.delete(victim.name);
       assert.equal((await fi.read('front-door')).Total, 4);
+
+      // A person whose face is in another collection too (key B's "warehouse"): deleted from this server, it stays
+      // there, with its face; deleted there too, it goes.
+      const shared = people[1];
+      const sharedId = ids.get(shared.name)!;
+      const scope = (await server.services.collections.list()).filter((c) => ['front-door', 'warehouse'].includes(c.name)).map((c) => c.id);
+      const [face] = await server.services.faces.list(scope, { personId: (await server.services.persons.getByUuid(sharedId.toLowerCase(), scope)).id });
+      await server.services.faces.setCollections(face.id, scope, { set: scope });
+      const delShared = await fi.post('DeletePersons', { server_id: 'front-door', id: [sharedId] });
+      assert.equal(delShared.status, 200, JSON.stringify(delShared.body));
+      ids.delete(shared.name);
+      assert.equal((await fi.read('front-door')).Total, 3);
+      const inWarehouse = await fiB.read('warehouse');
+      assert.deepEqual(
+        inWarehouse.PersonList.map((x: Json) => [x.Id, x.ImageId]),
+        [[sharedId, face.uuid.toUpperCase()]],
+      );
+      assert.equal((await fiB.find('1', photo(shared.probes[0]), 1)).body.FaceList[0].PersonList[0].Id, sharedId);
+      const personsBefore = await countRows(server, 'persons');
+      assert.equal((await fiB.post('DeletePersons', { server_id: '1', id: ['*all*'] })).status, 200);
+      assert.equal(await countRows(server, 'persons'), personsBefore - 1);
+      assert.equal((await fiB.read('warehouse')).Total, 0);
     });
 
     it('adds unrecognized faces as automatic persons, recognizes them later, and lets operators rename and merge them', async () => {

@@ -149,7 +149,8 @@ export class FaceService {
 
   /**
    * Changes which of the scope's collections the face is in (collections outside the scope keep their
-   * memberships). A face must stay in at least one collection: INVALID_ARGUMENT otherwise.
+   * memberships). A face must stay in at least one collection: INVALID_ARGUMENT otherwise. Returns the face as
+   * it is now, which may be outside the scope.
    */
   async setCollections(id: number, scope: readonly number[], change: { add?: readonly number[]; remove?: readonly number[]; set?: readonly number[] }): Promise<Face> {
     const outside = [...(change.add ?? []), ...(change.remove ?? []), ...(change.set ?? [])].find((c) => !scope.includes(c));
@@ -166,7 +167,10 @@ export class FaceService {
       }
     });
     await this.changes.facesChanged([id]);
-    return this.get(id, scope);
+    // As it is now: possibly no longer in the scope (it left the scope's collections for others).
+    const face = await store.getFace(this.db, id);
+    if (!face) throw notFound(id);
+    return face;
   }
 
   /** Gives the face to another person (or to nobody). */

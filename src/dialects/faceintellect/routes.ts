@@ -296,9 +296,7 @@ async function removeFromServer(fi: FaceIntellect, server: Server, person: Perso
   const { services } = fi;
   if (person.ownerCollectionId === server.id) return services.persons.delete(person.id);
   await removeFaces(fi, server, await services.faces.list([server.id], { personId: person.id }));
-  if (person.ownerCollectionId !== null) return;
-  const everywhere = (await services.collections.list()).map((c) => c.id);
-  if ((await services.faces.count(everywhere, { personId: person.id })) === 0) await services.persons.delete(person.id);
+  await services.persons.deleteIfFaceless(person.id);
 }
 
 async function removeFaces(fi: FaceIntellect, server: Server, faces: { id: number; collectionIds: number[] }[]): Promise<void> {
