@@ -100,17 +100,23 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       };
       if (recognized) Object.assign(outcome, { faceId: best.faceId, personId: best.personId });
       else if (server.autoPersons) {
-        // An unrecognized face on a server with automatic persons: a new person, found by later sightings.
-        const enrolled = await services.faces.enrol(image, {
-          collectionIds: [server.id],
-          owner: { newPerson: { name: 'Unknown', attributes: { autoCreated: true, [ATTRIBUTES_KEY]: { nameless: true } } } },
-          boxes: [face.box],
-          autoCreated: true,
-        });
-        const person = enrolled.person!;
-        const faceUuid = enrolled.faces[0].face.uuid;
-        Object.assign(outcome, { faceId: enrolled.faces[0].face.id, personId: person.id, verdict: 'new_person' });
-        if (findPersons > 0) list.push(personJson(person, faceUuid, { sim: 1, recognizedAt: now }));
+        // An unrecognized face on a server with automatic persons: a new person, found by later sightings. A
+        // failure here (the database, the queue) leaves the face unrecognized rather than failing the search.
+        const enrolled = await services.faces
+          .enrol(image, {
+            collectionIds: [server.id],
+            owner: { newPerson: { name: 'Unknown', attributes: { autoCreated: true, [ATTRIBUTES_KEY]: { nameless: true } } } },
+            boxes: [face.box],
+            autoCreated: true,
+          })
+          .catch((err: unknown) => {
+            ctx.log.warn({ code: (err as { code?: unknown }).code }, 'automatic person not created');
+            return undefined;
+          });
+        if (enrolled?.person) {
+          Object.assign(outcome, { faceId: enrolled.faces[0].face.id, personId: enrolled.person.id, verdict: 'new_person' });
+          if (findPersons > 0) list.push(personJson(enrolled.person, enrolled.faces[0].face.uuid, { sim: 1, recognizedAt: now }));
+        }
       }
       // Only persons at or above the match Sim, as the product lists them.
       const shown = matches.filter((m) => m.cosine >= fi.matchCosine).slice(0, Math.max(0, findPersons - list.length));
