@@ -53,12 +53,6 @@ function personOn(fi: FaceIntellect, server: Server, uuid: string): Promise<Pers
   return fi.services.persons.getByUuid(uuid, [server.id]);
 }
 
-/** The uuid of the person's first face on the server (its reference image), or null. */
-async function referenceFace(fi: FaceIntellect, server: Server, personId: number): Promise<string | null> {
-  const [face] = await fi.services.faces.list([server.id], { personId }, { size: 1 });
-  return face?.uuid ?? null;
-}
-
 function withAttributes(p: Person, change: FaceIntellectAttributes): Record<string, unknown> {
   return { ...p.attributes, [ATTRIBUTES_KEY]: { ...fiAttributes(p), ...change } };
 }
@@ -214,7 +208,12 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         services.persons.count([server.id], filter),
       ]);
     }
-    const list = await Promise.all(persons.map(async (person) => personJson(person, await referenceFace(fi, server, person.id))));
+    // Each person's reference image: its first face on the server (one query for the page).
+    const first = new Map<number, string>();
+    if (persons.length) {
+      for (const f of await services.faces.list([server.id], { personIds: persons.map((x) => x.id) })) if (!first.has(f.personId!)) first.set(f.personId!, f.uuid);
+    }
+    const list = persons.map((person) => personJson(person, first.get(person.id) ?? null));
     ctx.body = { PersonList: list, Total: total, Response: { Status: 'OK' } };
   });
 
