@@ -486,6 +486,23 @@ for (const store of STORES) {
       assert.equal(knownNow.AutoCreated, false);
       const found = await fi.find('cams', photo(q.gallery), 1);
       assert.equal(found.body.FaceList[0].PersonList[0].Id, known);
+
+      // A frame of several strangers: one automatic person each, recognized as such in the next frame.
+      const crowdPhoto = photo('groups/dlib_2007_007763.jpg');
+      const byX = (r: Reply) => [...r.body.FaceList].sort((a: Json, b: Json) => a.faceRectLeft - b.faceRectLeft).map((f: Json) => f.PersonList[0]);
+      const personsBefore = await countRows(server, 'persons');
+      const crowd = byX(await fi.find('cams', crowdPhoto, 1));
+      assert.ok(crowd.length >= 5, `${crowd.length} faces`);
+      for (const x of crowd) assert.equal(x.AutoCreated, true);
+      assert.equal(new Set(crowd.map((x: Json) => x.Id)).size, crowd.length);
+      assert.equal(await countRows(server, 'persons'), personsBefore + crowd.length);
+      const seenAgain = byX(await fi.find('cams', crowdPhoto, 1));
+      assert.deepEqual(
+        seenAgain.map((x: Json) => x.Id),
+        crowd.map((x: Json) => x.Id),
+      );
+      for (const x of seenAgain) assert.ok(Number(x.Sim) > 0.9 && x.RecognitionCount === 2, JSON.stringify(x));
+      assert.equal(await countRows(server, 'persons'), personsBefore + crowd.length);
     });
 
     it('finds a CompreFace subject of a collection it maps to, and CompreFace recognizes a person made here', async () => {

@@ -75,10 +75,15 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
     const now = new Date();
     const faceList: unknown[] = [];
     const outcomes: ProbeOutcome[] = [];
+    // Every face is searched before any automatic person is made: faces of one frame are different people, so
+    // none may be taken for a person made from another face of the same frame.
+    const searches = [];
     for (const face of analysis.faces) {
       const started = performance.now();
       const matches = await services.identification.search(face.embedding, { collectionIds: [server.id], limit: Math.max(findPersons, 1), by: 'person' });
-      const duration = Math.round(performance.now() - started);
+      searches.push({ face, matches, duration: Math.round(performance.now() - started) });
+    }
+    for (const { face, matches, duration } of searches) {
       const best = matches[0] as (typeof matches)[number] | undefined;
       const recognized = best !== undefined && best.cosine >= fi.matchCosine;
       const list: PersonJson[] = [];
@@ -97,10 +102,9 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         // An unrecognized face on a server with automatic persons: a new person, found by later sightings. A
         // failure here (the database, the queue) leaves the face unrecognized rather than failing the search.
         const enrolled = await services.faces
-          .enrol(image, {
+          .enrolAnalyzed(image, [face], {
             collectionIds: [server.id],
             owner: { newPerson: { name: 'Unknown', attributes: { autoCreated: true, [ATTRIBUTES_KEY]: { nameless: true } } } },
-            boxes: [face.box],
             autoCreated: true,
           })
           .catch((err: unknown) => {
