@@ -496,6 +496,7 @@ for (const store of STORES) {
       for (const x of crowd) assert.equal(x.AutoCreated, true);
       assert.equal(new Set(crowd.map((x: Json) => x.Id)).size, crowd.length);
       assert.equal(await countRows(server, 'persons'), personsBefore + crowd.length);
+      await server.services.events.flush(); // the first frame's recognitions are in (they are written behind the answer)
       const seenAgain = byX(await fi.find('cams', crowdPhoto, 1));
       assert.deepEqual(
         seenAgain.map((x: Json) => x.Id),
@@ -532,6 +533,24 @@ for (const store of STORES) {
       await fiShared.post('DeletePersons', { server_id: '1', id: [subject.Id] });
       assert.equal((await cf.get('/recognition/subjects')).body.subjects.includes('Subject One'), false);
       await fiShared.post('DeletePersons', { server_id: '1', id: [id] });
+    });
+
+    it('finds a face FindFace enrolled in a collection it maps to, by its meta', async () => {
+      const { key: token } = await server.services.keys.create('findface', { collections: ['front-door'] });
+      const p = people[5];
+      const form = new FormData();
+      form.append('photo', new Blob([new Uint8Array(photo(p.gallery))]), 'photo.jpg');
+      form.append('meta', 'FindFace Person');
+      const created = await fetch(`${server.url}/v1/face`, { method: 'POST', headers: { authorization: `Token ${token}` }, body: form });
+      assert.equal(created.status, 200, await created.clone().text());
+      const r = await fi.find('front-door', photo(p.probes[0]), 1);
+      const [best] = r.body.FaceList[0].PersonList;
+      assert.equal(best?.Name, 'FindFace Person', JSON.stringify(r.body));
+      assert.ok(Number(best.Sim) >= MATCH_SIM);
+      const id = ((await created.json()) as Json).results[0].id;
+      const gone = await fetch(`${server.url}/v1/face/id/${id}`, { method: 'DELETE', headers: { authorization: `Token ${token}` } });
+      assert.ok(gone.status < 300, String(gone.status));
+      assert.deepEqual((await fi.find('front-door', photo(p.probes[0]), 1)).body.FaceList[0].PersonList, []);
     });
 
     it('gives each key only its own servers, and anonymous requests only the anonymous ones', async () => {
