@@ -12,6 +12,8 @@ import type { RunningServer } from '../src/server';
 import { FACE_INTELLECT_OPENAPI } from '../src/dialects/faceintellect/openapi';
 import { FAR_ANCHORS, MATCH_SIM, simScale } from '../src/dialects/faceintellect/similarity';
 import { loadCalibration } from '../src/domain/calibration';
+import { DomainError } from '../src/domain/errors';
+import { FaceIntellectError, renderFaceIntellectError } from '../src/dialects/faceintellect/errors';
 import { Api, countRows, identificationSet, photo, requireFacedata, type Person } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { startTestServer } from './support/server';
@@ -169,6 +171,34 @@ describe('Face Intellect Sim scale', () => {
       assert.ok(Math.abs(scale.cosine(sim) - c) < 1e-9);
       last = sim;
     }
+  });
+});
+
+describe('Face Intellect error rendering', () => {
+  it('gives each failure the code of what the request was doing, retry hints and no internals', () => {
+    const busy = renderFaceIntellectError(new FaceIntellectError('find', new DomainError('BUSY', 'queue full')));
+    assert.equal(busy.status, 503);
+    assert.equal((busy.body as Json).Status, 'SERVER_NOT_READY');
+    assert.equal(busy.headers?.['Retry-After'], '1');
+    const down = renderFaceIntellectError(new DomainError('UNAVAILABLE', 'database down'));
+    assert.equal((down.body as Json).Response.Status, 'SERVER_NOT_READY');
+    assert.equal(down.headers?.['Retry-After'], '1');
+    const crash = renderFaceIntellectError(new FaceIntellectError('add', new Error('connection string postgres://secret@db')));
+    assert.equal(crash.status, 500);
+    assert.deepEqual(crash.body, {
+      Status: 'FAILED_TO_SAVE_DATABASE',
+      Result: '',
+      Description: 'Failed to save person. Check request parameters or database',
+      Response: { Status: 'FAILED_TO_SAVE_DATABASE', Description: 'Failed to save person. Check request parameters or database' },
+    });
+    for (const [op, code] of [['update', 'FAILED_TO_UPDATE_PERSON'], ['delete', 'FAILED_TO_DELETE_PERSON'], ['read', 'INTERNAL_ERROR']] as const) {
+      const r = renderFaceIntellectError(new FaceIntellectError(op, new Error('x')));
+      assert.equal((r.body as Json).Status, code, op);
+      assert.doesNotMatch(JSON.stringify(r.body), /"x"/);
+    }
+    const forbidden = renderFaceIntellectError(new FaceIntellectError('add', new DomainError('FORBIDDEN', 'this key may not write')));
+    assert.equal(forbidden.status, 403);
+    assert.equal((forbidden.body as Json).Status, 'FORBIDDEN');
   });
 });
 
@@ -563,6 +593,13 @@ for (const store of STORES) {
       assertError(await fiB.post('UpdatePerson', { server_id: '1', id: a0, name: 'x' }), 404, 'FAILED_TO_UPDATE_PERSON');
       // Key A's second server by number.
       assert.equal((await fi.read('2')).Total, (await fi.read('cams')).Total);
+
+      // A key may do what its scopes say.
+      const reader = await server.services.keys.create('faceintellect', { user: 'intellect-reader', collections: ['front-door'], scopes: ['read'] });
+      const fiReader = fi.as('intellect-reader', reader.key);
+      assert.ok((await fiReader.read('1')).Total > 0);
+      assertError(await fiReader.find('1', photo(people[0].probes[0])), 403, 'FORBIDDEN', /identify/);
+      assertError(await fiReader.post('CreatePerson', { server_id: '1', surname: 'x', department: '', image: photo(people[0].probes[0]).toString('base64') }), 403, 'FORBIDDEN', /write/);
 
       // No credentials: the anonymous server only.
       const anon = fi.as();
