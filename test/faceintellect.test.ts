@@ -376,11 +376,11 @@ for (const store of STORES) {
       assert.ok(Math.abs(Date.parse(shown.LastRecognitionTimestamp + 'Z') - after.rows[0].last_recognized_at.getTime()) < 5000);
       assert.equal(await count(server, "recognition_events WHERE dialect = 'faceintellect'"), events + 2);
       const rows = await server.db.query<Json>(
-        `SELECT e.endpoint, e.verdict, e.attributes->>'server_id' AS server, c.name AS collection, p.uuid::text AS person
+        `SELECT e.endpoint, e.verdict, e.attributes->>'server_id' AS server, (e.attributes->>'sim')::float >= ${MATCH_SIM} AS recognized, c.name AS collection, p.uuid::text AS person
            FROM recognition_events e JOIN collections c ON c.id = e.collection_id LEFT JOIN persons p ON p.id = e.person_id
           WHERE e.dialect = 'faceintellect' ORDER BY e.id DESC LIMIT 2`,
       );
-      for (const row of rows.rows) assert.deepEqual(row, { endpoint: 'FindFaces', verdict: 'match', server: 'front-door', collection: 'front-door', person: personId });
+      for (const row of rows.rows) assert.deepEqual(row, { endpoint: 'FindFaces', verdict: 'match', server: 'front-door', recognized: true, collection: 'front-door', person: personId });
       // ReadPersons shows the same counters.
       const read = await fi.read('front-door', { id: [ids.get(p.name)] });
       assert.equal(read.PersonList[0].RecognitionCount, Number(after.rows[0].recognition_count));

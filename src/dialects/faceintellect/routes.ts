@@ -95,7 +95,8 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         cosine: best?.cosine ?? null,
         far: best?.far ?? null,
         verdict: recognized ? 'match' : 'no_match',
-        attributes: { server_id: server.name },
+        // The server, and the best match's Sim as this product showed it (null: nobody on the server).
+        attributes: { server_id: server.name, sim: best ? fi.scale.sim(best.cosine) : null },
       };
       if (recognized) Object.assign(outcome, { faceId: best.faceId, personId: best.personId });
       else if (server.autoPersons) {
