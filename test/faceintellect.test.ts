@@ -12,6 +12,8 @@ import type { RunningServer } from '../src/server';
 import { FACE_INTELLECT_OPENAPI } from '../src/dialects/faceintellect/openapi';
 import { FAR_ANCHORS, MATCH_SIM, simScale } from '../src/dialects/faceintellect/similarity';
 import { loadCalibration } from '../src/domain/calibration';
+import { DomainError } from '../src/domain/errors';
+import { FaceIntellectError, renderFaceIntellectError } from '../src/dialects/faceintellect/errors';
 import { Api, countRows, identificationSet, photo, requireFacedata, type Person } from './support/compreface';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { startTestServer } from './support/server';
@@ -169,6 +171,34 @@ describe('Face Intellect Sim scale', () => {
       assert.ok(Math.abs(scale.cosine(sim) - c) < 1e-9);
       last = sim;
     }
+  });
+});
+
+describe('Face Intellect error rendering', () => {
+  it('gives each failure the code of what the request was doing, retry hints and no internals', () => {
+    const busy = renderFaceIntellectError(new FaceIntellectError('find', new DomainError('BUSY', 'queue full')));
+    assert.equal(busy.status, 503);
+    assert.equal((busy.body as Json).Status, 'SERVER_NOT_READY');
+    assert.equal(busy.headers?.['Retry-After'], '1');
+    const down = renderFaceIntellectError(new DomainError('UNAVAILABLE', 'database down'));
+    assert.equal((down.body as Json).Response.Status, 'SERVER_NOT_READY');
+    assert.equal(down.headers?.['Retry-After'], '1');
+    const crash = renderFaceIntellectError(new FaceIntellectError('add', new Error('connection string postgres://secret@db')));
+    assert.equal(crash.status, 500);
+    assert.deepEqual(crash.body, {
+      Status: 'FAILED_TO_SAVE_DATABASE',
+      Result: '',
+      Description: 'Failed to save person. Check request parameters or database',
+      Response: { Status: 'FAILED_TO_SAVE_DATABASE', Description: 'Failed to save person. Check request parameters or database' },
+    });
+    for (const [op, code] of [['update', 'FAILED_TO_UPDATE_PERSON'], ['delete', 'FAILED_TO_DELETE_PERSON'], ['read', 'INTERNAL_ERROR']] as const) {
+      const r = renderFaceIntellectError(new FaceIntellectError(op, new Error('x')));
+      assert.equal((r.body as Json).Status, code, op);
+      assert.doesNotMatch(JSON.stringify(r.body), /"x"/);
+    }
+    const forbidden = renderFaceIntellectError(new FaceIntellectError('add', new DomainError('FORBIDDEN', 'this key may not write')));
+    assert.equal(forbidden.status, 403);
+    assert.equal((forbidden.body as Json).Status, 'FORBIDDEN');
   });
 });
 
@@ -346,11 +376,11 @@ for (const store of STORES) {
       assert.ok(Math.abs(Date.parse(shown.LastRecognitionTimestamp + 'Z') - after.rows[0].last_recognized_at.getTime()) < 5000);
       assert.equal(await count(server, "recognition_events WHERE dialect = 'faceintellect'"), events + 2);
       const rows = await server.db.query<Json>(
-        `SELECT e.endpoint, e.verdict, e.attributes->>'server_id' AS server, c.name AS collection, p.uuid::text AS person
+        `SELECT e.endpoint, e.verdict, e.attributes->>'server_id' AS server, (e.attributes->>'sim')::float >= ${MATCH_SIM} AS recognized, c.name AS collection, p.uuid::text AS person
            FROM recognition_events e JOIN collections c ON c.id = e.collection_id LEFT JOIN persons p ON p.id = e.person_id
           WHERE e.dialect = 'faceintellect' ORDER BY e.id DESC LIMIT 2`,
       );
-      for (const row of rows.rows) assert.deepEqual(row, { endpoint: 'FindFaces', verdict: 'match', server: 'front-door', collection: 'front-door', person: personId });
+      for (const row of rows.rows) assert.deepEqual(row, { endpoint: 'FindFaces', verdict: 'match', server: 'front-door', recognized: true, collection: 'front-door', person: personId });
       // ReadPersons shows the same counters.
       const read = await fi.read('front-door', { id: [ids.get(p.name)] });
       assert.equal(read.PersonList[0].RecognitionCount, Number(after.rows[0].recognition_count));
@@ -404,6 +434,28 @@ for (const store of STORES) {
       assertError(await fi.post('UpdatePerson', { server_id: 'front-door', id: ids.get(victim.name), name: 'x' }), 404, 'FAILED_TO_UPDATE_PERSON');
       ids.delete(victim.name);
       assert.equal((await fi.read('front-door')).Total, 4);
+
+      // A person whose face is in another collection too (key B's "warehouse"): deleted from this server, it stays
+      // there, with its face; deleted there too, it goes.
+      const shared = people[1];
+      const sharedId = ids.get(shared.name)!;
+      const scope = (await server.services.collections.list()).filter((c) => ['front-door', 'warehouse'].includes(c.name)).map((c) => c.id);
+      const [face] = await server.services.faces.list(scope, { personId: (await server.services.persons.getByUuid(sharedId.toLowerCase(), scope)).id });
+      await server.services.faces.setCollections(face.id, scope, { set: scope });
+      const delShared = await fi.post('DeletePersons', { server_id: 'front-door', id: [sharedId] });
+      assert.equal(delShared.status, 200, JSON.stringify(delShared.body));
+      ids.delete(shared.name);
+      assert.equal((await fi.read('front-door')).Total, 3);
+      const inWarehouse = await fiB.read('warehouse');
+      assert.deepEqual(
+        inWarehouse.PersonList.map((x: Json) => [x.Id, x.ImageId]),
+        [[sharedId, face.uuid.toUpperCase()]],
+      );
+      assert.equal((await fiB.find('1', photo(shared.probes[0]), 1)).body.FaceList[0].PersonList[0].Id, sharedId);
+      const personsBefore = await countRows(server, 'persons');
+      assert.equal((await fiB.post('DeletePersons', { server_id: '1', id: ['*all*'] })).status, 200);
+      assert.equal(await countRows(server, 'persons'), personsBefore - 1);
+      assert.equal((await fiB.read('warehouse')).Total, 0);
     });
 
     it('adds unrecognized faces as automatic persons, recognizes them later, and lets operators rename and merge them', async () => {
@@ -464,6 +516,24 @@ for (const store of STORES) {
       assert.equal(knownNow.AutoCreated, false);
       const found = await fi.find('cams', photo(q.gallery), 1);
       assert.equal(found.body.FaceList[0].PersonList[0].Id, known);
+
+      // A frame of several strangers: one automatic person each, recognized as such in the next frame.
+      const crowdPhoto = photo('groups/dlib_2007_007763.jpg');
+      const byX = (r: Reply) => [...r.body.FaceList].sort((a: Json, b: Json) => a.faceRectLeft - b.faceRectLeft).map((f: Json) => f.PersonList[0]);
+      const personsBefore = await countRows(server, 'persons');
+      const crowd = byX(await fi.find('cams', crowdPhoto, 1));
+      assert.ok(crowd.length >= 5, `${crowd.length} faces`);
+      for (const x of crowd) assert.equal(x.AutoCreated, true);
+      assert.equal(new Set(crowd.map((x: Json) => x.Id)).size, crowd.length);
+      assert.equal(await countRows(server, 'persons'), personsBefore + crowd.length);
+      await server.services.events.flush(); // the first frame's recognitions are in (they are written behind the answer)
+      const seenAgain = byX(await fi.find('cams', crowdPhoto, 1));
+      assert.deepEqual(
+        seenAgain.map((x: Json) => x.Id),
+        crowd.map((x: Json) => x.Id),
+      );
+      for (const x of seenAgain) assert.ok(Number(x.Sim) > 0.9 && x.RecognitionCount === 2, JSON.stringify(x));
+      assert.equal(await countRows(server, 'persons'), personsBefore + crowd.length);
     });
 
     it('finds a CompreFace subject of a collection it maps to, and CompreFace recognizes a person made here', async () => {
@@ -495,6 +565,24 @@ for (const store of STORES) {
       await fiShared.post('DeletePersons', { server_id: '1', id: [id] });
     });
 
+    it('finds a face FindFace enrolled in a collection it maps to, by its meta', async () => {
+      const { key: token } = await server.services.keys.create('findface', { collections: ['front-door'] });
+      const p = people[5];
+      const form = new FormData();
+      form.append('photo', new Blob([new Uint8Array(photo(p.gallery))]), 'photo.jpg');
+      form.append('meta', 'FindFace Person');
+      const created = await fetch(`${server.url}/v1/face`, { method: 'POST', headers: { authorization: `Token ${token}` }, body: form });
+      assert.equal(created.status, 200, await created.clone().text());
+      const r = await fi.find('front-door', photo(p.probes[0]), 1);
+      const [best] = r.body.FaceList[0].PersonList;
+      assert.equal(best?.Name, 'FindFace Person', JSON.stringify(r.body));
+      assert.ok(Number(best.Sim) >= MATCH_SIM);
+      const id = ((await created.json()) as Json).results[0].id;
+      const gone = await fetch(`${server.url}/v1/face/id/${id}`, { method: 'DELETE', headers: { authorization: `Token ${token}` } });
+      assert.ok(gone.status < 300, String(gone.status));
+      assert.deepEqual((await fi.find('front-door', photo(p.probes[0]), 1)).body.FaceList[0].PersonList, []);
+    });
+
     it('gives each key only its own servers, and anonymous requests only the anonymous ones', async () => {
       // Key B: its server "1" is "warehouse", empty; key A's servers do not exist for it.
       assert.equal((await fiB.read('1')).Total, 0);
@@ -505,6 +593,13 @@ for (const store of STORES) {
       assertError(await fiB.post('UpdatePerson', { server_id: '1', id: a0, name: 'x' }), 404, 'FAILED_TO_UPDATE_PERSON');
       // Key A's second server by number.
       assert.equal((await fi.read('2')).Total, (await fi.read('cams')).Total);
+
+      // A key may do what its scopes say.
+      const reader = await server.services.keys.create('faceintellect', { user: 'intellect-reader', collections: ['front-door'], scopes: ['read'] });
+      const fiReader = fi.as('intellect-reader', reader.key);
+      assert.ok((await fiReader.read('1')).Total > 0);
+      assertError(await fiReader.find('1', photo(people[0].probes[0])), 403, 'FORBIDDEN', /identify/);
+      assertError(await fiReader.post('CreatePerson', { server_id: '1', surname: 'x', department: '', image: photo(people[0].probes[0]).toString('base64') }), 403, 'FORBIDDEN', /write/);
 
       // No credentials: the anonymous server only.
       const anon = fi.as();

@@ -78,6 +78,20 @@ export class FaceService {
     });
     const chosen = opts.boxes ? facesInBoxes(analysis, opts.boxes) : selectFaces(analysis, select);
     opts.check?.(chosen, analysis);
+    return { analysis, ...(await this.store(image, chosen, opts)) };
+  }
+
+  /**
+   * Enrols faces of an analysis the caller already made (with templates) without analysing the image again,
+   * e.g. a face a search found unknown. Options about detection (select, boxes, minScore, check) do not apply.
+   */
+  async enrolAnalyzed(image: Buffer, analyzed: AnalyzedFace[], opts: Omit<EnrolOptions, 'select' | 'boxes' | 'minScore' | 'check'>): Promise<Omit<Enrolment, 'analysis'>> {
+    if (!opts.collectionIds.length) throw new DomainError('INVALID_ARGUMENT', 'a face must join at least one collection', { param: 'collection' });
+    if (analyzed.some((f) => !f.template.length)) throw new DomainError('INVALID_ARGUMENT', 'an analysed face without a template cannot be enrolled', { param: 'faces' });
+    return this.store(image, analyzed, opts);
+  }
+
+  private async store(image: Buffer, chosen: AnalyzedFace[], opts: EnrolOptions): Promise<Omit<Enrolment, 'analysis'>> {
     const mimeType = imageMimeType(image) ?? null;
     const { faces, person } = await this.db.transaction(async (tx) => {
       const owner = await resolveOwner(tx, opts.owner);
@@ -101,7 +115,7 @@ export class FaceService {
     });
     await this.changes.facesChanged(faces.map((f) => f.face.id));
     if (!this.keepPhotos) this.unkeptPhotos?.(image, faces.map((f) => ({ id: f.face.id, box: f.analyzed.box })));
-    return { analysis, faces, person };
+    return { faces, person };
   }
 
   async get(id: number, scope: readonly number[]): Promise<Face> {
@@ -149,7 +163,8 @@ export class FaceService {
 
   /**
    * Changes which of the scope's collections the face is in (collections outside the scope keep their
-   * memberships). A face must stay in at least one collection: INVALID_ARGUMENT otherwise.
+   * memberships). A face must stay in at least one collection: INVALID_ARGUMENT otherwise. Returns the face as
+   * it is now, which may be outside the scope.
    */
   async setCollections(id: number, scope: readonly number[], change: { add?: readonly number[]; remove?: readonly number[]; set?: readonly number[] }): Promise<Face> {
     const outside = [...(change.add ?? []), ...(change.remove ?? []), ...(change.set ?? [])].find((c) => !scope.includes(c));
@@ -166,7 +181,10 @@ export class FaceService {
       }
     });
     await this.changes.facesChanged([id]);
-    return this.get(id, scope);
+    // As it is now: possibly no longer in the scope (it left the scope's collections for others).
+    const face = await store.getFace(this.db, id);
+    if (!face) throw notFound(id);
+    return face;
   }
 
   /** Gives the face to another person (or to nobody). */

@@ -119,6 +119,15 @@ export class PersonService {
     await this.changes.facesChanged(faceIds);
   }
 
+  /** Deletes the person when it has no face left and lives in no namespace; true when it went. */
+  deleteIfFaceless(id: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const person = await store.getPerson(tx, id);
+      if (!person || person.ownerCollectionId !== null || (await listFaceIds(tx, { personId: id })).length) return false;
+      return store.deletePerson(tx, id);
+    });
+  }
+
   /** Deletes every person of the namespace and their faces; returns how many persons. */
   async deleteNamespace(namespaceId: number): Promise<number> {
     const { n, faceIds } = await this.db.transaction(async (tx) => {

@@ -154,6 +154,8 @@ export interface FaceFilter {
   personId?: number;
   /** Faces whose person has exactly this name. */
   personName?: string;
+  /** Faces of any of these persons. */
+  personIds?: readonly number[];
   /** Faces whose person's name is unique within this collection (the person's namespace). */
   ownerCollectionId?: number;
   cameraId?: number;
@@ -175,6 +177,7 @@ function faceWhere(filter: FaceFilter): { where: string; params: unknown[] } {
   if (filter.ids !== undefined) add('f.id = ANY(?::bigint[])', filter.ids);
   if (filter.personId !== undefined) add('f.person_id = ?', filter.personId);
   if (filter.personName !== undefined) add('p.name = ?', filter.personName);
+  if (filter.personIds !== undefined) add('f.person_id = ANY(?::bigint[])', filter.personIds);
   if (filter.ownerCollectionId !== undefined) add('p.owner_collection_id = ?', filter.ownerCollectionId);
   if (filter.cameraId !== undefined) add('f.camera_id = ?', filter.cameraId);
   if (filter.uuids !== undefined) add('f.uuid = ANY(?::uuid[])', filter.uuids.filter(isUuid));

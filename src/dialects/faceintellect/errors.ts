@@ -7,8 +7,7 @@
 // Where the product has no code (a wrong key, an unknown server, a malformed FindFaces), this server adds its own,
 // listed by FaceErrorDescriptions too. The HTTP status says the class of failure (400, 401, 404, 413, 503, ...).
 import { isDomainError } from '../../domain/errors';
-import { errorInfo, HTTP_STATUS, tableRenderer, type ErrorCode, type ErrorInfo, type ErrorTable, type RenderedError } from '../../http/errors';
-import { ERROR_CODES } from '../../http/errors';
+import { ERROR_CODES, errorInfo, HTTP_STATUS, RETRY_AFTER_SECONDS, tableRenderer, type ErrorCode, type ErrorInfo, type ErrorTable, type RenderedError } from '../../http/errors';
 
 /** The product's error codes and texts (POST /firserver/FaceErrorDescriptions). */
 export const PRODUCT_ERRORS = {
@@ -125,9 +124,10 @@ const TABLE = Object.fromEntries(ERROR_CODES.map((code) => [code, (e: ErrorInfo)
 
 function own(err: unknown): RenderedError | undefined {
   if (!(err instanceof FaceIntellectError)) return undefined;
-  const rendered = renderIn(errorInfo(err.cause), err.operation);
+  // (The table's rows get Retry-After from tableRenderer; errors inside an operation get it here.)
   const info = errorInfo(err.cause);
-  if (info.code === 'BUSY' || info.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': '1', ...rendered.headers };
+  const rendered = renderIn(info, err.operation);
+  if (info.code === 'BUSY' || info.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS), ...rendered.headers };
   return rendered;
 }
 

@@ -53,12 +53,6 @@ function personOn(fi: FaceIntellect, server: Server, uuid: string): Promise<Pers
   return fi.services.persons.getByUuid(uuid, [server.id]);
 }
 
-/** The uuid of the person's first face on the server (its reference image), or null. */
-async function referenceFace(fi: FaceIntellect, server: Server, personId: number): Promise<string | null> {
-  const [face] = await fi.services.faces.list([server.id], { personId }, { size: 1 });
-  return face?.uuid ?? null;
-}
-
 function withAttributes(p: Person, change: FaceIntellectAttributes): Record<string, unknown> {
   return { ...p.attributes, [ATTRIBUTES_KEY]: { ...fiAttributes(p), ...change } };
 }
@@ -81,10 +75,15 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
     const now = new Date();
     const faceList: unknown[] = [];
     const outcomes: ProbeOutcome[] = [];
+    // Every face is searched before any automatic person is made: faces of one frame are different people, so
+    // none may be taken for a person made from another face of the same frame.
+    const searches = [];
     for (const face of analysis.faces) {
       const started = performance.now();
       const matches = await services.identification.search(face.embedding, { collectionIds: [server.id], limit: Math.max(findPersons, 1), by: 'person' });
-      const duration = Math.round(performance.now() - started);
+      searches.push({ face, matches, duration: Math.round(performance.now() - started) });
+    }
+    for (const { face, matches, duration } of searches) {
       const best = matches[0] as (typeof matches)[number] | undefined;
       const recognized = best !== undefined && best.cosine >= fi.matchCosine;
       const list: PersonJson[] = [];
@@ -96,21 +95,27 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         cosine: best?.cosine ?? null,
         far: best?.far ?? null,
         verdict: recognized ? 'match' : 'no_match',
-        attributes: { server_id: server.name },
+        // The server, and the best match's Sim as this product showed it (null: nobody on the server).
+        attributes: { server_id: server.name, sim: best ? fi.scale.sim(best.cosine) : null },
       };
       if (recognized) Object.assign(outcome, { faceId: best.faceId, personId: best.personId });
       else if (server.autoPersons) {
-        // An unrecognized face on a server with automatic persons: a new person, found by later sightings.
-        const enrolled = await services.faces.enrol(image, {
-          collectionIds: [server.id],
-          owner: { newPerson: { name: 'Unknown', attributes: { autoCreated: true, [ATTRIBUTES_KEY]: { nameless: true } } } },
-          boxes: [face.box],
-          autoCreated: true,
-        });
-        const person = enrolled.person!;
-        const faceUuid = enrolled.faces[0].face.uuid;
-        Object.assign(outcome, { faceId: enrolled.faces[0].face.id, personId: person.id, verdict: 'new_person' });
-        if (findPersons > 0) list.push(personJson(person, faceUuid, { sim: 1, recognizedAt: now }));
+        // An unrecognized face on a server with automatic persons: a new person, found by later sightings. A
+        // failure here (the database, the queue) leaves the face unrecognized rather than failing the search.
+        const enrolled = await services.faces
+          .enrolAnalyzed(image, [face], {
+            collectionIds: [server.id],
+            owner: { newPerson: { name: 'Unknown', attributes: { autoCreated: true, [ATTRIBUTES_KEY]: { nameless: true } } } },
+            autoCreated: true,
+          })
+          .catch((err: unknown) => {
+            ctx.log.warn({ code: (err as { code?: unknown }).code }, 'automatic person not created');
+            return undefined;
+          });
+        if (enrolled?.person) {
+          Object.assign(outcome, { faceId: enrolled.faces[0].face.id, personId: enrolled.person.id, verdict: 'new_person' });
+          if (findPersons > 0) list.push(personJson(enrolled.person, enrolled.faces[0].face.uuid, { sim: 1, recognizedAt: now }));
+        }
       }
       // Only persons at or above the match Sim, as the product lists them.
       const shown = matches.filter((m) => m.cosine >= fi.matchCosine).slice(0, Math.max(0, findPersons - list.length));
@@ -208,7 +213,12 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         services.persons.count([server.id], filter),
       ]);
     }
-    const list = await Promise.all(persons.map(async (person) => personJson(person, await referenceFace(fi, server, person.id))));
+    // Each person's reference image: its first face on the server (one query for the page).
+    const first = new Map<number, string>();
+    if (persons.length) {
+      for (const f of await services.faces.list([server.id], { personIds: persons.map((x) => x.id) })) if (!first.has(f.personId!)) first.set(f.personId!, f.uuid);
+    }
+    const list = persons.map((person) => personJson(person, first.get(person.id) ?? null));
     ctx.body = { PersonList: list, Total: total, Response: { Status: 'OK' } };
   });
 
@@ -296,9 +306,7 @@ async function removeFromServer(fi: FaceIntellect, server: Server, person: Perso
   const { services } = fi;
   if (person.ownerCollectionId === server.id) return services.persons.delete(person.id);
   await removeFaces(fi, server, await services.faces.list([server.id], { personId: person.id }));
-  if (person.ownerCollectionId !== null) return;
-  const everywhere = (await services.collections.list()).map((c) => c.id);
-  if ((await services.faces.count(everywhere, { personId: person.id })) === 0) await services.persons.delete(person.id);
+  await services.persons.deleteIfFaceless(person.id);
 }
 
 async function removeFaces(fi: FaceIntellect, server: Server, faces: { id: number; collectionIds: number[] }[]): Promise<void> {
