@@ -1,9 +1,10 @@
-// Analysis: the faces of an image with what was asked for (embeddings, attributes), and the rules that pick the
+// Analysis: the faces of an image with what was asked for (embeddings, attributes), its bodies, and the rules that pick the
 // face or faces a request is about (the dominant face of an enrolment photo, the faces inside given boxes, the
 // biggest, all, or exactly one).
+import { imageMimeType } from '../engine/image-type';
 import { DomainError } from './errors';
 import type { FaceAnalyzer } from './face-analyzer';
-import type { AnalyzedFace, AttributeName, Box, ImageAnalysis } from './types';
+import type { AnalyzedFace, AttributeName, BodyAnalysis, Box, DetectBodiesOptions, ImageAnalysis } from './types';
 
 export interface DetectOptions {
   /** 0 or absent: every face, biggest first; n: the n biggest. */
@@ -35,6 +36,19 @@ export class AnalysisService {
       template: opts.embeddings,
       attributes: opts.attributes ?? [],
     });
+  }
+
+  /** The upright people (bodies) in the image, with the oriented image's size (possibly none). */
+  detectBodies(image: Buffer, opts: DetectBodiesOptions = {}): Promise<BodyAnalysis> {
+    return this.analyzer.detectBodies(image, opts);
+  }
+
+  /**
+   * An image's MIME type from its first bytes ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/webp",
+   * "image/tiff", "image/x-icon"; undefined otherwise): the same sniffer that picks the engine's decoder.
+   */
+  mimeType(image: Uint8Array): string | undefined {
+    return imageMimeType(image);
   }
 
   /** The image's faces; NO_FACE when there are none. */

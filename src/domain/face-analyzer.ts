@@ -1,12 +1,16 @@
 // The domain's view of the native engine: analyze one image into faces (box, landmarks, keypoints, embedding,
-// template, attributes) with per-stage timings. EngineFaceAnalyzer adapts src/engine's Engine to it and turns
-// engine error codes into domain errors.
+// template, attributes) with per-stage timings, and find the upright people (bodies) in an image.
+// EngineFaceAnalyzer adapts src/engine's Engine (and its body detector) to it and turns engine error codes into
+// domain errors.
+import sharp from 'sharp';
+import { detectBodies } from '../engine/bodies';
 import type { AnalyzeOptions as EngineAnalyzeOptions, AnalyzeResult } from '../engine/engine';
 import { DomainError, type DomainErrorCode } from './errors';
-import type { AnalyzeOptions, ImageAnalysis } from './types';
+import type { AnalyzeOptions, BodyAnalysis, DetectBodiesOptions, ImageAnalysis } from './types';
 
 export interface FaceAnalyzer {
   analyze(image: Buffer, options: AnalyzeOptions): Promise<ImageAnalysis>;
+  detectBodies(image: Buffer, options: DetectBodiesOptions): Promise<BodyAnalysis>;
 }
 
 /** The part of src/engine/engine.ts's Engine this adapter uses. */
@@ -21,6 +25,13 @@ const ENGINE_TO_DOMAIN: Record<string, DomainErrorCode> = {
   BUSY: 'BUSY',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   TEMPLATE_MISMATCH: 'TEMPLATE_MISMATCH',
+};
+
+const BODY_ENGINE_TO_DOMAIN: Record<string, DomainErrorCode> = {
+  UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
+  CORRUPT_IMAGE: 'CORRUPT_IMAGE',
+  IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
+  BUSY: 'BUSY',
 };
 
 const EMPTY_EMBEDDING = new Float32Array(0);
@@ -59,5 +70,20 @@ export class EngineFaceAnalyzer implements FaceAnalyzer {
         attributes: f.attributes ?? {},
       })),
     };
+  }
+
+  /** The body detector runs on its own native thread (src/engine/bodies.ts); the size is the oriented image's. */
+  async detectBodies(image: Buffer, options: DetectBodiesOptions): Promise<BodyAnalysis> {
+    try {
+      const bodies = await detectBodies(image, options);
+      const meta = await sharp(image).metadata();
+      const swap = (meta.orientation ?? 1) >= 5;
+      return { width: (swap ? meta.height : meta.width) ?? 1, height: (swap ? meta.width : meta.height) ?? 1, bodies };
+    } catch (err) {
+      const code = BODY_ENGINE_TO_DOMAIN[(err as { code?: string }).code ?? ''];
+      if (code) throw new DomainError(code, (err as Error).message);
+      if (err instanceof Error && /unsupported image format|Input buffer/i.test(err.message)) throw new DomainError('CORRUPT_IMAGE', err.message);
+      throw err;
+    }
   }
 }

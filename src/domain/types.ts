@@ -70,6 +70,28 @@ export interface ImageAnalysis {
   timings: Record<string, number>;
 }
 
+/** An upright person the body detector found. */
+export interface DetectedBody {
+  /** Pixels of the oriented image. */
+  box: Box;
+  /** Detector confidence in [0, 1] (0.5 = on the decision boundary). */
+  score: number;
+}
+
+export interface BodyAnalysis {
+  /** The oriented image's size. */
+  width: number;
+  height: number;
+  bodies: DetectedBody[];
+}
+
+export interface DetectBodiesOptions {
+  /** Default 0.5. */
+  minScore?: number;
+  /** The decode limit: default 10 MP, at most 50 MP. */
+  maxPixels?: number;
+}
+
 export interface AnalyzeOptions {
   /** false: the whole image is one face crop (no detector). */
   detectFaces: boolean;

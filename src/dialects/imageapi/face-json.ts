@@ -3,7 +3,7 @@
 // x, y, 0 with the eye centres; v2 named, each with its normalised "proj") and the head angles; age, gender,
 // emotions, liveness, medical mask; and the quality block (v1 camelCase under "qaa", v2 snake_case).
 import type { AnalyzedFace, KeypointName } from '../../domain/types';
-import { EMOTIONS, type Attributes } from '../../engine/attributes';
+import { EMOTIONS, type Attributes } from '../../domain/attributes';
 import { enumCase, type Json, type Version } from './sample';
 
 /** 3DiVi's fitter with 21 keypoints, in its order (the v1 flat list follows it). */

@@ -6,10 +6,9 @@
 // is kept. Every value comes from the engine's AnalyzedFace and the platform's calibration.
 import sharp from 'sharp';
 import { boxOverlap, dominantFace, SAME_FACE_OVERLAP } from '../../domain/analysis';
-import { DomainError, type DomainErrorCode } from '../../domain/errors';
+import { DomainError } from '../../domain/errors';
 import type { Scope } from '../../domain/keys';
 import type { AnalyzedFace, AttributeName, Box, ImageAnalysis, Point } from '../../domain/types';
-import { detectBodies } from '../../engine/bodies';
 import type { CallContext } from '../../domain/events';
 import type { KeyGrant } from '../../domain/keys';
 import { callContext, type ImageApiDeps } from './context';
@@ -169,29 +168,15 @@ async function livenessModule(deps: ImageApiDeps, call: ServiceCall): Promise<Re
   return answer(call.version, call.sample, objects);
 }
 
-const ENGINE_CODES: Record<string, DomainErrorCode> = { UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT', CORRUPT_IMAGE: 'CORRUPT_IMAGE', IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE', BUSY: 'BUSY' };
-
 /** The body detector's decode limit (its most): the document limits body-detector images by bytes only. */
 const BODY_MAX_PIXELS = 50_000_000;
 
 async function bodyDetector(deps: ImageApiDeps, call: ServiceCall): Promise<Record<string, Json>> {
   const image = need(call);
-  let size: { width: number; height: number };
-  let bodies: Awaited<ReturnType<typeof detectBodies>>;
-  try {
-    bodies = await detectBodies(image, { maxPixels: BODY_MAX_PIXELS });
-    const meta = await sharp(image).metadata();
-    const swap = (meta.orientation ?? 1) >= 5;
-    size = { width: (swap ? meta.height : meta.width) ?? 1, height: (swap ? meta.width : meta.height) ?? 1 };
-  } catch (err) {
-    const code = ENGINE_CODES[(err as { code?: string }).code ?? ''];
-    if (code) throw new DomainError(code, (err as Error).message);
-    if (err instanceof Error && /unsupported image format|Input buffer/i.test(err.message)) throw new DomainError('CORRUPT_IMAGE', err.message);
-    throw err;
-  }
+  const { width, height, bodies } = await deps.services.analysis.detectBodies(image, { maxPixels: BODY_MAX_PIXELS });
   const objects = [...call.sample.objects];
   const first = nextId(objects);
-  bodies.forEach((b, i) => objects.push({ id: first + i, class: 'body', confidence: b.score, bbox: toBbox(b.box, size.width, size.height) }));
+  bodies.forEach((b, i) => objects.push({ id: first + i, class: 'body', confidence: b.score, bbox: toBbox(b.box, width, height) }));
   return answer(call.version, call.sample, objects);
 }
 

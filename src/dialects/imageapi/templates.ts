@@ -1,5 +1,5 @@
 // Biometric templates as the Image API exchanges them: the engine's versioned binary template (its header names
-// the model and pipeline, src/engine's template codec), v1 as "$template" (base64) with "template_size" (its
+// the model and pipeline: the domain's template codec, src/domain/embeddings.ts), v1 as "$template" (base64) with "template_size" (its
 // bytes), v2 under "template" keyed by the extractor's name with {blob, format NDARRAY, dtype uint8, shape}.
 // A template of another model or pipeline is refused (TEMPLATE_MISMATCH) with a message naming both; the
 // template's own header decides, whatever v2 key it is sent under.
@@ -8,24 +8,25 @@
 // logistic fit of P(same person) over the distance (0..1, higher = more alike, strictly monotone).
 import { DomainError } from '../../domain/errors';
 import type { ScoreCalibration } from '../../domain/calibration';
-import { EMBEDDING_DIM } from '../../domain/types';
-import { Engine } from '../../engine/engine';
+import { embeddingFromTemplate, serverTemplateOrigin, templateOrigin, type TemplateOrigin } from '../../domain/embeddings';
 import { DECODE_FAILED, ImageApiError, invalid } from './errors';
 import type { Json, SampleObject, Version } from './sample';
 
-const TEMPLATE_HEADER_BYTES = 16;
 export const TEMPLATE_KEY_PREFIX = '_face_template_extractor_';
+
+const keyOf = (o: TemplateOrigin) => `${TEMPLATE_KEY_PREFIX}${o.modelId.toString(16).padStart(8, '0')}_${o.pipelineVersion}`;
 
 /** The v2 key of a template: the extractor, its model id and pipeline version, from the template's header. */
 export function templateKey(template: Buffer): string {
-  if (template.length < TEMPLATE_HEADER_BYTES) throw new Error('template too short');
-  return `${TEMPLATE_KEY_PREFIX}${template.readUInt32LE(8).toString(16).padStart(8, '0')}_${template.readUInt16LE(12)}`;
+  const origin = templateOrigin(template);
+  if (!origin) throw new Error('template too short');
+  return keyOf(origin);
 }
 
 let ownKey: string | undefined;
 /** This server's v2 template key. */
 export function serverTemplateKey(): string {
-  ownKey ??= templateKey(Engine.templateFromEmbedding(new Float32Array(EMBEDDING_DIM).fill(1 / Math.sqrt(EMBEDDING_DIM))));
+  ownKey ??= keyOf(serverTemplateOrigin());
   return ownKey;
 }
 
@@ -68,7 +69,7 @@ export function readTemplate(o: SampleObject, loc: (string | number)[]): Float32
   }
   const bytes = decodeBase64(blob as string);
   try {
-    return Engine.embeddingFromTemplate(bytes);
+    return embeddingFromTemplate(bytes);
   } catch (err) {
     if ((err as { code?: string }).code === 'TEMPLATE_MISMATCH') {
       const sent = key && key !== serverTemplateKey() ? ` (sent as ${key})` : '';

@@ -4,7 +4,7 @@
 // the quality block's total, the eye model's closed probabilities, the mouth opening from the landmarks, and
 // the 68 landmarks themselves.
 import type { AttributeName, AnalyzedFace } from '../../domain/types';
-import type { Attributes } from '../../engine/attributes';
+import type { Attributes } from '../../domain/attributes';
 
 /** What a scan asks the engine for (quality brings the luminance and eye distance). */
 export const SCAN_ATTRIBUTES: AttributeName[] = ['pose', 'eyes', 'mouth', 'mask', 'quality'];

@@ -7,7 +7,6 @@ import type Koa from 'koa';
 import { DomainError, isDomainError } from '../../domain/errors';
 import { cosine } from '../../domain/verification';
 import type { AnalyzedFace, ImageAnalysis } from '../../domain/types';
-import { imageMimeType } from '../../engine/image-type';
 import { HttpError } from '../../http/errors';
 import { readImage } from '../../http/image-input';
 import { params, type Params } from '../../http/params';
@@ -129,7 +128,7 @@ async function createScan(ctx: Koa.Context, s: Scans, endpoint: string): Promise
 
   const id = crypto.randomUUID();
   const photos: ScanPhoto[] = s.settings.savePhotos
-    ? images.map((bytes, i) => ({ file: (i + 1) as 1 | 2, mimeType: imageMimeType(bytes) ?? null, bytes }))
+    ? images.map((bytes, i) => ({ file: (i + 1) as 1 | 2, mimeType: s.services.analysis.mimeType(bytes) ?? null, bytes }))
     : [];
   const scan = await s.db.transaction((tx) =>
     insertScan(
