@@ -7,7 +7,7 @@ import { DomainError } from '../../domain/errors';
 import type { Face } from '../../domain/faces';
 import type { AnalyzedFace, Box, ImageAnalysis } from '../../domain/types';
 import { ensureCamera } from '../../store/cameras';
-import { getFacesByIds, setFaceCamera } from '../../store/faces';
+import { setFaceCamera } from '../../store/faces';
 import { baseUrl, bboxJson, callContext, versionOf, type FindFace, type MfSelector } from './context';
 import { faceJson, friendsAmong } from './face-json';
 import type { Galleries } from './galleries';
@@ -80,7 +80,9 @@ export async function assignPersons(
         const hits = (await ff.services.identification.search(analyzed.embedding, { collectionIds: g.scope, limit, by: 'face', minCosine: personCosine })).filter(
           (h) => h.faceId !== face.id && h.personId !== null,
         );
-        const sameCamera = ff.settings.personGlobal ? undefined : await getFacesByIds(ff.db, hits.map((h) => h.faceId));
+        const sameCamera = ff.settings.personGlobal
+          ? undefined
+          : new Map((await ff.services.faces.list(g.scope, { ids: hits.map((h) => h.faceId) })).map((f) => [f.id, f]));
         const best = hits.find((h) => !sameCamera || sameCamera.get(h.faceId)?.cameraId === camera.id);
         if (best) {
           reference = best;
