@@ -478,7 +478,7 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
 }
 
 export const VERSION_DESCRIPTIONS = {
-  v0: 'FindFace REST API v0: detect, verify, identify, faces, meta, galleries, persons and camera history.',
+  v0: 'FindFace REST API v0: detect, verify, identify, faces, meta, galleries, persons and camera history. Also served without a version, as the API before v0 answered.',
   v1: 'v0 with gender, age and emotions: on detect, and on faces created with gender / age / emotions true.',
 } as const;
 
