@@ -131,7 +131,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // Every API the server speaks, each a table of routes over the same services (src/dialects/).
     const scans = createScansDialect({ services, db, image: imageInput, settings: scansSettings(config) });
     const dialects: Dialect[] = [createCompreFaceDialect({ services, image: imageInput }), scans.dialect, ...admin.dialects];
-    dialects.push(createFaceIntellectDialect({ services, image: imageInput, settings: faceIntellectSettings(config) }));
+    dialects.push(createFaceIntellectDialect({ services, db, image: imageInput, settings: faceIntellectSettings(config) }));
     dialects.push(createFindFaceDialect({ services, db, image: imageInput, settings: findfaceSettings(config), cropper }));
     dialects.push(createImageApiDialect({ services, image: imageInput, settings: imageApiSettings(config) }));
     dialects.push(

@@ -46,10 +46,16 @@ class Fi {
     readonly base: string,
     readonly user?: string,
     readonly password?: string,
+    /** Path segments in front of /firserver (the documented http://host:port/prefix/firserver/... form). */
+    readonly prefix = '',
   ) {}
 
   as(user?: string, password?: string): Fi {
-    return new Fi(this.base, user, password);
+    return new Fi(this.base, user, password, this.prefix);
+  }
+
+  behind(prefix: string): Fi {
+    return new Fi(this.base, this.user, this.password, prefix);
   }
 
   async request(method: string, path: string, o: { json?: unknown; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
@@ -60,7 +66,7 @@ class Fi {
     let body: string | undefined = o.body;
     if (o.json !== undefined) body = JSON.stringify(o.json);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${this.base}/firserver/${path}`, { method, headers, body });
+    const res = await fetch(`${this.base}${this.prefix}/firserver/${path}`, { method, headers, body });
     const type = res.headers.get('content-type') ?? '';
     const payload = type.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, body: payload };
@@ -417,8 +423,20 @@ for (const store of STORES) {
         assert.deepEqual(image.body, photo(p.gallery));
         assert.deepEqual(byPerson.body, photo(p.gallery));
       } else {
-        assertError(image, 404, 'IMAGE_NOT_FOUND', /not kept/);
-        assertError(byPerson, 404, 'IMAGE_NOT_FOUND');
+        // Photos not kept: the crop of the face cut at enrolment (the console's thumbnail), marked as such.
+        const [kept] = (await server.db.query<{ jpeg: Buffer }>('SELECT t.jpeg FROM face_thumbnails t JOIN faces f ON f.id = t.face_id WHERE f.uuid = $1', [read.ImageId.toLowerCase()])).rows;
+        assert.ok(kept, 'a crop is kept for the face');
+        assert.equal(image.status, 200, JSON.stringify(image.body));
+        assert.match(image.headers.get('content-type') ?? '', /^image\/jpeg/);
+        assert.equal(image.headers.get('x-image-kind'), 'face-crop');
+        assert.deepEqual(image.body, kept.jpeg);
+        const meta = await sharp(image.body as Buffer).metadata();
+        assert.equal(meta.format, 'jpeg');
+        assert.ok(meta.width! > 0 && meta.width! <= 112 && meta.height! <= 112, `${meta.width}x${meta.height}`);
+        assert.deepEqual(byPerson.body, kept.jpeg);
+        // Neither the photo nor a crop kept (THUMBNAILS=false): IMAGE_NOT_FOUND.
+        await server.db.query('DELETE FROM face_thumbnails t USING faces f WHERE f.id = t.face_id AND f.uuid = $1', [read.ImageId.toLowerCase()]);
+        assertError(await fi.request('GET', `GetImage?server_id=front-door&id=${read.ImageId}`), 404, 'IMAGE_NOT_FOUND', /not kept/);
       }
 
       // Deleting: the person, its faces and nothing else; then it is no longer found.
@@ -695,6 +713,28 @@ for (const store of STORES) {
       const doc = await fetch(`${server.url}/openapi/faceintellect.json`);
       assert.equal(doc.status, 200);
       assert.equal(((await doc.json()) as Json).info.title, FACE_INTELLECT_OPENAPI.info.title);
+    });
+
+    it('answers behind a web server prefix, /<prefix>/firserver/..., where no other API owns the prefix', async () => {
+      const direct = await fi.read('front-door');
+      for (const prefix of ['/intellect', '/web2', '/a/b']) {
+        const behind = fi.behind(prefix);
+        assert.deepEqual((await behind.read('front-door')).Total, direct.Total, prefix);
+        const found = await behind.find('front-door', photo(people[0].probes[0]), 1);
+        assert.equal(found.status, 200, JSON.stringify(found.body));
+        assert.ok(found.body.FaceList.length >= 1, JSON.stringify(found.body));
+        assertError(await behind.as('intellect-a', 'wrong').post('ReadPersons', { server_id: 'front-door' }), 401, 'UNAUTHORIZED');
+      }
+      assert.equal((await fi.behind('/web2').request('GET', 'FaceErrorDescriptions')).body.FACE_NOT_FOUND, 'Face not found on supplied image');
+      // A prefix another API owns stays that API's: /v1 is FindFace's, /api/v1 CompreFace's.
+      const findface = await fi.behind('/v1').post('ReadPersons', { server_id: 'front-door' });
+      assert.equal(findface.status, 404);
+      assert.equal(findface.body.code, 'NOT_FOUND', JSON.stringify(findface.body));
+      const compreface = await fi.behind('/api/v1').post('ReadPersons', { server_id: 'front-door' });
+      assert.equal(compreface.status, 404);
+      assert.ok(!('Status' in compreface.body), JSON.stringify(compreface.body));
+      // Segments only: /firserverx is nobody's.
+      assert.equal((await fetch(`${server.url}/web2/firserverx/ReadPersons`, { method: 'POST' })).status, 404);
     });
 
     it('deletes every person of a server with *all*', async () => {

@@ -67,7 +67,7 @@ class FindFace {
       }
       body = form;
     }
-    const url = path.startsWith('/v') && /^\/v\d\//.test(path) ? `${this.base}${path}` : `${this.base}/${this.version}${path}`;
+    const url = /^\/v\d\//.test(path) || this.version === '' ? `${this.base}${path}` : `${this.base}/${this.version}${path}`;
     const res = await fetch(url, { method, headers, body, redirect: 'manual' });
     const buf = Buffer.from(await res.arrayBuffer());
     const type = res.headers.get('content-type') ?? '';
@@ -622,6 +622,52 @@ for (const storeName of STORES) {
       // meta is the CompreFace subject: the same person.
       const subjects = await cf.get('/recognition/subjects');
       assert.deepEqual(subjects.body.subjects.sort(), ['anne', 'bob']);
+    });
+
+    it('serves the pre-v0 paths without a version, as their clients read them', async () => {
+      const old = ff.v('');
+      const [, , , , p, q] = people;
+      assertError(await old.as(undefined).post('/face/', { form: { photo: photo(p.gallery) } }), 401, 'AUTH_FAILED');
+      // POST /face/ (a Bitrix module, Android clients): the face at the top level, and v0's results beside it.
+      const added = await old.post('/face/', { form: { photo: photo(p.gallery), meta: `old-${p.name}` } });
+      assert.equal(added.status, 200, added.text);
+      assertFace(added.body, 'pre-v0 face');
+      assert.equal(added.body.meta, `old-${p.name}`);
+      assert.equal(added.body.results.length, 1);
+      assert.equal(added.body.results[0].id, added.body.id);
+      assert.equal((await ff.get(`/face/id/${added.body.id}`)).body.meta, `old-${p.name}`);
+      const bq = await old.post('/face', { form: { photo: photo(q.gallery), meta: `old-${q.name}` } });
+      assert.equal(bq.status, 200, bq.text);
+      // POST /identify/ with the box as x1..y2 and the threshold named confidence: one list of matches.
+      const box = (await old.post('/detect/', { form: { photo: photo(p.probes[0]) } })).body.faces[0];
+      assert.ok(Number.isInteger(box.x1), 'detect answers as v0');
+      const found = await old.post('/identify/', { form: { photo: photo(p.probes[0]), confidence: 'Strict', n: '10', x1: `${box.x1}`, y1: `${box.y1}`, x2: `${box.x2}`, y2: `${box.y2}` } });
+      assert.equal(found.status, 200, found.text);
+      assert.ok(Array.isArray(found.body.results), found.text);
+      assert.ok(found.body.results.some((m: Json) => m.face.id === added.body.id), found.text);
+      assert.ok(found.body.results.every((m: Json) => m.confidence >= PRESETS.strict), 'confidence=Strict is the threshold');
+      assertFace(found.body.results[0].face, 'pre-v0 match');
+      assert.ok(!found.body.results.some((m: Json) => m.face.id === bq.body.id));
+      const gallery = await old.post('/faces/gallery/default/identify', { json: { photo: `${host.url}/photo/${q.probes[0]}`, n: 10 } });
+      assert.ok(gallery.body.results.some((m: Json) => m.face.id === bq.body.id), gallery.text);
+      const verified = await old.post('/verify', { form: { photo1: photo(p.gallery), photo2: photo(p.probes[0]) } });
+      assert.equal(verified.body.verified, true, verified.text);
+      // The rest as v0: faces, meta, galleries, camera history; their pages stay on the bare paths.
+      const page = await old.get('/faces?limit=1');
+      assert.equal(page.status, 200, page.text);
+      assert.match(page.body.next_page, /^\/faces\?max_id=\d+&limit=1$/);
+      assert.equal((await old.get(`/face/meta/${encodeURIComponent(`old-${p.name}`)}`)).body.results[0].id, added.body.id);
+      assert.deepEqual((await old.get('/galleries/')).body.results, (await ff.get('/galleries')).body.results);
+      assert.equal((await old.get(`/person/id/${added.body.person_id}`)).body.id, added.body.person_id);
+      assert.equal((await old.post('/history/search', { json: { person_id: added.body.person_id } })).status, 200);
+      // Bad input in FindFace's shape; unknown paths under its prefixes are its NOT_FOUND; /docs stays the server's.
+      assertError(await old.post('/identify', { form: { photo: photo(p.probes[0]), confidence: 'sure' } }), 400, 'BAD_PARAM', 'confidence');
+      assertError(await old.get('/face/id/999999999'), 404, 'NOT_FOUND');
+      assertError(await old.get('/faces/nothing/here'), 404, 'NOT_FOUND');
+      const docs = await fetch(`${server.url}/docs`);
+      assert.ok(!(docs.headers.get('content-type') ?? '').includes('json') || !('code' in ((await docs.json()) as Json)), '/docs is not FindFace\'s');
+      for (const f of [added.body, bq.body]) assert.equal((await old.delete(`/face/id/${f.id}/`)).status, 200);
+      assertError(await ff.get(`/face/id/${added.body.id}`), 404, 'NOT_FOUND');
     });
 
     it('holds its presets at their false-accept rates and serves its OpenAPI document', async () => {

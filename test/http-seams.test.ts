@@ -66,6 +66,8 @@ function echoDialect(image: ImageInputOptions): Dialect {
     renderError: tableRenderer(ECHO_ERRORS),
     router,
     cors: { allowHeaders: ['Authorization', 'TOKEN'] },
+    // /<gateway>/echo/...: one segment in front of its prefix.
+    pathAlias: (path) => /^\/[^/]+(\/echo(?:\/.*)?)$/.exec(path)?.[1],
   };
 }
 
@@ -278,6 +280,18 @@ describe('HTTP seams', () => {
         assert.equal(post.body.bool, true);
       }
       assert.equal((await call(`${app.url}/healthz/`)).status, 200);
+    });
+
+    it('answers a dialect\'s path alias, but never one under another dialect\'s prefix', async () => {
+      const aliased = await call(`${app.url}/gw/echo/params/?int=4`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"bool": true}' });
+      assert.equal(aliased.status, 200);
+      assert.deepEqual([aliased.body.int, aliased.body.bool], [4, true]);
+      assert.equal((await call(`${app.url}/gw/echo/nothing`)).body.code, 'NOT_FOUND', 'in the dialect\'s format');
+      // /console is the console's: its own 404, not the echo route.
+      const owned = await call(`${app.url}/console/echo/params?int=4`);
+      assert.equal(owned.status, 404);
+      assert.equal(owned.body.int, undefined);
+      assert.equal((await call(`${app.url}/gw/echoes/params`)).status, 404);
     });
 
     it('answers an unknown path 404 and a known path with another method 405, in the dialect format', async () => {

@@ -12,6 +12,7 @@ import * as faces from '../src/store/faces';
 import * as photos from '../src/store/photos';
 import * as cameras from '../src/store/cameras';
 import * as events from '../src/store/events';
+import * as scans from '../src/store/scans';
 import * as apiKeys from '../src/store/api-keys';
 import { searchCollectionSql } from '../src/store/vector-search';
 import { RetentionJob } from '../src/store/retention';
@@ -411,7 +412,12 @@ describe('face store', function () {
       const eventIds = await events.insertEvents(db, [
         { occurredAt: new Date(now - 3_600_000), cameraId: cam.id, collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.9, embedding: centre, dialect: 'compreface', endpoint: 'recognize' },
         { occurredAt: new Date(now - 7_200_000), cameraId: cam.id, collectionId: c.id, similarity: null, embedding: centre, verdict: 'unknown' },
+        // One event of each API the per-API reports read.
+        { occurredAt: new Date(now - 600_000), cameraId: cam.id, collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.8, far: 1e-6, verdict: 'match', dialect: 'findface', endpoint: 'face' },
+        { occurredAt: new Date(now - 500_000), collectionId: c.id, faceId: f.id, personId: p.id, similarity: 0.7, far: 1e-5, verdict: 'match', dialect: 'faceintellect', endpoint: 'FindFaces', attributes: { server_id: c.name, sim: 0.71 } },
+        { occurredAt: new Date(now - 400_000), similarity: 0.6, far: 1e-4, verdict: 'match', dialect: 'imageapi', endpoint: 'verify-matcher' },
       ]);
+      await scans.insertScan(db, { id: crypto.randomUUID(), company: 'docs-sql', reference: 'r-1', channel: 'WEB', compareResult: 'Same person', compareSimilarity: 0.9, face1: null, face2: null, elapsedTime: 0.4, createdBy: null });
       const since = new Date(now - 86_400_000).toISOString();
       const until = new Date(now + 60_000).toISOString();
       const values: Record<string, string> = {

@@ -40,6 +40,11 @@ export interface Dialect {
   cors?: DialectCors;
   /** Every route it serves, documented; served at /openapi/<name>.json (test/openapi.test.ts holds the two equal). */
   openapi?: OpenApiDocument;
+  /**
+   * Another form of its paths (such as a configurable segment in front of its prefix): the path it answers as,
+   * or undefined. Asked only when no dialect's prefix matches, so it never takes another dialect's path.
+   */
+  pathAlias?: (path: string) => string | undefined;
 }
 
 export interface ReadyState {
@@ -101,10 +106,20 @@ function selectDialect(dialects: Dialect[]): Koa.Middleware {
     .sort((a, b) => b.prefix.length - a.prefix.length);
   return async (ctx, next) => {
     const match = byPrefix.find(({ prefix }) => ctx.path === prefix || ctx.path.startsWith(prefix.endsWith('/') ? prefix : prefix + '/'));
-    if (match) {
-      ctx.state.dialect = match.dialect;
-      ctx.state.renderError = match.dialect.renderError;
-      ctx.state.paramSources = match.dialect.paramSources;
+    let dialect = match?.dialect;
+    if (!dialect) {
+      for (const d of dialects) {
+        const aliased = d.pathAlias?.(ctx.path);
+        if (aliased === undefined) continue;
+        ctx.path = aliased;
+        dialect = d;
+        break;
+      }
+    }
+    if (dialect) {
+      ctx.state.dialect = dialect;
+      ctx.state.renderError = dialect.renderError;
+      ctx.state.paramSources = dialect.paramSources;
     }
     await next();
   };

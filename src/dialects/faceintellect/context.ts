@@ -10,6 +10,7 @@ import type { DomainServices } from '../../domain/services';
 import { authenticateRequest, grantOf, readCredential } from '../../http/auth';
 import { readImage, type ImageInputOptions } from '../../http/image-input';
 import { params } from '../../http/params';
+import type { Queryable } from '../../store/db';
 import { FaceIntellectError, type Operation } from './errors';
 import { simScale, type SimScale } from './similarity';
 
@@ -33,6 +34,8 @@ export function faceIntellectSettings(config: Config): FaceIntellectSettings {
 
 export interface FaceIntellectDeps {
   services: DomainServices;
+  /** The crops of enrolled faces (face_thumbnails), which GetImage answers when photos are not kept. */
+  db: Queryable;
   image: ImageInputOptions;
   settings: FaceIntellectSettings;
 }

@@ -1,5 +1,5 @@
 // ITV / AxxonSoft Face Intellect's Face Recognition Server API (issue 14): FindFaces and the person database under
-// /firserver, HTTP Basic credentials (or none, for the servers configured as anonymous), errors in its Status /
+// /firserver (and /<prefix>/firserver), HTTP Basic credentials (or none, for the servers configured as anonymous), errors in its Status /
 // Description envelope.
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -28,7 +28,17 @@ export function createFaceIntellectDialect(deps: FaceIntellectDeps): Dialect {
     paramSources: ['json', 'query', 'form', 'multipart'],
     cors: { allowHeaders: ['Authorization'] },
     openapi: FACE_INTELLECT_OPENAPI,
+    pathAlias: firserverBehindPrefix,
   };
+}
+
+/**
+ * The documented `http://IP-address:port/prefix/firserver/...` form: a path with segments in front of
+ * `/firserver` is answered as `/firserver/...`. The HTTP app asks only when no API's prefix matches, so a prefix
+ * another API owns (`/v1/firserver/...` is FindFace's) stays that API's.
+ */
+export function firserverBehindPrefix(path: string): string | undefined {
+  return /^(?:\/[^/]+)+?(\/firserver(?:\/.*)?)$/.exec(path)?.[1];
 }
 
 /**

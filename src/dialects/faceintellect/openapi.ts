@@ -52,9 +52,10 @@ const imageOperation = (id: string) =>
   operation(
     id,
     'The image of a face (its ImageId) or a person\'s reference image',
-    'Answers the stored photo bytes with their content type; IMAGE_NOT_FOUND when the photo is not kept (SAVE_IMAGES=false).',
+    'Answers the stored photo bytes with their content type. When photos are not kept (SAVE_IMAGES=false), the JPEG crop of the face cut at ' +
+      'enrolment (THUMBNAILS, THUMBNAIL_SIZE pixels), marked X-Image-Kind: face-crop; IMAGE_NOT_FOUND when neither is kept.',
     id === 'GetImagePost' ? body(['server_id', 'id'], { server_id: serverId, id: guid('ImageId, or a person Id') }) : undefined,
-    { description: 'The photo', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
+    { description: 'The photo, or the face\'s crop', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
   );
 
 export const FACE_INTELLECT_OPENAPI: OpenApiDocument = {
@@ -65,9 +66,13 @@ export const FACE_INTELLECT_OPENAPI: OpenApiDocument = {
     description:
       'ITV / AxxonSoft Face Intellect 8.x\'s /firserver API over faceserver\'s store. Credentials: HTTP Basic (a faceintellect key\'s user and ' +
       'password), or none for the servers in FACEINTELLECT_ANONYMOUS_SERVERS. Errors carry a status code word in Status and Response.Status ' +
-      '(POST /firserver/FaceErrorDescriptions lists them) and the text in Description.',
+      '(POST /firserver/FaceErrorDescriptions lists them) and the text in Description. Every path also answers behind a prefix, ' +
+      '/<prefix>/firserver/... (the documented http://IP-address:port/prefix/firserver/... form), unless the prefix begins another API\'s paths.',
   },
-  servers: [{ url: '/' }],
+  servers: [
+    { url: '/' },
+    { url: '/{prefix}', description: 'The documented form with a web server prefix', variables: { prefix: { default: 'intellect', description: 'Any path segment(s) not owned by another API (not v0, v1, api, console, admin, ...)' } } },
+  ],
   paths: {
     '/firserver/FindFaces': {
       post: {

@@ -8,6 +8,7 @@ import { DomainError, isDomainError } from '../../domain/errors';
 import type { ProbeOutcome } from '../../domain/events';
 import type { Person, PersonChanges } from '../../domain/persons';
 import type { AnalyzedFace } from '../../domain/types';
+import { faceThumbnail } from '../../console/queries';
 import { invalidParam, params } from '../../http/params';
 import { callContext, operation, requireImage, serverOf, type FaceIntellect, type Server } from './context';
 import { ERROR_DESCRIPTIONS, errorBody } from './errors';
@@ -284,9 +285,19 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       face = first;
     }
     const photo = await services.faces.photo(face.id, [server.id]);
-    if (!photo) throw new DomainError('FACE_NOT_FOUND', `image ${guid(face.uuid)} is not kept (SAVE_IMAGES=false)`, { face: id });
-    ctx.type = photo.mimeType;
-    ctx.body = photo.bytes;
+    if (photo) {
+      ctx.type = photo.mimeType;
+      ctx.body = photo.bytes;
+      return;
+    }
+    // Photos not kept (SAVE_IMAGES=false): the crop of the face cut at enrolment (THUMBNAILS, the picture the
+    // console shows), which is what an operator screen that shows a person's image wants; nothing only when no
+    // crop is kept either.
+    const crop = await faceThumbnail(fi.db, face.id);
+    if (!crop) throw new DomainError('FACE_NOT_FOUND', `image ${guid(face.uuid)} is not kept (SAVE_IMAGES=false, and no crop of the face)`, { face: id });
+    ctx.set('X-Image-Kind', 'face-crop');
+    ctx.type = 'image/jpeg';
+    ctx.body = crop;
   };
   router.get('/GetImage', operation('image', 'read'), getImage);
   router.post('/GetImage', operation('image', 'read'), getImage);

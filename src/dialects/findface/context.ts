@@ -86,9 +86,17 @@ export function callContext(ctx: Koa.Context, endpoint: string, cameraId?: numbe
   return { dialect: DIALECT, endpoint, requestId: ctx.requestId, cameraId: cameraId ?? null };
 }
 
-/** The API version of the request path (/v0/... or /v1/...). */
+/** The API version of the request path (/v0/... or /v1/...; the pre-v0 paths without a version are v0). */
 export function versionOf(ctx: Koa.Context): Version {
-  return ctx.path.startsWith('/v1') ? 'v1' : 'v0';
+  return ctx.path.startsWith('/v1/') || ctx.path === '/v1' ? 'v1' : 'v0';
+}
+
+/**
+ * A path without a version segment: the API before /v0 (api.findface.pro/face/, /identify/, /detect/), whose
+ * clients read a created face at the top level and identify's results as one list of matches.
+ */
+export function unversioned(ctx: Koa.Context): boolean {
+  return !/^\/v[01](\/|$)/.test(ctx.path);
 }
 
 /** Where this server is reached, for the URLs of photos and thumbnails. */
@@ -193,13 +201,15 @@ export function readMfSelector(ctx: Koa.Context): MfSelector {
 
 /** The threshold as a cosine: strict / medium / low / none, or a number from 0 to 1 (default 0.75). */
 export function readThreshold(ff: FindFace, ctx: Koa.Context): { confidence: number; cosine: number } {
-  const v = params(ctx).find('threshold')?.value;
+  // The pre-v0 API's clients name it `confidence` ("Strict").
+  const name = unversioned(ctx) && !params(ctx).find('threshold') ? 'confidence' : 'threshold';
+  const v = params(ctx).find(name)?.value;
   let confidence: number;
   if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) confidence = DEFAULT_THRESHOLD;
   else if (typeof v === 'string' && Object.hasOwn(PRESETS, v.trim().toLowerCase())) confidence = PRESETS[v.trim().toLowerCase() as keyof typeof PRESETS];
   else {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(v) ? Number(v) : NaN;
-    if (!(n >= 0 && n <= 1)) throw badParam('threshold', v, 'threshold should be strict, medium, low, none or a number from 0 to 1');
+    if (!(n >= 0 && n <= 1)) throw badParam(name, v, `${name} should be strict, medium, low, none or a number from 0 to 1`);
     confidence = n;
   }
   return { confidence, cosine: confidence <= 0 ? -1 : ff.scale.cosine(confidence) };

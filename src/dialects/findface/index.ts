@@ -6,7 +6,7 @@ import type { Dialect } from '../../http/app';
 import { DIALECT, findFace, type FindFaceDeps } from './context';
 import { renderFindFaceError } from './errors';
 import { FINDFACE_OPENAPI } from './openapi';
-import { registerRoutes } from './routes';
+import { registerRoutes, UNVERSIONED_PREFIXES } from './routes';
 
 export type { FindFaceDeps } from './context';
 export { findfaceSettings } from './context';
@@ -16,7 +16,8 @@ export function createFindFaceDialect(deps: FindFaceDeps): Dialect {
   registerRoutes(router, findFace(deps));
   return {
     name: DIALECT,
-    prefixes: ['/v0', '/v1'],
+    // The pre-v0 paths without a version too (/face, /identify, ...): no other API's prefix starts with them.
+    prefixes: ['/v0', '/v1', ...UNVERSIONED_PREFIXES],
     renderError: renderFindFaceError,
     router,
     paramSources: ['json', 'form', 'multipart', 'query'],

@@ -3,8 +3,7 @@
 import type { OpenAPIV3 } from 'openapi-types';
 import { openApiPath, type OpenApiDocument } from '../../http/openapi';
 import { PRESETS } from './confidence';
-import { VERSIONS } from './context';
-import { ROUTES, type Op, type RouteSpec } from './routes';
+import { ROUTES, routePaths, type Op, type RouteSpec } from './routes';
 
 const ref = (name: string): OpenAPIV3.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject) => ({ 'application/json': { schema } });
@@ -92,13 +91,16 @@ const RESPONSES: Partial<Record<Op, OpenAPIV3.SchemaObject | OpenAPIV3.Reference
   personHistory: ref('History'),
 };
 
-function operation(r: RouteSpec, version: string): OpenAPIV3.OperationObject {
+/** The tag and operation id prefix of the paths without a version (the API before /v0). */
+const UNVERSIONED = 'pre_v0';
+
+function operation(r: RouteSpec, version: string, response?: OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject): OpenAPIV3.OperationObject {
   const pathParams = [...r.path.matchAll(/:(\w+)/g)].map(
     (m): OpenAPIV3.ParameterObject => ({ name: m[1], in: 'path', required: true, schema: { type: m[1] === 'id' ? 'integer' : 'string' } }),
   );
   const queryParams = (QUERIES[r.op] ?? []).map((name): OpenAPIV3.ParameterObject => ({ name, in: 'query', schema: { type: 'string' } }));
   const body = BODIES[r.op === 'identifyGallery' ? 'identify' : r.op];
-  const ok = RESPONSES[r.op];
+  const ok = response ?? RESPONSES[r.op];
   const binary = r.op === 'facePhoto' || r.op === 'faceThumbnail';
   return {
     summary: r.summary,
@@ -132,12 +134,22 @@ function operation(r: RouteSpec, version: string): OpenAPIV3.OperationObject {
   };
 }
 
+/** The pre-v0 answers that differ from v0's: a created face at the top level, identify's matches as one list. */
+const UNVERSIONED_RESPONSES: Partial<Record<Op, OpenAPIV3.SchemaObject | OpenAPIV3.ReferenceObject>> = {
+  createFace: {
+    description: 'The first (biggest) face\'s fields at the top level, as the API before /v0 answered, and `results` with every face, as v0',
+    allOf: [ref('Face'), { type: 'object', properties: { results: { type: 'array', items: ref('Face') } } }],
+  },
+  identify: { type: 'object', description: 'results: the matches of the probe face(s), one list', properties: { results: { type: 'array', items: ref('Match') } } },
+  identifyGallery: { type: 'object', description: 'results: the matches of the probe face(s), one list', properties: { results: { type: 'array', items: ref('Match') } } },
+};
+
 function paths(): OpenAPIV3.PathsObject {
   const out: OpenAPIV3.PathsObject = {};
-  for (const v of VERSIONS) {
-    for (const r of ROUTES) {
-      const p = openApiPath(`/${v}${r.path}`);
-      out[p] = { ...out[p], [r.method]: operation(r, v) };
+  for (const r of ROUTES) {
+    for (const { path, version } of routePaths(r)) {
+      const p = openApiPath(path);
+      out[p] = { ...out[p], [r.method]: operation(r, version ?? UNVERSIONED, version ? undefined : UNVERSIONED_RESPONSES[r.op]) };
     }
   }
   return out;
@@ -173,7 +185,8 @@ export const FINDFACE_OPENAPI: OpenApiDocument = {
     version: '1.0.0',
     description:
       'NtechLab FindFace Enterprise Server\'s REST API over faceserver\'s face store. Every route answers under /v0 and /v1, with or ' +
-      'without a trailing slash. Errors are {"code", "reason"}; confidence is calibrated: strict, medium and low sit at FAR 1e-5, 1e-3 and 1e-1.',
+      'without a trailing slash, and (but the docs) without a version as the API before /v0 did (tag pre_v0: a created face at the top level, ' +
+      'identify\'s matches as one list, the threshold also named confidence). Errors are {"code", "reason"}; confidence is calibrated: strict, medium and low sit at FAR 1e-5, 1e-3 and 1e-1.',
   },
   security: [{ token: [] }],
   paths: paths(),

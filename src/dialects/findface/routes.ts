@@ -27,9 +27,11 @@ import {
   readThreshold,
   callContext,
   signatureMatches,
+  unversioned,
   versionOf,
   VERSIONS,
   type FindFace,
+  type Version,
 } from './context';
 import { attributesJson, friendsAmong, PHOTO_URL } from './face-json';
 import { assignPersons, chooseFaces, detectionLimit, renderFaces } from './faces';
@@ -148,14 +150,13 @@ async function identify(ff: FindFace, ctx: Koa.Context, gallery?: string): Promi
   const ids = [...new Set(matches.flat().map((m) => m.faceId))];
   const found = ids.length ? await ff.services.faces.list(g.scope, { ids }) : [];
   const rendered = new Map((await renderFaces(ff, ctx, g, found)).map((j) => [j.id as number, j]));
-  const results: Record<string, unknown[]> = {};
-  faces.forEach((f, i) => {
-    results[boxKey(f.box)] = matches[i]
-      .filter((m) => rendered.has(m.faceId))
-      .map((m) => ({ confidence: roundConfidence(ff.scale.confidence(m.cosine)), face: rendered.get(m.faceId) }));
-  });
+  const perFace = faces.map((f, i) => ({
+    key: boxKey(f.box),
+    matches: matches[i].filter((m) => rendered.has(m.faceId)).map((m) => ({ confidence: roundConfidence(ff.scale.confidence(m.cosine)), face: rendered.get(m.faceId) })),
+  }));
   ctx.set('X-Live-Servers', '1/1');
-  ctx.body = { results };
+  // The pre-v0 API answered one list of matches (its clients read results[0].face); v0 keys them by probe box.
+  ctx.body = { results: unversioned(ctx) ? perFace.flatMap((f) => f.matches) : Object.fromEntries(perFace.map((f) => [f.key, f.matches])) };
 }
 
 async function listFaces(ff: FindFace, ctx: Koa.Context, gallery?: string): Promise<void> {
@@ -327,7 +328,10 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
         }),
       );
       const faces = await assignPersons(ff, ctx, g, enrolment.faces, photo.bytes, camId);
-      ctx.body = { results: await renderFaces(ff, ctx, g, faces) };
+      const results = await renderFaces(ff, ctx, g, faces);
+      // The pre-v0 API answered the (biggest) face itself, its clients read id, meta, thumbnail and the box at the
+      // top level: it is there, beside the v0 `results`.
+      ctx.body = unversioned(ctx) ? { ...results[0], results } : { results };
     },
 
     async getFace(ctx) {
@@ -474,15 +478,30 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
 }
 
 export const VERSION_DESCRIPTIONS = {
-  v0: 'FindFace REST API v0: detect, verify, identify, faces, meta, galleries, persons and camera history.',
+  v0: 'FindFace REST API v0: detect, verify, identify, faces, meta, galleries, persons and camera history. Also served without a version, as the API before v0 answered.',
   v1: 'v0 with gender, age and emotions: on detect, and on faces created with gender / age / emotions true.',
 } as const;
 
+/**
+ * The routes also served without a version, as the API before /v0 (api.findface.pro/face/, /identify/, /detect/):
+ * all but the docs (/docs is this server's own documentation).
+ */
+export const UNVERSIONED_ROUTES = ROUTES.filter((r) => r.scope !== null);
+
+/** The first path segments of the unversioned routes: the dialect's prefixes beside /v0 and /v1. */
+export const UNVERSIONED_PREFIXES = [...new Set(UNVERSIONED_ROUTES.map((r) => `/${r.path.split('/')[1]}`))];
+
+/** Each route's paths: /v0/..., /v1/... and, for the unversioned ones, the bare path. */
+export function routePaths(r: RouteSpec): { path: string; version: Version | null }[] {
+  const out: { path: string; version: Version | null }[] = VERSIONS.map((v) => ({ path: `/${v}${r.path}`, version: v }));
+  if (UNVERSIONED_ROUTES.includes(r)) out.push({ path: r.path, version: null });
+  return out;
+}
+
 export function registerRoutes(router: Router, ff: FindFace): void {
   const h = handlers(ff);
-  for (const v of VERSIONS) {
-    for (const r of ROUTES) {
-      const path = `/${v}${r.path}`;
+  for (const r of ROUTES) {
+    for (const { path } of routePaths(r)) {
       const handler: Koa.Middleware = (ctx) => h[r.op](ctx);
       const auth = keyAuth({ keys: ff.services.keys, schemes: ['token'], kinds: ['findface'], scope: r.scope ?? undefined });
       if (r.scope === null) router[r.method](path, handler);
