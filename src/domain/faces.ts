@@ -151,6 +151,16 @@ export class FaceService {
     return deleted.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   }
 
+  /**
+   * Takes faces out of one collection: a face only there is deleted, a face also in other collections stays in
+   * those (one dialect's delete never removes what another collection holds).
+   */
+  async removeFromCollection(collectionId: number, faces: readonly Pick<Face, 'id' | 'collectionIds'>[]): Promise<void> {
+    const onlyHere = faces.filter((f) => f.collectionIds.every((c) => c === collectionId)).map((f) => f.id);
+    for (const f of faces) if (!onlyHere.includes(f.id)) await this.setCollections(f.id, [collectionId], { remove: [collectionId] });
+    await this.delete(onlyHere, [collectionId]);
+  }
+
   /** Deletes every face in the scope matching the filter; returns the deleted faces. */
   async deleteWhere(scope: readonly number[], filter: FaceFilter, within?: readonly number[]): Promise<Face[]> {
     const deleted = await this.db.transaction(async (tx) => {

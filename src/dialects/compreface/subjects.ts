@@ -1,8 +1,10 @@
 // CompreFace's subjects and examples over the platform's persons and faces. A recognition key's collection is
 // also the namespace of its subjects: names are unique there and matched ignoring case (an exact match wins);
-// renaming a subject to an existing name merges the two; an example is a face in the key's collection.
+// renaming a subject to an existing name merges the two; an example is a face in the key's collection. Persons
+// enrolled into the collection through another dialect (outside its namespace) are subjects too: listed,
+// recognized, renamed and deleted by name, a delete taking only their faces in this collection.
 import { DomainError } from '../../domain/errors';
-import { checkPersonName } from '../../domain/persons';
+import { checkPersonName, type Person } from '../../domain/persons';
 import type { Face } from '../../domain/faces';
 import type { DomainServices } from '../../domain/services';
 
@@ -46,18 +48,21 @@ export class Subjects {
   /** Deletes the subject and its examples; returns the stored name. */
   async delete(collectionId: number, name: string): Promise<string> {
     const subject = await this.find(collectionId, name);
-    await this.s.persons.delete(subject.id);
+    await this.remove(collectionId, subject);
     return subject.name;
   }
 
   /** Deletes every subject of the collection (and their examples); returns how many. */
-  deleteAll(collectionId: number): Promise<number> {
-    return this.s.persons.deleteNamespace(collectionId);
+  async deleteAll(collectionId: number): Promise<number> {
+    const n = await this.s.persons.deleteNamespace(collectionId);
+    const others = await this.s.persons.list([collectionId]);
+    for (const person of others) await this.remove(collectionId, person);
+    return n + others.length;
   }
 
-  /** Subject names in creation order. */
+  /** Subject names in creation order (a name shared by persons of other dialects once). */
   async list(collectionId: number): Promise<string[]> {
-    return (await this.s.persons.list([collectionId], { namespaceId: collectionId }, undefined, 'created')).map((p) => p.name);
+    return [...new Set((await this.s.persons.list([collectionId], {}, undefined, 'created')).map((p) => p.name))];
   }
 
   /** Enrols the photo's face as an example of the subject (created if absent). */
@@ -125,9 +130,18 @@ export class Subjects {
     return this.s.faces.getByUuid(imageId, [collectionId]);
   }
 
-  private async find(collectionId: number, name: string) {
-    const subject = await this.s.persons.findByName(collectionId, name, { ignoreCase: true });
+  /** The namespace's subject of this name, else a person of that exact name with a face in the collection. */
+  private async find(collectionId: number, name: string): Promise<Person> {
+    const subject =
+      (await this.s.persons.findByName(collectionId, name, { ignoreCase: true })) ?? (await this.s.persons.list([collectionId], { name }, { page: 0, size: 1 }, 'created'))[0];
     if (!subject) throw subjectNotFound(name);
     return subject;
+  }
+
+  /** A subject of the namespace goes with its faces; another person loses its faces here, and goes once faceless. */
+  private async remove(collectionId: number, person: Person): Promise<void> {
+    if (person.ownerCollectionId === collectionId) return this.s.persons.delete(person.id);
+    await this.s.faces.removeFromCollection(collectionId, await this.s.faces.list([collectionId], { personId: person.id }));
+    await this.s.persons.deleteIfFaceless(person.id);
   }
 }

@@ -259,7 +259,7 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
       }
     }
     for (const person of persons) await removeFromServer(fi, server, person);
-    if (all) await removeFaces(fi, server, (await services.faces.list([server.id])).filter((f) => f.personId === null));
+    if (all) await services.faces.removeFromCollection(server.id, (await services.faces.list([server.id])).filter((f) => f.personId === null));
     ctx.body = { Description: '', Result: all ? '*all*' : ids.join(','), Status: 'SUCCESS' };
   });
 
@@ -316,12 +316,6 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
 async function removeFromServer(fi: FaceIntellect, server: Server, person: Person): Promise<void> {
   const { services } = fi;
   if (person.ownerCollectionId === server.id) return services.persons.delete(person.id);
-  await removeFaces(fi, server, await services.faces.list([server.id], { personId: person.id }));
+  await services.faces.removeFromCollection(server.id, await services.faces.list([server.id], { personId: person.id }));
   await services.persons.deleteIfFaceless(person.id);
-}
-
-async function removeFaces(fi: FaceIntellect, server: Server, faces: { id: number; collectionIds: number[] }[]): Promise<void> {
-  const onlyHere = faces.filter((f) => f.collectionIds.every((c) => c === server.id)).map((f) => f.id);
-  for (const f of faces) if (!onlyHere.includes(f.id)) await fi.services.faces.setCollections(f.id, [server.id], { remove: [server.id] });
-  await fi.services.faces.delete(onlyHere, [server.id]);
 }
