@@ -4,6 +4,7 @@
 // from 0 at cosine -1 to 1 at cosine 1, linear in the cosine in between: strictly increasing, so a client's own
 // threshold on Sim is a threshold on the cosine, and Sim 0.5 means one stranger in a thousand scores as high.
 import type { ScoreCalibration } from '../../domain/calibration';
+import { farAnchoredScale } from '../../domain/score-scale';
 
 /** The default Sim of a recognition (FAR 1e-3). */
 export const MATCH_SIM = 0.5;
@@ -25,26 +26,8 @@ export interface SimScale {
   readonly matchCosine: number;
 }
 
-function piecewise(xs: readonly number[], ys: readonly number[], x: number): number {
-  if (x <= xs[0]) return ys[0];
-  for (let i = 1; i < xs.length; i++) {
-    if (x <= xs[i]) return ys[i - 1] + ((x - xs[i - 1]) / (xs[i] - xs[i - 1])) * (ys[i] - ys[i - 1]);
-  }
-  return ys[ys.length - 1];
-}
-
 /** The scale for this calibration; throws when its thresholds are not strictly increasing (a broken table). */
 export function simScale(calibration: ScoreCalibration): SimScale {
-  const points = [{ cosine: -1, sim: 0 }, ...FAR_ANCHORS.map((a) => ({ cosine: calibration.cosineAtFar(a.far), sim: a.sim })), { cosine: 1, sim: 1 }];
-  for (let i = 1; i < points.length; i++) {
-    if (!(points[i].cosine > points[i - 1].cosine)) throw new Error(`Face Intellect Sim scale: thresholds not increasing at ${JSON.stringify(points[i])}`);
-  }
-  const cosines = points.map((p) => p.cosine);
-  const sims = points.map((p) => p.sim);
-  const cosine = (s: number) => piecewise(sims, cosines, Math.max(0, Math.min(1, s)));
-  return {
-    sim: (c) => piecewise(cosines, sims, Math.max(-1, Math.min(1, c))),
-    cosine,
-    matchCosine: cosine(MATCH_SIM),
-  };
+  const scale = farAnchoredScale('Face Intellect Sim scale', calibration, FAR_ANCHORS.map((a) => ({ far: a.far, score: a.sim })));
+  return { sim: scale.score, cosine: scale.cosine, matchCosine: scale.cosine(MATCH_SIM) };
 }

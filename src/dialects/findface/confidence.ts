@@ -4,6 +4,7 @@
 // at cosine -1 to 1 at cosine 1, and is linear in the cosine in between: strictly increasing, so a client's own
 // number threshold means the same on both sides, and each preset lands at its documented rate.
 import type { ScoreCalibration } from '../../domain/calibration';
+import { farAnchoredScale } from '../../domain/score-scale';
 
 /** FindFace's named thresholds (its docs' Confidence Thresholds). */
 export const PRESETS = { strict: 0.7834, medium: 0.6616, low: 0.569, none: 0 } as const;
@@ -23,29 +24,9 @@ export interface ConfidenceScale {
   readonly points: readonly { cosine: number; confidence: number }[];
 }
 
-function piecewise(xs: readonly number[], ys: readonly number[], x: number): number {
-  if (x <= xs[0]) return ys[0];
-  for (let i = 1; i < xs.length; i++) {
-    if (x <= xs[i]) return ys[i - 1] + ((x - xs[i - 1]) / (xs[i] - xs[i - 1])) * (ys[i] - ys[i - 1]);
-  }
-  return ys[ys.length - 1];
-}
-
 /** The scale of this calibration; throws when its preset cosines are not increasing (a broken table). */
 export function confidenceScale(calibration: ScoreCalibration): ConfidenceScale {
-  const points = [
-    { cosine: -1, confidence: 0 },
-    ...(['low', 'medium', 'strict'] as const).map((p) => ({ cosine: calibration.cosineAtFar(PRESET_FAR[p]), confidence: PRESETS[p] })),
-    { cosine: 1, confidence: 1 },
-  ];
-  for (let i = 1; i < points.length; i++) {
-    if (!(points[i].cosine > points[i - 1].cosine)) throw new Error(`FindFace confidence scale: thresholds not increasing at ${JSON.stringify(points[i])}`);
-  }
-  const cosines = points.map((p) => p.cosine);
-  const confidences = points.map((p) => p.confidence);
-  return {
-    confidence: (c) => piecewise(cosines, confidences, Math.max(-1, Math.min(1, c))),
-    cosine: (s) => piecewise(confidences, cosines, Math.max(0, Math.min(1, s))),
-    points,
-  };
+  const anchors = (['low', 'medium', 'strict'] as const).map((p) => ({ far: PRESET_FAR[p], score: PRESETS[p] }));
+  const scale = farAnchoredScale('FindFace confidence scale', calibration, anchors);
+  return { confidence: scale.score, cosine: scale.cosine, points: scale.points.map((p) => ({ cosine: p.cosine, confidence: p.score })) };
 }

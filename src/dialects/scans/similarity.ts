@@ -5,6 +5,7 @@
 // increasing, so a higher similarity always means a more alike pair, and the verdict is the same whether a
 // client compares the similarity with 0.7 or the server the cosine with its threshold.
 import type { ScoreCalibration } from '../../domain/calibration';
+import { farAnchoredScale } from '../../domain/score-scale';
 
 /** KBY-AI's cut: a similarity above this is "Same person". */
 export const SAME_PERSON_SIMILARITY = 0.7;
@@ -29,33 +30,13 @@ export interface SimilarityScale {
   readonly points: readonly { cosine: number; similarity: number }[];
 }
 
-function piecewise(xs: readonly number[], ys: readonly number[], x: number): number {
-  if (x <= xs[0]) return ys[0];
-  for (let i = 1; i < xs.length; i++) {
-    if (x <= xs[i]) return ys[i - 1] + ((x - xs[i - 1]) / (xs[i] - xs[i - 1])) * (ys[i] - ys[i - 1]);
-  }
-  return ys[ys.length - 1];
-}
-
 /** The scale for this calibration; throws when its thresholds are not strictly increasing (a broken table). */
 export function similarityScale(calibration: ScoreCalibration): SimilarityScale {
-  const points = [
-    { cosine: -1, similarity: 0 },
-    ...FAR_ANCHORS.map((a) => ({ cosine: calibration.cosineAtFar(a.far), similarity: a.similarity })),
-    { cosine: 1, similarity: 1 },
-  ];
-  for (let i = 1; i < points.length; i++) {
-    if (!(points[i].cosine > points[i - 1].cosine)) {
-      throw new Error(`scan similarity scale: the calibration's thresholds are not increasing at ${JSON.stringify(points[i])}`);
-    }
-  }
-  const cosines = points.map((p) => p.cosine);
-  const similarities = points.map((p) => p.similarity);
-  const sameCosine = calibration.cosineAtFar(1e-3);
+  const scale = farAnchoredScale('scan similarity scale', calibration, FAR_ANCHORS.map((a) => ({ far: a.far, score: a.similarity })));
   return {
-    similarity: (c) => piecewise(cosines, similarities, Math.max(-1, Math.min(1, c))),
-    cosine: (s) => piecewise(similarities, cosines, Math.max(0, Math.min(1, s))),
-    sameCosine,
-    points,
+    similarity: scale.score,
+    cosine: scale.cosine,
+    sameCosine: calibration.cosineAtFar(1e-3),
+    points: scale.points.map((p) => ({ cosine: p.cosine, similarity: p.score })),
   };
 }
