@@ -120,13 +120,9 @@ function operation(r: RouteSpec, version: string, response?: OpenAPIV3.SchemaObj
         }
       : {}),
     responses: {
-      ...(r.op === 'deleteGallery'
-        ? { '204': { description: 'Deleted, with its faces' } }
-        : {
-            '200': binary
-              ? { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }
-              : { description: r.method === 'delete' ? 'Done (an empty body)' : 'OK', ...(ok ? { content: json(ok) } : {}) },
-          }),
+      '200': binary
+        ? { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }
+        : { description: r.method === 'delete' ? 'Done (an empty body)' : 'OK', ...(ok ? { content: json(ok) } : {}) },
       '400': { description: 'BAD_PARAM (param, value; faces for a refused photo) or MALFORMED_JSON', content: json(ref('Error')) },
       ...(r.scope === null ? {} : { '401': { description: 'AUTH_FAILED: no or a wrong token', content: json(ref('Error')) } }),
       '404': { description: 'NOT_FOUND: no such face, person or gallery', content: json(ref('Error')) },

@@ -431,8 +431,7 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
       await ff.services.faces.deleteWhere(g.scope, {}, [id]);
       await ff.services.collections.delete(id);
       ff.services.keys.forgetGrants();
-      // docs/galleries.rst: a deleted gallery answers 204.
-      ctx.status = 204;
+      empty(ctx);
     },
 
     async persons(ctx) {
