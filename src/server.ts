@@ -54,7 +54,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const addon = loadAddon();
   log.info({ models: models.map((m) => m.name), native: addon.info() }, 'models verified');
 
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, fsync: config.embeddedFsync });
   const metrics = new ServerMetrics();
   let httpServer: http.Server | undefined;
   let engine: Engine | undefined;

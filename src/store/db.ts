@@ -525,6 +525,45 @@ export interface OpenDbOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
+  /**
+   * Embedded store: make every commit durable (fsync), as a PostgreSQL server does; default true. PGlite itself
+   * runs PostgreSQL with fsync off (-F) on a filesystem whose fsync does nothing: its commits reach the operating
+   * system (a killed process loses nothing) but not the disk (a power loss or an OS crash may lose the last
+   * commits or damage the folder). With fsync on, PostgreSQL fsyncs its WAL at every commit and its files at
+   * checkpoints, and those calls reach the disk (see durableNodeFs).
+   */
+  fsync?: boolean;
+}
+
+/** fsync calls the embedded store's PostgreSQL made through durableNodeFs (tests check commits reach the disk). */
+export const embeddedFsyncStats = { calls: 0 };
+
+/**
+ * PGlite's Node filesystem (Emscripten's NODEFS over the data folder) with fsync implemented: Emscripten's
+ * NODEFS has none, so fsync() returned success without syncing. Installed before PostgreSQL starts.
+ */
+async function durableNodeFs(dir: string) {
+  const { NodeFS } = await import('@electric-sql/pglite/nodefs');
+  type Stream = { nfd?: number };
+  class DurableNodeFS extends NodeFS {
+    override async init(...args: Parameters<InstanceType<typeof NodeFS>['init']>) {
+      const result = await super.init(...args);
+      const opts = result.emscriptenOpts as { preRun?: ((mod: unknown) => void)[] };
+      opts.preRun = [
+        ...(opts.preRun ?? []),
+        (mod: unknown) => {
+          const nodefs = (mod as { FS: { filesystems: { NODEFS: { stream_ops: Record<string, unknown> } } } }).FS.filesystems.NODEFS;
+          nodefs.stream_ops.fsync = (stream: Stream) => {
+            if (stream.nfd !== undefined) fs.fsyncSync(stream.nfd);
+            embeddedFsyncStats.calls++;
+            return 0;
+          };
+        },
+      ];
+      return result;
+    }
+  }
+  return new DurableNodeFS(dir);
 }
 
 /** Opens the user's PostgreSQL server when a URL is given, else the embedded one under dataDir/pgdata. */
@@ -542,7 +581,14 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   try {
     // bytea through Node's native hex decoder: PGlite's own parser loops in JS, ~2x slower on the index load.
     const parsers = { [BYTEA_OID]: (hex: string) => Buffer.from(hex.slice(2), 'hex') };
-    const instance = await PGlite.create({ dataDir: dir, extensions: { vector }, parsers });
+    // Durable: PostgreSQL's own fsync on (PGlite's -F dropped) and WAL synced with fsync(), the call the
+    // filesystem above implements (Emscripten's fdatasync does nothing).
+    const durable = opts.fsync !== false;
+    const startParams = durable
+      ? [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'fsync=on', '-c', 'wal_sync_method=fsync']
+      : PGlite.defaultStartParams;
+    const storage = durable ? { fs: await durableNodeFs(dir) } : { dataDir: dir };
+    const instance = await PGlite.create({ ...storage, extensions: { vector }, parsers, startParams });
     return new EmbeddedDb(instance, lock);
   } catch (err) {
     lock.release();
