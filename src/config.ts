@@ -177,6 +177,12 @@ export const SETTINGS = {
   logLevel: setting('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug or trace.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace')),
   workers: setting('WORKERS', String(os.availableParallelism()), 'Native inference threads (default: one per core).', int(1, 256)),
   queueSize: setting('QUEUE_SIZE', '64', 'Inference requests that may wait; more get a "busy" error at once.', int(1, 100000)),
+  maxRequestsInFlight: setting(
+    'MAX_REQUESTS_IN_FLIGHT',
+    '128',
+    'Requests on the API paths handled at once (reading the body, queued, running); more get the dialect\'s "busy" error (503, Retry-After) at once, before their body is read. Bounds the memory of bodies in flight to this times MAX_BODY_BYTES. 0: no limit.',
+    int(0, 1_000_000),
+  ),
   backend: setting('BACKEND', 'cpu', 'Inference backend: cpu, or cuda (OpenCV built with CUDA and a GPU; falls back to cpu).', oneOf('cpu', 'cuda')),
   maxBodyBytes: setting('MAX_BODY_BYTES', String(10 * 1024 * 1024), 'Largest HTTP request body (JSON with base64 images included).', int(1024, 1024 ** 3)),
   maxImageBytes: setting('MAX_IMAGE_BYTES', String(5 * 1024 * 1024), 'Largest image file accepted (CompreFace: 5 MB).', int(1024, 1024 ** 3)),

@@ -156,6 +156,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       cors: { origins: config.corsOrigins },
       docs: config.apiDocs,
       metrics: { observeRequest: (ctx, seconds) => metrics.observeRequest(ctx, seconds), router: config.metrics ? metrics.router(config) : undefined },
+      maxInFlight: config.maxRequestsInFlight,
     });
     httpServer = http.createServer(app.callback());
     const server = httpServer;

@@ -63,6 +63,8 @@ export interface HttpAppOptions {
   docs?: boolean;
   /** Told of every answered request; its router (GET /metrics) is served beside the health endpoints. */
   metrics?: { observeRequest(ctx: Koa.Context, seconds: number): void; router?: Router };
+  /** Requests on dialect paths handled at once; more are answered BUSY before their body is read (0: no limit). */
+  maxInFlight?: number;
 }
 
 declare module 'koa' {
@@ -215,6 +217,28 @@ function dialectRoutes(d: Dialect): Koa.Middleware {
   return (ctx, next) => (ctx.state.dialect === d ? routes(ctx, () => methods(ctx, next)) : next());
 }
 
+/**
+ * Admission control: at most `max` requests on dialect paths at once. One more is answered at once with the
+ * dialect's BUSY (503 and Retry-After) before its body is read, so a burst above capacity costs neither the
+ * memory of its bodies nor a place in the inference queue, and the requests admitted keep a bounded latency.
+ */
+function admission(max: number): Koa.Middleware {
+  let inFlight = 0;
+  return async (ctx, next) => {
+    if (!max || !ctx.state.dialect) return next();
+    if (inFlight >= max) {
+      ctx.set('Connection', 'close'); // the unread body is not worth reading to keep the connection
+      throw new DomainError('BUSY', `the server is handling ${max} requests; try again later`, { limit: max });
+    }
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+    }
+  };
+}
+
 /** Nothing answered: NOT_FOUND in the dialect's format. */
 function notFound(): Koa.Middleware {
   return async (ctx, next) => {
@@ -257,6 +281,7 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     const titles = new Map([...documents].map(([name, doc]) => [name, doc.info.title]));
     app.use(docsRouter([...documents.keys()], titles).routes());
   }
+  app.use(admission(opts.maxInFlight ?? 0));
   app.use(bodyParser(opts.maxBodyBytes, opts.maxFileBytes));
   for (const d of opts.dialects) app.use(dialectRoutes(d));
   return app;
