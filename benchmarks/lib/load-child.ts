@@ -114,15 +114,24 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
   const inFlight = new Set<Promise<void>>();
   const end = Date.now() + job.seconds * 1000;
   const gapMs = 1000 / job.overallRate!;
+  const enrolled: string[] = []; // image ids of the mix's enrolments, deleted in turn
   let next = Date.now();
   for (let i = 0; Date.now() < end; i++) {
-    const r = requests[i % requests.length];
+    let r = requests[i % requests.length];
+    if (r.method === 'DELETE') {
+      const id = enrolled.shift();
+      r = id ? { ...r, path: `/api/v1/recognition/faces/${id}` } : requests[0];
+    }
+    const enrol = r.method === 'POST' && r.path!.startsWith('/api/v1/recognition/faces');
     const t0 = performance.now();
     const p = new Promise<void>((resolve) => {
       const req = http.request(new URL(r.path!, job.url), { method: r.method, headers: { ...r.headers, 'content-length': String(r.body?.length ?? 0) }, agent, timeout: 60_000 }, (res) => {
-        res.resume();
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
         res.on('end', () => {
           record(String(res.statusCode), performance.now() - t0);
+          if (enrol && res.statusCode === 201) enrolled.push((JSON.parse(text) as { image_id: string }).image_id);
           resolve();
         });
       });
