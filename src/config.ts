@@ -199,6 +199,31 @@ export const SETTINGS = {
     'Origins whose browser scripts may call the product APIs (CORS): `*` for any, comma-separated origins (`https://app.example.com`), or empty for none. API paths only; never sends cookies.',
     origins,
   ),
+  headersTimeoutMs: setting(
+    'HEADERS_TIMEOUT_MS',
+    '10000',
+    'Longest a client may take to send a request\'s headers; then the connection is closed (slow clients, slowloris).',
+    int(1000, 600000),
+  ),
+  requestTimeoutMs: setting(
+    'REQUEST_TIMEOUT_MS',
+    '120000',
+    'Longest a client may take to send a whole request, body included (408 and the connection closed): a 10 MB upload needs about 0.7 Mbit/s.',
+    int(1000, 3600000),
+  ),
+  keepAliveTimeoutMs: setting('KEEP_ALIVE_TIMEOUT_MS', '5000', 'How long an idle keep-alive connection stays open.', int(100, 600000)),
+  maxConnections: setting(
+    'MAX_CONNECTIONS',
+    '1024',
+    'Open HTTP connections at most; more are closed as they arrive (idle ones are closed after KEEP_ALIVE_TIMEOUT_MS, silent ones after HEADERS_TIMEOUT_MS). 0: no limit.',
+    int(0, 1_000_000),
+  ),
+  logRejectedPerSecond: setting(
+    'LOG_REJECTED_PER_SECOND',
+    '20',
+    'Requests answered with an error logged per second; beyond it they are counted, in one line per second, so a flood of bad requests cannot fill the disk with logs. 0: log every one.',
+    int(0, 1_000_000),
+  ),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
   adminApi: setting('ADMIN_API', 'true', 'Serve the admin API (`/admin/v1`: keys and collections), which `faceserver keys` uses while the server runs.', bool),
   adminSecret: setting(

@@ -157,8 +157,20 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       docs: config.apiDocs,
       metrics: { observeRequest: (ctx, seconds) => metrics.observeRequest(ctx, seconds), router: config.metrics ? metrics.router(config) : undefined },
       maxInFlight: config.maxRequestsInFlight,
+      logRejectedPerSecond: config.logRejectedPerSecond,
     });
-    httpServer = http.createServer(app.callback());
+    // Slow and idle clients: headers, whole requests and idle keep-alive connections have deadlines, checked
+    // every second (Node's default check runs every 30 s), and the number of connections is capped.
+    httpServer = http.createServer(
+      {
+        headersTimeout: config.headersTimeoutMs,
+        requestTimeout: config.requestTimeoutMs,
+        keepAliveTimeout: config.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+      },
+      app.callback(),
+    );
+    if (config.maxConnections) httpServer.maxConnections = config.maxConnections;
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

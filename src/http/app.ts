@@ -15,6 +15,7 @@ import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
 import type { OpenApiDocument } from './openapi';
 import type { ParamSource } from './params';
+import { LogBudget } from './log-budget';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -65,28 +66,34 @@ export interface HttpAppOptions {
   metrics?: { observeRequest(ctx: Koa.Context, seconds: number): void; router?: Router };
   /** Requests on dialect paths handled at once; more are answered BUSY before their body is read (0: no limit). */
   maxInFlight?: number;
+  /** Requests answered with an error status logged per second, the rest counted (0: no limit). */
+  logRejectedPerSecond?: number;
 }
 
 declare module 'koa' {
   interface DefaultState {
     dialect?: Dialect;
     renderError?: ErrorRenderer;
+    /** Whether this request's log lines are written (error answers beyond the log budget are only counted). */
+    logged?: () => boolean;
   }
 }
 
-function requestContext(log: Logger, observe?: (ctx: Koa.Context, seconds: number) => void): Koa.Middleware {
+function requestContext(log: Logger, budget: LogBudget, observe?: (ctx: Koa.Context, seconds: number) => void): Koa.Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
     ctx.set('X-Request-Id', ctx.requestId);
     ctx.log = log.child({ requestId: ctx.requestId });
+    let decision: boolean | undefined;
+    ctx.state.logged = () => (decision ??= budget.allow(ctx.status));
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       observe?.(ctx, ms / 1000);
-      ctx.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (ctx.state.logged()) ctx.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }
@@ -267,7 +274,8 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     ctx.body = doc;
   });
 
-  app.use(requestContext(opts.log, opts.metrics && ((ctx, seconds) => opts.metrics!.observeRequest(ctx, seconds))));
+  const budget = new LogBudget(opts.log, opts.logRejectedPerSecond ?? 0);
+  app.use(requestContext(opts.log, budget, opts.metrics && ((ctx, seconds) => opts.metrics!.observeRequest(ctx, seconds))));
   app.use(trailingSlash());
   app.use(selectDialect(opts.dialects));
   // Only dialect paths (API-key clients) get CORS; anything else, such as a future cookie-authenticated
