@@ -110,7 +110,9 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
  * connection, at least one request per second each, so a slow server would be offered less than asked).
  */
 async function openLoop(job: LoadJob, requests: Request[], record: (status: string, ms: number) => void): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  // Idle sockets are dropped after 3 s, before the server's keep-alive timeout (5 s) can close one just as a
+  // request is sent on it (a client-side race that shows as ECONNRESET); requests themselves wait up to 60 s.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 3000 });
   const inFlight = new Set<Promise<void>>();
   const end = Date.now() + job.seconds * 1000;
   const gapMs = 1000 / job.overallRate!;
