@@ -122,10 +122,14 @@ class CopyInQuery {
 const INT8_OID = 20;
 const BYTEA_OID = 17;
 
-/** SQLSTATEs of a server that is going away or not accepting sessions: the request may be retried later. */
-const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400)$/;
+/**
+ * SQLSTATEs of a server that is going away, not accepting sessions, or out of resources (class 53: disk full,
+ * out of memory, too many connections): the request may be retried later.
+ */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53...)$/;
+const DISK_FULL = '53100';
 /** node-postgres and socket failures of a connection (no SQLSTATE). */
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOSPC']);
 const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
 
 /** Whether an error means "the PostgreSQL server cannot be reached now" rather than "this statement failed". */
@@ -136,10 +140,18 @@ export function isConnectionError(err: unknown): boolean {
   return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
 }
 
-/** A connection failure becomes the domain's UNAVAILABLE (every dialect renders it as its "try again later"). */
+/**
+ * A connection failure or a full disk becomes the domain's UNAVAILABLE (every dialect renders it as its "try
+ * again later"); nothing was written.
+ */
 function unavailable(err: unknown): unknown {
   if (!isConnectionError(err)) return err;
-  return Object.assign(new DomainError('UNAVAILABLE', 'the database cannot be reached; try again later'), { cause: err });
+  const code = (err as { code?: unknown }).code;
+  const message =
+    code === DISK_FULL || code === 'ENOSPC'
+      ? 'the database is out of disk space: nothing was stored; try again once space is freed'
+      : 'the database cannot be reached; try again later';
+  return Object.assign(new DomainError('UNAVAILABLE', message, code === DISK_FULL || code === 'ENOSPC' ? { reason: 'disk full' } : {}), { cause: err });
 }
 
 const noop = () => {};
@@ -400,10 +412,14 @@ class EmbeddedDb implements Db {
     return { max: 1, total: 1, idle: this.inFlight ? 0 : 1, waiting: Math.max(0, this.inFlight - 1) };
   }
 
+  // A full disk (SQLSTATE 53100) reaches callers as UNAVAILABLE, as on a PostgreSQL server; the transaction
+  // rolled back and PGlite goes on (measured: writes work again once space is freed, no restart).
   private async counted<T>(run: () => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
       return await run();
+    } catch (err) {
+      throw unavailable(err);
     } finally {
       this.inFlight--;
     }
@@ -426,11 +442,19 @@ class EmbeddedDb implements Db {
     return this.pg.transaction(async (t: PGliteTx) => {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: unknown[]) => {
-          const r = await t.query(sql, params);
-          return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+          try {
+            const r = await t.query(sql, params);
+            return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
         exec: async (sql: string) => {
-          await t.exec(sql);
+          try {
+            await t.exec(sql);
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
       };
       return fn(tx);
@@ -469,8 +493,12 @@ class EmbeddedDb implements Db {
   async copyIn(target: string, data: Buffer): Promise<number> {
     // PGlite's virtual device again, this time read by the server.
     const blob = new Blob([data as Uint8Array<ArrayBuffer>]); // Blob copies the bytes
-    const r = await this.pg.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob });
-    return r.affectedRows ?? 0;
+    try {
+      const r = await this.pg.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob });
+      return r.affectedRows ?? 0;
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 
   async close(): Promise<void> {
