@@ -54,7 +54,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const addon = loadAddon();
   log.info({ models: models.map((m) => m.name), native: addon.info() }, 'models verified');
 
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, fsync: config.embeddedFsync });
   const metrics = new ServerMetrics();
   let httpServer: http.Server | undefined;
   let engine: Engine | undefined;
@@ -156,8 +156,21 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       cors: { origins: config.corsOrigins },
       docs: config.apiDocs,
       metrics: { observeRequest: (ctx, seconds) => metrics.observeRequest(ctx, seconds), router: config.metrics ? metrics.router(config) : undefined },
+      maxInFlight: config.maxRequestsInFlight,
+      logRejectedPerSecond: config.logRejectedPerSecond,
     });
-    httpServer = http.createServer(app.callback());
+    // Slow and idle clients: headers, whole requests and idle keep-alive connections have deadlines, checked
+    // every second (Node's default check runs every 30 s), and the number of connections is capped.
+    httpServer = http.createServer(
+      {
+        headersTimeout: config.headersTimeoutMs,
+        requestTimeout: config.requestTimeoutMs,
+        keepAliveTimeout: config.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+      },
+      app.callback(),
+    );
+    if (config.maxConnections) httpServer.maxConnections = config.maxConnections;
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

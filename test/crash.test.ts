@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { identificationSet, photo, requireFacedata, type Person } from './support/compreface';
 import { runCli } from './support/cli';
+import { embeddedFsyncStats, openDb } from '../src/store/db';
 import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { migratedDataDir, removeTempDir, REPO_ROOT, tempDir } from './support/server';
 
@@ -187,3 +188,27 @@ for (const store of ['embedded', 'postgres'] as const) {
     });
   });
 }
+
+describe('embedded store durability at commit (EMBEDDED_FSYNC)', function () {
+  this.timeout(60_000);
+  for (const fsync of [true, false]) {
+    it(fsync ? 'by default: PostgreSQL fsyncs the WAL at every commit, and the call reaches the disk' : 'false: commits reach the operating system only', async () => {
+      const dir = await migratedDataDir();
+      try {
+        const db = await openDb({ dataDir: dir, ...(fsync ? {} : { fsync: false }) });
+        try {
+          assert.equal((await db.query<{ fsync: string }>('SHOW fsync')).rows[0].fsync, fsync ? 'on' : 'off');
+          const before = embeddedFsyncStats.calls;
+          for (let i = 0; i < 5; i++) await db.query('INSERT INTO collections (name) VALUES ($1)', [`durability-${i}`]);
+          const calls = embeddedFsyncStats.calls - before;
+          if (fsync) assert.ok(calls >= 5, `${calls} fsync calls for 5 commits`);
+          else assert.equal(calls, 0);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        removeTempDir(dir);
+      }
+    });
+  }
+});

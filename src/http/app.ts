@@ -15,6 +15,7 @@ import { HttpError, errorMiddleware, type ErrorRenderer } from './errors';
 import { readMultipart, tooLarge, type Upload } from './multipart';
 import type { OpenApiDocument } from './openapi';
 import type { ParamSource } from './params';
+import { LogBudget } from './log-budget';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -63,28 +64,36 @@ export interface HttpAppOptions {
   docs?: boolean;
   /** Told of every answered request; its router (GET /metrics) is served beside the health endpoints. */
   metrics?: { observeRequest(ctx: Koa.Context, seconds: number): void; router?: Router };
+  /** Requests on dialect paths handled at once; more are answered BUSY before their body is read (0: no limit). */
+  maxInFlight?: number;
+  /** Requests answered with an error status logged per second, the rest counted (0: no limit). */
+  logRejectedPerSecond?: number;
 }
 
 declare module 'koa' {
   interface DefaultState {
     dialect?: Dialect;
     renderError?: ErrorRenderer;
+    /** Whether this request's log lines are written (error answers beyond the log budget are only counted). */
+    logged?: () => boolean;
   }
 }
 
-function requestContext(log: Logger, observe?: (ctx: Koa.Context, seconds: number) => void): Koa.Middleware {
+function requestContext(log: Logger, budget: LogBudget, observe?: (ctx: Koa.Context, seconds: number) => void): Koa.Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     ctx.requestId = /^[\w.-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
     ctx.set('X-Request-Id', ctx.requestId);
     ctx.log = log.child({ requestId: ctx.requestId });
+    let decision: boolean | undefined;
+    ctx.state.logged = () => (decision ??= budget.allow(ctx.status));
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       observe?.(ctx, ms / 1000);
-      ctx.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (ctx.state.logged()) ctx.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }
@@ -215,6 +224,28 @@ function dialectRoutes(d: Dialect): Koa.Middleware {
   return (ctx, next) => (ctx.state.dialect === d ? routes(ctx, () => methods(ctx, next)) : next());
 }
 
+/**
+ * Admission control: at most `max` requests on dialect paths at once. One more is answered at once with the
+ * dialect's BUSY (503 and Retry-After) before its body is read, so a burst above capacity costs neither the
+ * memory of its bodies nor a place in the inference queue, and the requests admitted keep a bounded latency.
+ */
+function admission(max: number): Koa.Middleware {
+  let inFlight = 0;
+  return async (ctx, next) => {
+    if (!max || !ctx.state.dialect) return next();
+    if (inFlight >= max) {
+      ctx.set('Connection', 'close'); // the unread body is not worth reading to keep the connection
+      throw new DomainError('BUSY', `the server is handling ${max} requests; try again later`, { limit: max });
+    }
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+    }
+  };
+}
+
 /** Nothing answered: NOT_FOUND in the dialect's format. */
 function notFound(): Koa.Middleware {
   return async (ctx, next) => {
@@ -243,7 +274,8 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     ctx.body = doc;
   });
 
-  app.use(requestContext(opts.log, opts.metrics && ((ctx, seconds) => opts.metrics!.observeRequest(ctx, seconds))));
+  const budget = new LogBudget(opts.log, opts.logRejectedPerSecond ?? 0);
+  app.use(requestContext(opts.log, budget, opts.metrics && ((ctx, seconds) => opts.metrics!.observeRequest(ctx, seconds))));
   app.use(trailingSlash());
   app.use(selectDialect(opts.dialects));
   // Only dialect paths (API-key clients) get CORS; anything else, such as a future cookie-authenticated
@@ -257,6 +289,7 @@ export function createHttpApp(opts: HttpAppOptions): Koa {
     const titles = new Map([...documents].map(([name, doc]) => [name, doc.info.title]));
     app.use(docsRouter([...documents.keys()], titles).routes());
   }
+  app.use(admission(opts.maxInFlight ?? 0));
   app.use(bodyParser(opts.maxBodyBytes, opts.maxFileBytes));
   for (const d of opts.dialects) app.use(dialectRoutes(d));
   return app;

@@ -152,6 +152,7 @@ export function errorMiddleware(): Koa.Middleware {
       ctx.body = body;
       if (headers) ctx.set(headers);
       const code = (err as { code?: unknown }).code;
+      if (ctx.state.logged && !ctx.state.logged()) return; // beyond the log budget: counted, not logged
       // Refusals that come in floods (the database down, the queue full): one line each, without a stack.
       if (code === 'UNAVAILABLE' || code === 'BUSY') ctx.log.warn({ status, code, reason: (err as Error).message }, 'request refused: try again later');
       else if (status >= 500) ctx.log.error({ err }, 'request failed');

@@ -122,10 +122,14 @@ class CopyInQuery {
 const INT8_OID = 20;
 const BYTEA_OID = 17;
 
-/** SQLSTATEs of a server that is going away or not accepting sessions: the request may be retried later. */
-const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|53400)$/;
+/**
+ * SQLSTATEs of a server that is going away, not accepting sessions, or out of resources (class 53: disk full,
+ * out of memory, too many connections): the request may be retried later.
+ */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53...)$/;
+const DISK_FULL = '53100';
 /** node-postgres and socket failures of a connection (no SQLSTATE). */
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOSPC']);
 const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
 
 /** Whether an error means "the PostgreSQL server cannot be reached now" rather than "this statement failed". */
@@ -136,10 +140,18 @@ export function isConnectionError(err: unknown): boolean {
   return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
 }
 
-/** A connection failure becomes the domain's UNAVAILABLE (every dialect renders it as its "try again later"). */
+/**
+ * A connection failure or a full disk becomes the domain's UNAVAILABLE (every dialect renders it as its "try
+ * again later"); nothing was written.
+ */
 function unavailable(err: unknown): unknown {
   if (!isConnectionError(err)) return err;
-  return Object.assign(new DomainError('UNAVAILABLE', 'the database cannot be reached; try again later'), { cause: err });
+  const code = (err as { code?: unknown }).code;
+  const message =
+    code === DISK_FULL || code === 'ENOSPC'
+      ? 'the database is out of disk space: nothing was stored; try again once space is freed'
+      : 'the database cannot be reached; try again later';
+  return Object.assign(new DomainError('UNAVAILABLE', message, code === DISK_FULL || code === 'ENOSPC' ? { reason: 'disk full' } : {}), { cause: err });
 }
 
 const noop = () => {};
@@ -400,10 +412,14 @@ class EmbeddedDb implements Db {
     return { max: 1, total: 1, idle: this.inFlight ? 0 : 1, waiting: Math.max(0, this.inFlight - 1) };
   }
 
+  // A full disk (SQLSTATE 53100) reaches callers as UNAVAILABLE, as on a PostgreSQL server; the transaction
+  // rolled back and PGlite goes on (measured: writes work again once space is freed, no restart).
   private async counted<T>(run: () => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
       return await run();
+    } catch (err) {
+      throw unavailable(err);
     } finally {
       this.inFlight--;
     }
@@ -426,11 +442,19 @@ class EmbeddedDb implements Db {
     return this.pg.transaction(async (t: PGliteTx) => {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: unknown[]) => {
-          const r = await t.query(sql, params);
-          return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+          try {
+            const r = await t.query(sql, params);
+            return { rows: normaliseRows<R>(r.rows), rowCount: r.affectedRows ?? r.rows.length };
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
         exec: async (sql: string) => {
-          await t.exec(sql);
+          try {
+            await t.exec(sql);
+          } catch (err) {
+            throw unavailable(err);
+          }
         },
       };
       return fn(tx);
@@ -469,8 +493,12 @@ class EmbeddedDb implements Db {
   async copyIn(target: string, data: Buffer): Promise<number> {
     // PGlite's virtual device again, this time read by the server.
     const blob = new Blob([data as Uint8Array<ArrayBuffer>]); // Blob copies the bytes
-    const r = await this.pg.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob });
-    return r.affectedRows ?? 0;
+    try {
+      const r = await this.pg.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob });
+      return r.affectedRows ?? 0;
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -525,6 +553,45 @@ export interface OpenDbOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
+  /**
+   * Embedded store: make every commit durable (fsync), as a PostgreSQL server does; default true. PGlite itself
+   * runs PostgreSQL with fsync off (-F) on a filesystem whose fsync does nothing: its commits reach the operating
+   * system (a killed process loses nothing) but not the disk (a power loss or an OS crash may lose the last
+   * commits or damage the folder). With fsync on, PostgreSQL fsyncs its WAL at every commit and its files at
+   * checkpoints, and those calls reach the disk (see durableNodeFs).
+   */
+  fsync?: boolean;
+}
+
+/** fsync calls the embedded store's PostgreSQL made through durableNodeFs (tests check commits reach the disk). */
+export const embeddedFsyncStats = { calls: 0 };
+
+/**
+ * PGlite's Node filesystem (Emscripten's NODEFS over the data folder) with fsync implemented: Emscripten's
+ * NODEFS has none, so fsync() returned success without syncing. Installed before PostgreSQL starts.
+ */
+async function durableNodeFs(dir: string) {
+  const { NodeFS } = await import('@electric-sql/pglite/nodefs');
+  type Stream = { nfd?: number };
+  class DurableNodeFS extends NodeFS {
+    override async init(...args: Parameters<InstanceType<typeof NodeFS>['init']>) {
+      const result = await super.init(...args);
+      const opts = result.emscriptenOpts as { preRun?: ((mod: unknown) => void)[] };
+      opts.preRun = [
+        ...(opts.preRun ?? []),
+        (mod: unknown) => {
+          const nodefs = (mod as { FS: { filesystems: { NODEFS: { stream_ops: Record<string, unknown> } } } }).FS.filesystems.NODEFS;
+          nodefs.stream_ops.fsync = (stream: Stream) => {
+            if (stream.nfd !== undefined) fs.fsyncSync(stream.nfd);
+            embeddedFsyncStats.calls++;
+            return 0;
+          };
+        },
+      ];
+      return result;
+    }
+  }
+  return new DurableNodeFS(dir);
 }
 
 /** Opens the user's PostgreSQL server when a URL is given, else the embedded one under dataDir/pgdata. */
@@ -542,7 +609,14 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   try {
     // bytea through Node's native hex decoder: PGlite's own parser loops in JS, ~2x slower on the index load.
     const parsers = { [BYTEA_OID]: (hex: string) => Buffer.from(hex.slice(2), 'hex') };
-    const instance = await PGlite.create({ dataDir: dir, extensions: { vector }, parsers });
+    // Durable: PostgreSQL's own fsync on (PGlite's -F dropped) and WAL synced with fsync(), the call the
+    // filesystem above implements (Emscripten's fdatasync does nothing).
+    const durable = opts.fsync !== false;
+    const startParams = durable
+      ? [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'fsync=on', '-c', 'wal_sync_method=fsync']
+      : PGlite.defaultStartParams;
+    const storage = durable ? { fs: await durableNodeFs(dir) } : { dataDir: dir };
+    const instance = await PGlite.create({ ...storage, extensions: { vector }, parsers, startParams });
     return new EmbeddedDb(instance, lock);
   } catch (err) {
     lock.release();

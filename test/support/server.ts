@@ -19,7 +19,7 @@ let template: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
     const dir = tempDir('faceserver-template-');
-    const db = await openDb({ dataDir: dir });
+    const db = await openDb({ dataDir: dir, fsync: false }); // thrown away after the run: no need to reach the disk
     await migrate(db);
     await db.close();
     return dir;
@@ -42,7 +42,10 @@ export async function migratedDataDir(): Promise<string> {
   return dir;
 }
 
-/** A validated config for tests: port 0 on 127.0.0.1, the repo's models, quiet logs. */
+/**
+ * A validated config for tests: port 0 on 127.0.0.1, the repo's models, quiet logs; the embedded store without
+ * fsync, as the test PostgreSQL runs (its data is thrown away; test/crash.test.ts covers the durable default).
+ */
 export function testConfig(env: Record<string, string> & { DATA_DIR: string }): Config {
   return loadConfig({
     HOST: '127.0.0.1',
@@ -50,6 +53,7 @@ export function testConfig(env: Record<string, string> & { DATA_DIR: string }): 
     MODELS_DIR: path.join(REPO_ROOT, 'models'),
     LOG_LEVEL: 'warn',
     WORKERS: '2',
+    EMBEDDED_FSYNC: 'false',
     ...env,
   });
 }
