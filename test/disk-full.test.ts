@@ -2,7 +2,7 @@
 // 128 MB tmpfs mounted by this test, filled up with a ballast file. Enrolments then fail with a clear "out of
 // disk space" in the dialect's shape (503, Retry-After) and store nothing; what was stored is intact;
 // recognition keeps working, its events kept in the writer's queue; once the ballast is removed, enrolments and
-// the queued events go through without a restart. Mounting needs root (CAP_SYS_ADMIN): CI runs the suite as root.
+// the queued events go through without a restart. Mounting needs root (CAP_SYS_ADMIN): as root (CI), or by `sudo -n`.
 // A PostgreSQL server on a full disk is that server's to handle (its WAL writer stops the server: the outage of
 // test/db-outage.test.ts, which faceserver rides through).
 import assert from 'node:assert/strict';
@@ -47,6 +47,12 @@ function fill(dir: string): string {
   return ballast;
 }
 
+/** Runs a command as root: directly when the suite runs as root (CI), through `sudo -n` for a user with sudo. */
+function asRoot(command: string, ...args: string[]): void {
+  if (process.getuid?.() === 0) execFileSync(command, args, { stdio: 'pipe' });
+  else execFileSync('sudo', ['-n', command, ...args], { stdio: 'pipe' });
+}
+
 describe('disk full: the embedded store on a small filesystem that fills up', function () {
   this.timeout(120_000);
   let mount = '';
@@ -59,9 +65,10 @@ describe('disk full: the embedded store on a small filesystem that fills up', fu
     requireFacedata(this);
     mount = tempDir('faceserver-diskfull-');
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'tmpfs', mount], { stdio: 'pipe' });
+      // mode=1777: the mount point stays writable for the test's own user when sudo mounted it.
+      asRoot('mount', '-t', 'tmpfs', '-o', 'size=128m,mode=1777', 'tmpfs', mount);
     } catch (err) {
-      throw new Error(`this test mounts a tmpfs and needs root (CAP_SYS_ADMIN): ${(err as { stderr?: Buffer }).stderr ?? err}`, { cause: err });
+      throw new Error(`this test mounts a tmpfs and needs root or passwordless sudo (the README's set-up user): ${(err as { stderr?: Buffer }).stderr ?? err}`, { cause: err });
     }
     mounted = true;
     const template = await migratedDataDir();
@@ -77,7 +84,7 @@ describe('disk full: the embedded store on a small filesystem that fills up', fu
     try {
       await server?.close();
     } finally {
-      if (mounted) execFileSync('umount', [mount]);
+      if (mounted) asRoot('umount', mount);
       if (mount) removeTempDir(mount);
     }
   });
