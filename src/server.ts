@@ -111,7 +111,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const unkeptPhotoCrops = config.thumbnails ? new UnkeptPhotoCrops(db, cropper, thumbnailLog) : undefined;
     const services = createDomainServices({
       db,
-      analyzer: new EngineFaceAnalyzer(metrics.meteredEngine(engine)),
+      // With thumbnails on, the engine cuts each face's crop from the image it decoded (no second decode).
+      analyzer: new EngineFaceAnalyzer(metrics.meteredEngine(engine), config.thumbnails ? config.thumbnailSize : 0),
       calibration,
       keyKinds: KEY_KINDS,
       keepPhotos: config.saveImages,

@@ -4,7 +4,7 @@
 //
 //   const native = new addon.Engine({ modelsDir, workers, queueSize, backend, limits, maskWeights, opencvThreads });
 //   await native.ready();                        // rejects with MODEL_LOAD naming the file
-//   await native.analyze(buffer, { detectFaces, minScore, maxFaces, minFaceSize, template, attributes });
+//   await native.analyze(buffer, { detectFaces, minScore, maxFaces, minFaceSize, template, attributes, cropSize });
 //   native.info(); await native.close();
 //   addon.templateFromEmbedding(f32) / embeddingFromTemplate(buf) / int8Code(f32) / signCode(f32)
 //
@@ -152,6 +152,8 @@ Napi::Object faceToJs(Napi::Env env, const FaceAnalysis& analysis, unsigned attr
     out.Set("template", Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size()));
   }
   if (attributes != 0) out.Set("attributes", attributesToJs(env, analysis.attributes));
+  if (!analysis.crop.empty())
+    out.Set("crop", Napi::Buffer<uint8_t>::Copy(env, analysis.crop.data(), analysis.crop.size()));
   return out;
 }
 
@@ -327,6 +329,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       request->detect.minFaceSize = static_cast<int>(integerOption(o, "minFaceSize", 40, 1, 100'000));
       request->embed = boolOption(o, "template", false);
       request->attributes = parseAttributes(o);
+      request->cropSize = static_cast<int>(integerOption(o, "cropSize", 0, 0, 1024));
       request->image.assign(image.Data(), image.Data() + image.Length());
 
       EngineState* s = state_.get();

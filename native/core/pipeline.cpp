@@ -8,6 +8,7 @@
 
 #include "aligner.h"
 #include "errors.h"
+#include "face_crop.h"
 
 namespace faceserver {
 
@@ -88,6 +89,12 @@ AnalyzeResult Pipeline::analyze(const AnalyzeRequest& request) {
     result.faces.push_back(std::move(analysis));
   }
   if (request.embed) result.timings.add("template", clock.lapMs());
+
+  if (request.cropSize > 0) {
+    for (FaceAnalysis& analysis : result.faces)
+      analysis.crop = faceCropJpeg(image.bgr, analysis.face.box, request.cropSize);
+    result.timings.add("crop", clock.lapMs());
+  }
 
   if (request.attributes != 0) {
     StageTimings perAttribute;

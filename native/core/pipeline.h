@@ -24,12 +24,14 @@ struct AnalyzeRequest {
   DetectOptions detect;
   bool embed = false;       // compute the 512-d embedding
   unsigned attributes = 0;  // Attribute bits (attributes/attributes.h)
+  int cropSize = 0;         // > 0: a square JPEG crop of each face, this many pixels a side (face_crop.h)
 };
 
 struct FaceAnalysis {
   Face face;
   std::vector<float> embedding;  // empty unless requested
   AttributeResults attributes;
+  std::vector<uint8_t> crop;  // JPEG; empty unless requested
 };
 
 struct AnalyzeResult {

@@ -24,6 +24,7 @@
 
 #include "aligner.h"
 #include "errors.h"
+#include "face_crop.h"
 #include "template_codec.h"
 #include "testing.h"
 #include "worker_pool.h"
@@ -400,4 +401,33 @@ TEST(worker_pool_reports_a_failed_start) {
   std::exception_ptr failure = ready.get_future().get();
   CHECK(failure != nullptr);
   CHECK_THROWS_CODE(std::rethrow_exception(failure), ErrorCode::ModelLoad);
+}
+
+TEST(face_crops_are_cut_from_the_decoded_image) {
+  SKIP_WITHOUT_FACEDATA();
+  AnalyzeRequest request;
+  request.image = facedataFile("lfw/Abel_Pacheco/Abel_Pacheco_0001.jpg");
+  request.cropSize = 112;
+  const AnalyzeResult r = pipeline().analyze(request);
+  CHECK(r.faces.size() == 1);
+  const Bytes& crop = r.faces[0].crop;
+  const cv::Mat small = cv::imdecode(crop, cv::IMREAD_COLOR);
+  CHECK(small.cols == 112 && small.rows == 112);
+  CHECK(crop.size() > 1000 && crop.size() < 20'000);
+  // The crop is the face: the detector finds it again, filling most of the crop.
+  const AnalyzeResult again = analyze(crop);
+  CHECK(again.faces.size() == 1);
+  CHECK(again.faces[0].face.box.width > 40);
+  // Without cropSize there is none.
+  CHECK(analyze(request.image).faces[0].crop.empty());
+}
+
+TEST(face_crop_near_an_edge_is_square_and_a_box_outside_gives_none) {
+  cv::Mat image(200, 300, CV_8UC3, cv::Scalar(40, 90, 160));
+  const Bytes corner = faceCropJpeg(image, cv::Rect2f(-20.f, -10.f, 80.f, 80.f), 64);
+  const cv::Mat small = cv::imdecode(corner, cv::IMREAD_COLOR);
+  CHECK(small.cols == 64 && small.rows == 64);
+  CHECK(faceCropJpeg(image, cv::Rect2f(900.f, 900.f, 50.f, 50.f), 64).empty());
+  CHECK(faceCropJpeg(cv::Mat(), cv::Rect2f(0.f, 0.f, 10.f, 10.f), 64).empty());
+  CHECK(faceCropJpeg(image, cv::Rect2f(10.f, 10.f, 50.f, 50.f), 0).empty());
 }

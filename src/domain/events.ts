@@ -24,6 +24,8 @@ export interface ProbeOutcome {
   verdict: 'match' | 'no_match';
   /** The image the probe face was found in: the event's thumbnail is cut from it (never stored itself). */
   image?: Buffer | null;
+  /** The probe face's crop from the engine: the event's thumbnail as it is (no image needed then). */
+  crop?: Buffer | null;
   /** What the dialect adds (e.g. a watch-list verdict); never photos or embeddings. */
   attributes?: Record<string, unknown>;
 }
@@ -55,7 +57,7 @@ export class EventRecorder {
         endpoint: ctx.endpoint,
         requestId: ctx.requestId ?? null,
         attributes: o.attributes,
-        probeImage: o.image && o.box ? o.image : null,
+        ...(o.crop ? { thumbnail: o.crop, probeImage: null } : { probeImage: o.image && o.box ? o.image : null }),
       })),
     );
   }

@@ -38,7 +38,11 @@ const EMPTY_EMBEDDING = new Float32Array(0);
 const EMPTY_TEMPLATE = Buffer.alloc(0);
 
 export class EngineFaceAnalyzer implements FaceAnalyzer {
-  constructor(private readonly engine: EngineLike) {}
+  constructor(
+    private readonly engine: EngineLike,
+    /** > 0: every face comes with a crop this many pixels a side (the console's thumbnails); 0: none. */
+    private readonly cropSize = 0,
+  ) {}
 
   async analyze(image: Buffer, options: AnalyzeOptions): Promise<ImageAnalysis> {
     let raw: AnalyzeResult;
@@ -49,6 +53,7 @@ export class EngineFaceAnalyzer implements FaceAnalyzer {
         maxFaces: options.maxFaces ?? 0,
         template: options.template,
         attributes: options.attributes,
+        ...(this.cropSize > 0 ? { cropSize: this.cropSize } : {}),
       });
     } catch (err) {
       const code = ENGINE_TO_DOMAIN[(err as { code?: string }).code ?? ''];
@@ -68,6 +73,7 @@ export class EngineFaceAnalyzer implements FaceAnalyzer {
         embedding: f.embedding ?? EMPTY_EMBEDDING,
         template: f.template ?? EMPTY_TEMPLATE,
         attributes: f.attributes ?? {},
+        ...(f.crop ? { crop: f.crop } : {}),
       })),
     };
   }

@@ -28,6 +28,8 @@ export interface Probe {
   box?: Box | null;
   /** The image the face was found in (for the event's thumbnail). */
   image?: Buffer | null;
+  /** The face's crop from the engine (the event's thumbnail, instead of cutting one from the image). */
+  crop?: Buffer | null;
 }
 
 export interface IdentifiedFace {
@@ -55,7 +57,7 @@ export class IdentificationService {
     const analysis = await this.analysis.detect(image, analysisOptions(detect, opts.select));
     const chosen = selectFaces(analysis, opts.select ?? 'all');
     const started = performance.now();
-    const matches = await this.identify(chosen.map((f) => ({ embedding: f.embedding, box: f.box, image })), opts, ctx);
+    const matches = await this.identify(chosen.map((f) => ({ embedding: f.embedding, box: f.box, image, crop: f.crop })), opts, ctx);
     return { analysis, faces: chosen.map((face, i) => ({ face, matches: matches[i] })), searchMs: performance.now() - started };
   }
 
@@ -70,6 +72,7 @@ export class IdentificationService {
           collectionId: opts.collectionIds.length === 1 ? opts.collectionIds[0] : null,
           box: probes[i].box ?? null,
           image: probes[i].image,
+          crop: probes[i].crop,
           embedding: probes[i].embedding,
           faceId: best?.faceId,
           personId: best?.personId,

@@ -59,6 +59,8 @@ export interface AnalyzedFace {
   /** The engine's versioned binary template (empty when none was asked for). */
   template: Buffer;
   attributes: FaceAttributes;
+  /** A small square JPEG of the face, cut by the engine from the decoded image (when the analyzer makes crops). */
+  crop?: Buffer;
 }
 
 export interface ImageAnalysis {

@@ -20,6 +20,8 @@ export interface Comparison {
   probeBox?: Box | null;
   /** The image the probe face was found in (for the event's thumbnail). */
   probeImage?: Buffer | null;
+  /** The probe face's crop from the engine (the thumbnail itself). */
+  probeCrop?: Buffer | null;
   reference: Float32Array;
   /** When the reference is an enrolled face: recorded with the event. */
   referenceFace?: { id: number; personId: number | null; collectionId?: number | null };
@@ -76,6 +78,7 @@ export class VerificationService {
         collectionId: c.referenceFace?.collectionId ?? null,
         box: c.probeBox ?? null,
         image: c.probeImage,
+        crop: c.probeCrop,
         embedding: c.probe,
         faceId: c.referenceFace?.id,
         personId: c.referenceFace?.personId,
@@ -92,14 +95,14 @@ export class VerificationService {
   async compareWithFace(
     face: Face,
     scope: readonly number[],
-    probes: { embedding: Float32Array; box?: Box | null; image?: Buffer | null }[],
+    probes: { embedding: Float32Array; box?: Box | null; image?: Buffer | null; crop?: Buffer | null }[],
     opts: CompareOptions,
     ctx: CallContext,
   ): Promise<Score[]> {
     const embedding = await this.faces.embeddingOf(face);
     const referenceFace = { id: face.id, personId: face.personId, collectionId: face.collectionIds.find((c) => scope.includes(c)) ?? null };
     return this.compare(
-      probes.map((p) => ({ probe: p.embedding, probeBox: p.box, probeImage: p.image, reference: embedding, referenceFace })),
+      probes.map((p) => ({ probe: p.embedding, probeBox: p.box, probeImage: p.image, probeCrop: p.crop, reference: embedding, referenceFace })),
       opts,
       ctx,
     );
@@ -120,7 +123,7 @@ export class VerificationService {
     const sourceFaces = selectFaces(sourceAnalysis, opts.sourceSelect, 'the source image');
     const targetAnalysis = await this.analysis.analyze(target, analysisOptions(detect, opts.targetSelect));
     const targetFaces = selectFaces(targetAnalysis, opts.targetSelect, 'the target image');
-    const pairs = sourceFaces.flatMap((s) => targetFaces.map((t) => ({ probe: t.embedding, probeBox: t.box, probeImage: target, reference: s.embedding })));
+    const pairs = sourceFaces.flatMap((s) => targetFaces.map((t) => ({ probe: t.embedding, probeBox: t.box, probeImage: target, probeCrop: t.crop, reference: s.embedding })));
     const flat = await this.compare(pairs, opts, ctx);
     const scores = sourceFaces.map((_, i) => flat.slice(i * targetFaces.length, (i + 1) * targetFaces.length));
     return { source: { analysis: sourceAnalysis, faces: sourceFaces }, target: { analysis: targetAnalysis, faces: targetFaces }, scores };

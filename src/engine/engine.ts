@@ -72,6 +72,7 @@ export interface AnalyzeOptions {
   minFaceSize?: number; // smallest face (px) the detector looks for in big frames (more windows = slower), default 40
   template?: boolean; // compute embedding + template
   attributes?: AttributeName[];
+  cropSize?: number; // > 0: a square JPEG crop of each face, this many pixels a side (native/core/face_crop.h)
 }
 
 export interface FaceResult {
@@ -83,6 +84,7 @@ export interface FaceResult {
   embedding?: Float32Array; // 512 values, unit length (flip-averaged)
   template?: Buffer; // binary template (see native/core/template_codec.h), base64 it for the APIs
   attributes?: FaceAttributes; // only the requested ones; built by native/binding/attributes_js.cpp
+  crop?: Buffer; // JPEG, when cropSize was given
 }
 
 export interface AnalyzeResult {

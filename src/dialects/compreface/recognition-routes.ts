@@ -134,7 +134,7 @@ export function recognitionRoutes(router: Router, cf: CompreFace): void {
     const example = await subjects.example(collectionId, ctx.params.image_id);
     const image = await requireImage(ctx, cf, 'file');
     const probe = await analysis.detect(image, { ...detect, embeddings: true });
-    const probes = probe.faces.map((f) => ({ embedding: f.embedding, box: f.box, image })); // the image: for the events' thumbnails
+    const probes = probe.faces.map((f) => ({ embedding: f.embedding, box: f.box, image, crop: f.crop })); // for the events' thumbnails
     const scores = await verification.compareWithFace(example, [collectionId], probes, { matchCosine: cf.matchCosine }, callContext(ctx, 'faces/verify'));
     ctx.body = {
       result: probe.faces.map((face, i) => faceJson(face, probe, plugins, status, { similarity: cf.similarity(scores[i].cosine) })),

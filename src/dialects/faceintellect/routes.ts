@@ -92,6 +92,7 @@ export function faceIntellectRoutes(router: Router, fi: FaceIntellect): void {
         collectionId: server.id,
         box: face.box,
         image,
+        crop: face.crop,
         embedding: face.embedding,
         cosine: best?.cosine ?? null,
         far: best?.far ?? null,

@@ -99,6 +99,7 @@ export async function assignPersons(
         collectionId: g.defaultId,
         box: analyzed.box,
         image,
+        crop: analyzed.crop,
         embedding: analyzed.embedding,
         faceId: current.id,
         personId: current.personId,

@@ -143,7 +143,7 @@ async function identify(ff: FindFace, ctx: Koa.Context, gallery?: string): Promi
   );
   const faces = chooseFaces(analysis, select, box && [box], 'photo', photo.url);
   const matches = await ff.services.identification.identify(
-    faces.map((f) => ({ embedding: f.embedding, box: f.box, image: photo.bytes })),
+    faces.map((f) => ({ embedding: f.embedding, box: f.box, image: photo.bytes, crop: f.crop })),
     { collectionIds: within, limit: n, by: 'face', minCosine: threshold.cosine, matchCosine: threshold.cosine },
     callContext(ctx, gallery === undefined ? 'identify' : 'gallery/identify'),
   );
@@ -287,7 +287,7 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
       const faces2 = chooseFaces(a2, select, boxes2, 'photo2', p2.url);
       const pairs = faces1.flatMap((f1) => faces2.map((f2) => ({ f1, f2 })));
       const scores = await ff.services.verification.compare(
-        pairs.map(({ f1, f2 }) => ({ probe: f2.embedding, probeBox: f2.box, probeImage: p2.bytes, reference: f1.embedding })),
+        pairs.map(({ f1, f2 }) => ({ probe: f2.embedding, probeBox: f2.box, probeImage: p2.bytes, probeCrop: f2.crop, reference: f1.embedding })),
         { matchCosine: threshold.cosine },
         callContext(ctx, 'verify'),
       );
