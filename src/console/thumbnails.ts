@@ -2,8 +2,9 @@
 // boxes are in the pixels of the EXIF-oriented image, so the image is oriented the same way first. Crops are
 // square JPEGs around the face with some margin (hair and chin make a face easier to tell at 100 px).
 // libvips' own cache is off: decoded photos must not linger in memory. A crop costs one more decode of the
-// image (measured in README "Console": ~4 ms for a 250 px LFW photo, ~20-35 ms for 2-12 MP photos), which is
-// why events are cut behind the response (event-thumbnails.ts), one at a time.
+// image (~3-4 ms CPU for a 250 px LFW photo, ~20-35 ms for 2-12 MP photos), so recognition events normally
+// carry the engine's own crop instead (native/core/face_crop.h, cut from the image it decoded: bench:http's
+// HTTP cost 19% -> ~5%); this cropper serves what comes without one, behind the response (event-thumbnails.ts).
 import sharp from 'sharp';
 import type { Box } from '../domain/types';
 
