@@ -257,7 +257,9 @@ for (const store of [{ name: 'embedded' }, { name: 'postgres' }]) {
       const stats = await c.get(`events/stats?bucket=hour&tz=Europe/Berlin`);
       assert.ok(stats.body.buckets.length >= 1);
       assert.equal((await c.get('events/stats?tz=Not/AZone')).status, 400);
-      // A dialect's recognitions get theirs too (CompreFace's recognize, through identifyImage).
+      // A dialect's recognitions get theirs too (CompreFace's recognize, through identifyImage), cut by the engine
+      // from the image it decoded: no second decode by the console's cropper.
+      const cropsBefore = (await c.get('status')).body.events.crops.count;
       const { key } = await server!.services.keys.create('recognition', { collections: [`thumbs-${store.name}`] });
       const form = new FormData();
       form.append('file', new Blob([new Uint8Array(photo(people[1].probes[0]))]), 'probe.jpg');
@@ -266,6 +268,7 @@ for (const store of [{ name: 'embedded' }, { name: 'postgres' }]) {
       await server!.services.events.flush();
       const cfEvent = (await c.get('events?dialect=compreface&limit=20')).body.events.find((e: { requestId: string }) => e.requestId === `cf-${store.name}`);
       assert.equal(cfEvent?.hasThumbnail, true);
+      assert.equal((await c.get('status')).body.events.crops.count, cropsBefore);
       // Retention deletes events with their thumbnails (one row).
       await server!.db.query(`UPDATE recognition_events SET occurred_at = now() - interval '40 days' WHERE id = $1`, [event.id]);
       assert.ok((await deleteEventsOlderThan(server!.db, 30)) >= 1);
