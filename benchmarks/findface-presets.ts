@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadCalibration } from '../src/domain/calibration';
 import { confidenceScale, DEFAULT_THRESHOLD, PRESET_FAR, PRESETS } from '../src/dialects/findface/confidence';
 import { embedAsEnrolment, openEngine, readLabelledPhotos, REPO_ROOT, scoreAllPairs } from '../tools/calibration-pairs';
+import { lowerBound } from '../tools/calibrate';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,16 +22,7 @@ const { values: args } = parseArgs({
 });
 
 /** How many of the ascending values are >= x. */
-function atOrAbove(xs: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return xs.length - lo;
-}
+const atOrAbove = (xs: Float64Array, x: number): number => xs.length - lowerBound(xs, x);
 
 const started = performance.now();
 const { photos } = readLabelledPhotos(args.data!);

@@ -20,6 +20,7 @@ import {
 } from '../tools/calibration-pairs';
 import { FACEDATA, requireFacedata } from './support/compreface';
 import { REPO_ROOT } from './support/server';
+import { lowerBound } from '../tools/calibrate';
 
 /** CompreFace's similarity constants as the server has always reported them: they must not move. */
 const COMPREFACE_LOGISTIC = { c0: 1.2268, c1: 12.0932 };
@@ -30,17 +31,8 @@ interface AssetFacts {
 }
 const asset = JSON.parse(fs.readFileSync(DEFAULT_CALIBRATION, 'utf8')) as AssetFacts;
 
-/** Count of ascending `xs` that are >= x. */
-function atOrAbove(xs: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return xs.length - lo;
-}
+/** How many of the ascending values are >= x. */
+const atOrAbove = (xs: Float64Array, x: number): number => xs.length - lowerBound(xs, x);
 
 /**
  * How far a count may stray from n * p. A threshold set at FAR p accepts Binomial(n, p) of n impostor pairs it
