@@ -9,7 +9,7 @@ import { migrate } from './store/migrations';
 import { verifyModels, type ModelFile } from './engine/models';
 import { loadAddon } from './engine/addon';
 import { createHttpApp, type Dialect, type ReadyState } from './http/app';
-import { Engine } from './engine/engine';
+import { Engine, engineOptions } from './engine/engine';
 import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
@@ -80,13 +80,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       return { ready: Object.values(checks).every((c) => c.ok), checks };
     };
 
-    engine = await Engine.open({
-      modelsDir: config.modelsDir,
-      workers: config.workers,
-      queueSize: config.queueSize,
-      backend: config.backend,
-      limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxWidth: config.maxImageSide, maxHeight: config.maxImageSide },
-    });
+    engine = await Engine.open(engineOptions(config));
     // The in-memory index: loaded before the server listens, then kept in step (LISTEN/NOTIFY + re-reads).
     faceIndex = new FaceIndex(db, {
       createMatcher: nativeMatchers(),

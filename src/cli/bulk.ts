@@ -21,7 +21,7 @@ import { isDomainError } from '../domain/errors';
 import { FaceService } from '../domain/faces';
 import { EngineFaceAnalyzer } from '../domain/face-analyzer';
 import { NO_FACE_CHANGE_SINK } from '../domain/face-search';
-import { Engine } from '../engine/engine';
+import { Engine, engineOptions } from '../engine/engine';
 import { verifyModels } from '../engine/models';
 import { sha256 } from '../store/photos';
 import { openDb } from '../store/db';
@@ -122,13 +122,7 @@ export async function connectBulk(config: Config): Promise<BulkAdmin> {
   const openFaces = () =>
     (faces ??= (async () => {
       verifyModels(config.modelsDir);
-      engine = await Engine.open({
-        modelsDir: config.modelsDir,
-        workers: config.workers,
-        queueSize: config.queueSize,
-        backend: config.backend,
-        limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxWidth: config.maxImageSide, maxHeight: config.maxImageSide },
-      });
+      engine = await Engine.open(engineOptions(config));
       const quiet = { warn: () => {} };
       if (!config.saveImages && config.thumbnails) crops = new UnkeptPhotoCrops(db, new FaceCropper(config.thumbnailSize), quiet);
       return new FaceService(db, new EngineFaceAnalyzer(engine), config.saveImages, NO_FACE_CHANGE_SINK, crops?.sink);

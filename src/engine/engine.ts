@@ -14,6 +14,7 @@
 // Every failure is an EngineError whose .code is one of ENGINE_ERROR_CODES.
 import path from 'node:path';
 import type { AttributeName, Box, FaceAttributes, KeypointName, Point } from '../domain/types';
+import type { Config } from '../config';
 import { loadAddon } from './addon';
 
 export { ATTRIBUTE_NAMES, type AttributeName, type Box, type KeypointName } from '../domain/types';
@@ -62,6 +63,17 @@ export interface EngineOptions {
   opencvThreads?: number;
   /** Where start-up warnings go (e.g. the CUDA fallback); default console.warn. */
   warn?: (message: string) => void;
+}
+
+/** The engine's options from the server's settings (the server and the CLI's stopped-server import open the same engine). */
+export function engineOptions(config: Config): EngineOptions {
+  return {
+    modelsDir: config.modelsDir,
+    workers: config.workers,
+    queueSize: config.queueSize,
+    backend: config.backend,
+    limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels, maxWidth: config.maxImageSide, maxHeight: config.maxImageSide },
+  };
 }
 
 
