@@ -58,20 +58,23 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
         },
       ];
     }
-    let interval: Interval = { ms: 0, statuses: {}, ok: [], busy: [] };
+    let interval: Interval = { ms: 0, statuses: {}, ok: [], busy: [], okByKind: {} };
     let started = Date.now();
     const flush = () => {
       interval.ms = Date.now() - started;
       process.send!({ kind: 'interval', interval });
-      interval = { ms: 0, statuses: {}, ok: [], busy: [] };
+      interval = { ms: 0, statuses: {}, ok: [], busy: [], okByKind: {} };
       started = Date.now();
     };
     const timer = setInterval(flush, job.reportEveryMs);
     const count = (status: string) => (interval.statuses[status] = (interval.statuses[status] ?? 0) + 1);
     if (job.overallRate && job.openLoop) {
-      await openLoop(job, requests as Request[], (status, ms) => {
+      await openLoop(job, requests as Request[], (status, ms, kind) => {
         count(status);
-        if (/^2\d\d$/.test(status)) interval.ok.push(ms);
+        if (/^2\d\d$/.test(status)) {
+          interval.ok.push(ms);
+          (interval.okByKind[kind] ??= []).push(ms);
+        }
         else if (status === '503') interval.busy.push(ms);
       });
       clearInterval(timer);
@@ -89,8 +92,10 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
       setupClient: (client) => {
         client.on('response', (status, _bytes, ms) => {
           count(String(status));
-          if (status >= 200 && status < 300) interval.ok.push(ms);
-          else if (status === 503) interval.busy.push(ms);
+          if (status >= 200 && status < 300) {
+            interval.ok.push(ms);
+            if (job.mix === 'recognize') (interval.okByKind.recognize ??= []).push(ms);
+          } else if (status === 503) interval.busy.push(ms);
         });
       },
     });
@@ -109,7 +114,7 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
  * An open loop: one request every 1/rate seconds whatever the answers (autocannon's rates are closed loops per
  * connection, at least one request per second each, so a slow server would be offered less than asked).
  */
-async function openLoop(job: LoadJob, requests: Request[], record: (status: string, ms: number) => void): Promise<void> {
+async function openLoop(job: LoadJob, requests: Request[], record: (status: string, ms: number, kind: string) => void): Promise<void> {
   // Idle sockets are dropped after 3 s, before the server's keep-alive timeout (5 s) can close one just as a
   // request is sent on it (a client-side race that shows as ECONNRESET); requests themselves wait up to 60 s.
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 3000 });
@@ -125,6 +130,7 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
       r = id ? { ...r, path: `/api/v1/recognition/faces/${id}` } : requests[0];
     }
     const enrol = r.method === 'POST' && r.path!.startsWith('/api/v1/recognition/faces');
+    const kind = r.method === 'DELETE' ? 'delete' : enrol ? 'enrol' : 'recognize';
     const t0 = performance.now();
     const p = new Promise<void>((resolve) => {
       const req = http.request(new URL(r.path!, job.url), { method: r.method, headers: { ...r.headers, 'content-length': String(r.body?.length ?? 0) }, agent, timeout: 60_000 }, (res) => {
@@ -132,14 +138,14 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
         res.on('end', () => {
-          record(String(res.statusCode), performance.now() - t0);
+          record(String(res.statusCode), performance.now() - t0, kind);
           if (enrol && res.statusCode === 201) enrolled.push((JSON.parse(text) as { image_id: string }).image_id);
           resolve();
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        record(err.message === 'timeout' ? 'timeout' : `error ${err.code ?? err.message}`, performance.now() - t0);
+        record(err.message === 'timeout' ? 'timeout' : `error ${err.code ?? err.message}`, performance.now() - t0, kind);
         resolve();
       });
       req.end(r.body);

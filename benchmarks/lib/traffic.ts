@@ -99,6 +99,8 @@ export interface Interval {
   /** Latencies (ms) of 2xx answers, and of 503s. */
   ok: number[];
   busy: number[];
+  /** Latencies of 2xx answers by request kind (recognize, enrol, delete), in the open loop. */
+  okByKind: Record<string, number[]>;
 }
 
 export class LoadGenerator {
@@ -110,7 +112,7 @@ export class LoadGenerator {
   /** Runs a job; onInterval gets each interval's figures as they come. Resolves to the whole job's. */
   run(job: LoadJob, onInterval: (i: Interval) => void = () => {}): Promise<Interval> {
     return new Promise((resolve, reject) => {
-      const total: Interval = { ms: 0, statuses: {}, ok: [], busy: [] };
+      const total: Interval = { ms: 0, statuses: {}, ok: [], busy: [], okByKind: {} };
       const onExit = (code: number | null) => reject(new Error(`load generator exited with ${code}`));
       const onMessage = (m: { kind: 'interval' | 'done'; interval?: Interval; error?: string }) => {
         if (m.kind === 'interval') {
@@ -119,6 +121,7 @@ export class LoadGenerator {
           for (const [s, n] of Object.entries(i.statuses)) total.statuses[s] = (total.statuses[s] ?? 0) + n;
           for (const v of i.ok) total.ok.push(v);
           for (const v of i.busy) total.busy.push(v);
+          for (const [kind, values] of Object.entries(i.okByKind ?? {})) for (const v of values) (total.okByKind[kind] ??= []).push(v);
           onInterval(i);
           return;
         }
