@@ -402,6 +402,8 @@ for (const storeName of STORES) {
       assert.equal(pm.count, 2);
       assert.equal(pm.face.id, fp.id);
       assert.ok(!meta.body.results.some((m: Json) => m.meta === ''), 'faces without meta are not a meta');
+      // GET /face/meta without a meta (a community client lists metas there) answers as /meta.
+      assert.deepEqual((await ff.get('/face/meta')).body.results, meta.body.results);
       assert.deepEqual((await ff.get('/meta/gallery/vip-2')).body.results.map((m: Json) => m.meta), [q.name]);
       const metaPage = await ff.get('/meta?limit=1');
       assert.equal(metaPage.body.results.length, 1);

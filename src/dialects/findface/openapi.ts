@@ -66,6 +66,7 @@ const BODIES: Partial<Record<Op, Record<string, OpenAPIV3.SchemaObject | OpenAPI
 const QUERIES: Partial<Record<Op, string[]>> = {
   faces: ['limit', 'max_id', 'min_id'],
   meta: ['limit', 'page'],
+  faceMetaList: ['limit', 'page'],
   galleryMeta: ['limit', 'page'],
   persons: ['limit', 'page'],
   galleryFaces: ['limit', 'max_id', 'min_id'],

@@ -55,7 +55,7 @@ export interface RouteSpec {
 
 export type Op =
   | 'detect' | 'verify' | 'identify' | 'identifyGallery' | 'createFace' | 'getFace' | 'updateFace' | 'deleteFace' | 'facePhoto'
-  | 'faceThumbnail' | 'facesByMeta' | 'deleteByMeta' | 'galleryFacesByMeta' | 'faces' | 'galleryFaces' | 'meta' | 'galleryMeta'
+  | 'faceThumbnail' | 'facesByMeta' | 'deleteByMeta' | 'galleryFacesByMeta' | 'faces' | 'galleryFaces' | 'meta' | 'faceMetaList' | 'galleryMeta'
   | 'galleries' | 'createGalleryByBody' | 'createGallery' | 'deleteGallery' | 'persons' | 'person' | 'personHistory' | 'historySearch'
   | 'historySearchGet' | 'docs' | 'docsVersion'; // prettier-ignore
 
@@ -76,6 +76,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/faces', scope: 'read', op: 'faces', summary: 'All faces, newest first, paged by max_id / min_id' },
   { method: 'get', path: '/faces/gallery/:gallery', scope: 'read', op: 'galleryFaces', summary: 'The faces of a gallery, paged by max_id / min_id' },
   { method: 'get', path: '/meta', scope: 'read', op: 'meta', summary: 'Every meta with its face count and first face' },
+  { method: 'get', path: '/face/meta', scope: 'read', op: 'faceMetaList', summary: 'As /meta (the path some FindFace clients list metas on)' },
   { method: 'get', path: '/meta/gallery/:gallery', scope: 'read', op: 'galleryMeta', summary: 'Every meta of a gallery with its face count and first face' },
   { method: 'get', path: '/galleries', scope: 'read', op: 'galleries', summary: 'The token\'s galleries, default first' },
   { method: 'post', path: '/galleries', scope: 'write', op: 'createGalleryByBody', summary: 'Creates the gallery named in the body ({"name"})' },
@@ -403,6 +404,7 @@ export function handlers(ff: FindFace): Record<Op, (ctx: Koa.Context) => Promise
     faces: (ctx) => listFaces(ff, ctx),
     galleryFaces: (ctx) => listFaces(ff, ctx, ctx.params.gallery),
     meta: (ctx) => metaList(ff, ctx),
+    faceMetaList: (ctx) => metaList(ff, ctx),
     galleryMeta: (ctx) => metaList(ff, ctx, ctx.params.gallery),
 
     async galleries(ctx) {
