@@ -224,6 +224,14 @@ export const SETTINGS = {
     'Requests answered with an error logged per second; beyond it they are counted, in one line per second, so a flood of bad requests cannot fill the disk with logs. 0: log every one.',
     int(0, 1_000_000),
   ),
+  authFailuresPerAddress: setting(
+    'AUTH_FAILURES_PER_ADDRESS',
+    '20',
+    'Failed key attempts (unknown, revoked or wrong keys, secrets and client secrets, in every dialect) one client address may make within AUTH_FAILURES_WINDOW_SECONDS; then every attempt from it is refused at once, without a database read, with the dialect\'s 429 and Retry-After for AUTH_BLOCK_SECONDS. The address is the socket\'s peer (IPv6: its /64); behind a reverse proxy all clients share the proxy\'s. 0: no throttle.',
+    int(0, 1_000_000),
+  ),
+  authFailuresWindowSeconds: setting('AUTH_FAILURES_WINDOW_SECONDS', '60', 'The window in which AUTH_FAILURES_PER_ADDRESS failures are counted (from an address\'s first failure).', int(1, 86400)),
+  authBlockSeconds: setting('AUTH_BLOCK_SECONDS', '300', 'How long an address that reached AUTH_FAILURES_PER_ADDRESS is refused.', int(1, 86400)),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
   adminApi: setting('ADMIN_API', 'true', 'Serve the admin API (`/admin/v1`: keys and collections), which `faceserver keys` uses while the server runs.', bool),
   adminSecret: setting(

@@ -9,6 +9,8 @@
 //   events         faceserver_events_pending, faceserver_events_write_duration_seconds, faceserver_events_written_total,
 //                  faceserver_events_dropped_total (refused by the database), faceserver_events_write_retries_total
 //   database       faceserver_db_pool_connections{state: max, total, idle, busy}, faceserver_db_pool_waiting
+//   keys           faceserver_key_lookups_total (keys read from the database), faceserver_auth_throttled_total
+//                  (attempts refused, unread, from blocked addresses), faceserver_auth_blocks_total (addresses blocked)
 //   build          faceserver_build_info{version, node, database} = 1
 //   process        prom-client's default set (process_cpu_seconds_total, process_resident_memory_bytes,
 //                  nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, nodejs_gc_duration_seconds, ...)
@@ -76,6 +78,9 @@ export class ServerMetrics {
   private readonly eventWriteSeconds: Histogram;
   private readonly eventsDropped: Counter;
   private readonly eventRetries: Counter;
+  private readonly keyLookups: Counter;
+  private readonly authThrottled: Counter;
+  private readonly authBlocks: Counter;
   private readonly buildInfo: Gauge<'version' | 'node' | 'database'>;
   private inFlight = 0;
   private sources?: MetricsSources;
@@ -114,6 +119,13 @@ export class ServerMetrics {
     this.eventWriteSeconds = new Histogram({ name: 'faceserver_events_write_duration_seconds', help: 'Time of one COPY of recognition events', buckets: SECONDS, registers });
     this.eventsDropped = new Counter({ name: 'faceserver_events_dropped_total', help: 'Recognition events the database refused outright (logged, then dropped)', registers });
     this.eventRetries = new Counter({ name: 'faceserver_events_write_retries_total', help: 'Event writes that failed for want of the database and were retried', registers });
+    this.keyLookups = new Counter({ name: 'faceserver_key_lookups_total', help: 'API keys read from the database (a secret not cached: every unknown one)', registers });
+    this.authThrottled = new Counter({
+      name: 'faceserver_auth_throttled_total',
+      help: 'Authentication attempts refused (429, no database read) because their address made too many failed ones (AUTH_FAILURES_PER_ADDRESS)',
+      registers,
+    });
+    this.authBlocks = new Counter({ name: 'faceserver_auth_blocks_total', help: 'Client addresses blocked for AUTH_BLOCK_SECONDS after too many failed key attempts', registers });
     this.buildInfo = new Gauge({ name: 'faceserver_build_info', help: 'Always 1: the version, Node.js and database kind', labelNames: ['version', 'node', 'database'], registers });
 
     // collect() runs with the gauge as `this`; these reach the server's parts.
@@ -246,6 +258,13 @@ export class ServerMetrics {
     },
     onDropped: (events: number): void => this.eventsDropped.inc(events),
     onRetry: (): void => this.eventRetries.inc(),
+  };
+
+  /** The key service's hooks and the throttle's (faceserver_key_lookups_total, faceserver_auth_*). */
+  readonly keyHooks = {
+    onLookup: (): void => this.keyLookups.inc(),
+    onThrottled: (): void => this.authThrottled.inc(),
+    onBlocked: (): void => this.authBlocks.inc(),
   };
 
   /** Everything, in Prometheus's text format. */

@@ -10,6 +10,7 @@ import { verifyModels, type ModelFile } from './engine/models';
 import { loadAddon } from './engine/addon';
 import { createHttpApp, type Dialect, type ReadyState } from './http/app';
 import { Engine, engineOptions } from './engine/engine';
+import { AuthThrottle } from './domain/auth-throttle';
 import { EngineFaceAnalyzer } from './domain/face-analyzer';
 import { checkCalibration, loadCalibration } from './domain/calibration';
 import { createDomainServices, type DomainServices } from './domain/services';
@@ -103,12 +104,25 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const thumbnailLog = log.child({ component: 'thumbnails' });
     const eventSink = new ThumbnailingEventSink(events, config.thumbnails ? cropper : null, thumbnailLog);
     const unkeptPhotoCrops = config.thumbnails ? new UnkeptPhotoCrops(db, cropper, thumbnailLog) : undefined;
+    // Failed key attempts per client address (src/domain/auth-throttle.ts): a flood of bad keys is refused
+    // without database reads once an address reaches AUTH_FAILURES_PER_ADDRESS.
+    const throttle = new AuthThrottle({
+      failures: config.authFailuresPerAddress,
+      windowSeconds: config.authFailuresWindowSeconds,
+      blockSeconds: config.authBlockSeconds,
+      onThrottled: metrics.keyHooks.onThrottled,
+      onBlocked: (client, failures, blockSeconds) => {
+        metrics.keyHooks.onBlocked();
+        log.warn({ client, failures, blockSeconds }, 'client address blocked after failed key attempts');
+      },
+    });
     const services = createDomainServices({
       db,
       // With thumbnails on, the engine cuts each face's crop from the image it decoded (no second decode).
       analyzer: new EngineFaceAnalyzer(metrics.meteredEngine(engine), config.thumbnails ? config.thumbnailSize : 0),
       calibration,
       keyKinds: KEY_KINDS,
+      keyOptions: { throttle, onLookup: metrics.keyHooks.onLookup },
       keepPhotos: config.saveImages,
       searcher: metrics.meteredSearcher(faceIndex),
       changes: faceIndex,

@@ -44,6 +44,7 @@ const STATUS: Record<DomainErrorCode, number> = {
   KEY_MALFORMED: 401,
   KEY_INVALID: 401,
   FORBIDDEN: 403,
+  AUTH_THROTTLED: 429,
   INTERNAL: 500,
 };
 

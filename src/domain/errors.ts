@@ -28,6 +28,7 @@ export const DOMAIN_ERROR_CODES = [
   'KEY_MALFORMED',
   'KEY_INVALID', // unknown, revoked, or of a kind this route does not take
   'FORBIDDEN', // a valid key without the scope or collection this request needs
+  'AUTH_THROTTLED', // too many failed key attempts from this client address: retry later; details.retryAfterSeconds
   'INTERNAL',
 ] as const;
 

@@ -7,6 +7,7 @@ import type { Db, Queryable } from '../store/db';
 import { addApiKeyCollection, findActiveApiKey, hashSecret, insertApiKey, listApiKeys, loginTaken, revokeApiKey, type ApiKey } from '../store/api-keys';
 import { createCollection, ensureCollection, getCollectionByName, type Collection } from '../store/collections';
 import { isUniqueViolation } from '../store/persons';
+import type { AuthThrottle } from './auth-throttle';
 import { DomainError, isDomainError } from './errors';
 
 /** A kind of credential; the kinds and their rules come from the dialects (src/dialects/key-kinds.ts). */
@@ -89,6 +90,13 @@ function newSecret(rules: KindRules): string {
   return secret;
 }
 
+export interface KeyServiceOptions {
+  /** Failed attempts per client address (AUTH_FAILURES_PER_ADDRESS); none: not throttled. */
+  throttle?: AuthThrottle;
+  /** A key read from the database (a secret not in the cache: every unknown one). */
+  onLookup?: () => void;
+}
+
 export class KeyService {
   /** sha-256 of a presented secret -> its record, for KEY_CACHE_MS (one database read less per request). */
   private readonly cache = new Map<string, { record: ApiKey; until: number }>();
@@ -96,6 +104,7 @@ export class KeyService {
   constructor(
     private readonly db: Db,
     private readonly kinds: KindTable,
+    private readonly opts: KeyServiceOptions = {},
   ) {}
 
   /** The kinds this service issues, with their rules. */
@@ -149,15 +158,23 @@ export class KeyService {
   /**
    * The grant of an active key of one of `kinds`: KEY_INVALID when the secret is unknown or revoked, of another
    * kind, presented with another user (two-part credentials), or of a kind that needs a collection and has none
-   * left; FORBIDDEN when it lacks `scope`.
+   * left; FORBIDDEN when it lacks `scope`. With `client` (the caller's address), AUTH_THROTTLED while that
+   * address is blocked for its failed attempts (src/domain/auth-throttle.ts), before any read; each KEY_INVALID
+   * counts as one failure.
    */
-  async authenticate(secret: string, kinds: readonly KeyKind[], opts: { user?: string; scope?: Scope } = {}): Promise<KeyGrant> {
+  async authenticate(secret: string, kinds: readonly KeyKind[], opts: { user?: string; scope?: Scope; client?: string } = {}): Promise<KeyGrant> {
+    const throttle = opts.client !== undefined ? this.opts.throttle : undefined;
+    await throttle?.check(opts.client!);
+    const invalid = async () => {
+      await throttle?.failed(opts.client!);
+      return keyInvalid(kinds);
+    };
     const record = await this.lookup(secret);
     const rules = record && kinds.includes(record.kind) && Object.hasOwn(this.kinds, record.kind) ? this.kinds[record.kind] : undefined;
-    if (!record || !rules) throw keyInvalid(kinds);
+    if (!record || !rules) throw await invalid();
     const kind = record.kind;
-    if (rules.login && (opts.user === undefined || opts.user !== record.login)) throw keyInvalid(kinds);
-    if (rules.collections === 'owns' && !record.collections.length) throw keyInvalid(kinds);
+    if (rules.login && (opts.user === undefined || opts.user !== record.login)) throw await invalid();
+    if (rules.collections === 'owns' && !record.collections.length) throw await invalid();
     const grant: KeyGrant = {
       keyId: record.id,
       kind,
@@ -194,8 +211,8 @@ export class KeyService {
   }
 
   /** An OAuth2 client's id and secret, checked (the token endpoint of a dialect that issues bearer tokens). */
-  verifyClientSecret(clientId: string, secret: string, kinds: readonly KeyKind[]): Promise<KeyGrant> {
-    return this.authenticate(secret, kinds, { user: clientId });
+  verifyClientSecret(clientId: string, secret: string, kinds: readonly KeyKind[], client?: string): Promise<KeyGrant> {
+    return this.authenticate(secret, kinds, { user: clientId, client });
   }
 
   /** The id of a collection the grant may see, by name; COLLECTION_NOT_FOUND for any other name. */
@@ -211,6 +228,7 @@ export class KeyService {
     if (cached && cached.until > Date.now()) return cached.record;
     let record: ApiKey | undefined;
     try {
+      this.opts.onLookup?.();
       record = await findActiveApiKey(this.db, secret);
     } catch (err) {
       // The database cannot be reached: a key this process verified before goes on working meanwhile, so

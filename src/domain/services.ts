@@ -9,7 +9,7 @@ import type { FaceAnalyzer } from './face-analyzer';
 import { NO_FACE_CHANGE_SINK, type FaceChangeSink, type FaceSearcher } from './face-search';
 import { FaceService, type UnkeptPhotoSink } from './faces';
 import { IdentificationService } from './identification';
-import { KeyService, type KindTable } from './keys';
+import { KeyService, type KeyServiceOptions, type KindTable } from './keys';
 import { PersonService } from './persons';
 import { VerificationService } from './verification';
 
@@ -37,6 +37,8 @@ export interface DomainOptions {
   changes?: FaceChangeSink;
   /** The credential kinds keys may have (src/dialects/key-kinds.ts). */
   keyKinds: KindTable;
+  /** The key service's failed-attempt throttle and lookup hook. */
+  keyOptions?: KeyServiceOptions;
   /** Where recognition events go (the store's writer, which writes them behind the response). */
   events: EventSink;
   /** Told of faces enrolled from photos that are not kept (a crop of each is kept for the console). */
@@ -55,7 +57,7 @@ export function createDomainServices(o: DomainOptions): DomainServices {
     faces,
     identification: new IdentificationService(analysis, o.searcher ?? new SqlFaceSearcher(o.db), o.calibration, events),
     verification: new VerificationService(analysis, faces, o.calibration, events),
-    keys: new KeyService(o.db, o.keyKinds),
+    keys: new KeyService(o.db, o.keyKinds, o.keyOptions),
     events,
     calibration: o.calibration,
   };

@@ -2,7 +2,8 @@
 // kinds it takes; a route (or the dialect, per request) which scope it needs. The request's credential is
 // resolved to one KeyGrant on ctx.state.grant. Failures are domain errors each dialect renders its own way:
 // KEY_MISSING (no credential), KEY_MALFORMED (one that cannot be read), KEY_INVALID (unknown, revoked, or of
-// another kind), FORBIDDEN (a valid key without the scope). Credentials are never logged.
+// another kind), FORBIDDEN (a valid key without the scope), AUTH_THROTTLED (the caller's address made too many
+// failed attempts: src/domain/auth-throttle.ts). Credentials are never logged.
 import type Koa from 'koa';
 import { DomainError } from '../domain/errors';
 import { checkCollection, checkScope, type KeyGrant, type KeyKind, type KeyService, type Scope } from '../domain/keys';
@@ -78,6 +79,14 @@ export interface KeyAuthOptions {
   validate?: (credential: Credential) => void;
 }
 
+/**
+ * The address failed key attempts are counted under: the socket's peer. Never a forwarded header (the server
+ * runs with proxy: false and has no notion of a trusted proxy; a client could name any address in one).
+ */
+export function clientAddress(ctx: Koa.Context): string {
+  return ctx.req.socket.remoteAddress ?? 'unknown';
+}
+
 /** Resolves the request's credential to a grant (without setting it on the context). */
 export async function authenticateRequest(ctx: Koa.Context, opts: KeyAuthOptions): Promise<KeyGrant> {
   const credential = readCredential(ctx, opts.schemes);
@@ -85,7 +94,7 @@ export async function authenticateRequest(ctx: Koa.Context, opts: KeyAuthOptions
   opts.validate?.(credential);
   const kinds = typeof opts.kinds === 'function' ? opts.kinds(ctx) : opts.kinds;
   const scope = typeof opts.scope === 'function' ? opts.scope(ctx) : opts.scope;
-  return opts.keys.authenticate(credential.secret, kinds, { user: credential.user, scope });
+  return opts.keys.authenticate(credential.secret, kinds, { user: credential.user, scope, client: clientAddress(ctx) });
 }
 
 /** Middleware: authenticates every request and sets ctx.state.grant. */

@@ -55,6 +55,13 @@ export type ErrorTable = Record<ErrorCode, ErrorEntry>;
 /** How long a client should wait before retrying BUSY and UNAVAILABLE. */
 export const RETRY_AFTER_SECONDS = 1;
 
+/** The Retry-After (seconds) of an error a client should retry later: BUSY, UNAVAILABLE, AUTH_THROTTLED (its block's rest). */
+export function retryAfterOf(info: Pick<ErrorInfo, 'code' | 'details'>): number | undefined {
+  if (info.code === 'BUSY' || info.code === 'UNAVAILABLE') return RETRY_AFTER_SECONDS;
+  if (info.code === 'AUTH_THROTTLED') return typeof info.details.retryAfterSeconds === 'number' ? info.details.retryAfterSeconds : RETRY_AFTER_SECONDS;
+  return undefined;
+}
+
 /** The neutral HTTP status of every code (the default rendering; dialects may follow or ignore it). */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   NO_FACE: 400,
@@ -81,6 +88,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   KEY_MALFORMED: 401,
   KEY_INVALID: 401,
   FORBIDDEN: 403,
+  AUTH_THROTTLED: 429,
   INTERNAL: 500,
   BODY_TOO_LARGE: 413,
   MALFORMED_BODY: 400,
@@ -117,7 +125,7 @@ export interface TableRendererOptions {
 /**
  * A dialect's ErrorRenderer from its table. Throws at once when the table misses a code (possible only by
  * going around the type, e.g. a cast or plain JavaScript), so a server never starts with an unmapped code.
- * Adds Retry-After to BUSY and UNAVAILABLE unless the entry set its own.
+ * Adds Retry-After to BUSY, UNAVAILABLE and AUTH_THROTTLED unless the entry set its own.
  */
 export function tableRenderer(table: ErrorTable, opts: TableRendererOptions = {}): ErrorRenderer {
   const missing = ERROR_CODES.filter((code) => typeof table[code] !== 'function');
@@ -127,9 +135,8 @@ export function tableRenderer(table: ErrorTable, opts: TableRendererOptions = {}
     if (own) return own;
     const info = errorInfo(err);
     const rendered = table[info.code](info);
-    if (info.code === 'BUSY' || info.code === 'UNAVAILABLE') {
-      rendered.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS), ...rendered.headers };
-    }
+    const retryAfter = retryAfterOf(info);
+    if (retryAfter !== undefined) rendered.headers = { 'Retry-After': String(retryAfter), ...rendered.headers };
     return rendered;
   };
 }

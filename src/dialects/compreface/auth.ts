@@ -54,10 +54,10 @@ export function compreFaceAuth(keys: KeyService): Koa.Middleware {
 }
 
 /** The collection of the recognition key in a static image URL (`/static/{key}/images/{id}`: read scope). */
-export async function staticImageCollection(keys: KeyService, key: string): Promise<number> {
+export async function staticImageCollection(keys: KeyService, key: string, client: string): Promise<number> {
   checkKeyFormat(key);
   try {
-    return (await keys.authenticate(key, ['recognition'], { scope: 'read' })).collectionIds[0];
+    return (await keys.authenticate(key, ['recognition'], { scope: 'read', client })).collectionIds[0];
   } catch (err) {
     throw inCompreFaceWords(err, 'recognition', key);
   }

@@ -81,6 +81,8 @@ export const COMPREFACE_ERRORS: ErrorTable = {
   KEY_MALFORMED: as(400, CF.VALIDATION_CONSTRAINT_VIOLATION),
   KEY_INVALID: as(404, CF.MODEL_NOT_FOUND),
   FORBIDDEN: as(403, CF.UNDEFINED),
+  // CompreFace has no throttle of its own: HTTP's 429 (and Retry-After) with its generic code.
+  AUTH_THROTTLED: as(429, CF.UNDEFINED),
   // A domain failure says what failed; anything unexpected gets CompreFace's generic text (its own may hold internals).
   INTERNAL: (e) => body(500, CF.UNDEFINED, isDomainError(e.cause, 'INTERNAL') ? e.message : 'Something went wrong, please try again'),
   BODY_TOO_LARGE: (e) => body(400, CF.UNDEFINED, `Max upload size exceeded: ${e.message}`),

@@ -1,6 +1,7 @@
 // CompreFace's detection and verification services, and the static image URL with the key in its path.
 import type Router from '@koa/router';
 import { DomainError } from '../../domain/errors';
+import { clientAddress } from '../../http/auth';
 import { toUnitEmbedding, toUnitEmbeddings } from '../../domain/embeddings';
 import { bodyProperty, callContext, requireImage, type CompreFace } from './context';
 import { faceJson, knownPlugins, pluginAttributes, pluginsVersionsJson } from './face-json';
@@ -78,6 +79,6 @@ export function serviceRoutes(router: Router, cf: CompreFace): void {
     const key = ctx.params.key;
     // The request log prints the path: keep the key out of it.
     ctx.path = `/api/v1/static/${key.slice(0, 8)}…/images/${ctx.params.image_id}`;
-    sendPhoto(ctx, await examplePhoto(cf, await staticImageCollection(keys, key), ctx.params.image_id));
+    sendPhoto(ctx, await examplePhoto(cf, await staticImageCollection(keys, key, clientAddress(ctx)), ctx.params.image_id));
   });
 }

@@ -7,7 +7,7 @@
 // Where the product has no code (a wrong key, an unknown server, a malformed FindFaces), this server adds its own,
 // listed by FaceErrorDescriptions too. The HTTP status says the class of failure (400, 401, 404, 413, 503, ...).
 import { isDomainError } from '../../domain/errors';
-import { ERROR_CODES, errorInfo, HTTP_STATUS, RETRY_AFTER_SECONDS, tableRenderer, type ErrorCode, type ErrorInfo, type ErrorTable, type RenderedError } from '../../http/errors';
+import { ERROR_CODES, errorInfo, HTTP_STATUS, retryAfterOf, tableRenderer, type ErrorCode, type ErrorInfo, type ErrorTable, type RenderedError } from '../../http/errors';
 
 /** The product's error codes and texts (POST /firserver/FaceErrorDescriptions). */
 export const PRODUCT_ERRORS = {
@@ -33,6 +33,7 @@ export const OWN_ERRORS = {
   REQUEST_TOO_LARGE: 'The request or its image is too large',
   NOT_FOUND: 'No such endpoint',
   METHOD_NOT_ALLOWED: 'This endpoint does not take this HTTP method',
+  TOO_MANY_ATTEMPTS: 'Too many failed authentication attempts from this address; retry later',
   INTERNAL_ERROR: 'Internal server error',
 } as const;
 
@@ -91,6 +92,7 @@ const GENERIC: Record<ErrorCode, StatusCode> = {
   KEY_MALFORMED: 'UNAUTHORIZED',
   KEY_INVALID: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
+  AUTH_THROTTLED: 'TOO_MANY_ATTEMPTS',
   INTERNAL: 'INTERNAL_ERROR',
   BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
   MALFORMED_BODY: 'INVALID_REQUEST',
@@ -101,7 +103,7 @@ const GENERIC: Record<ErrorCode, StatusCode> = {
 };
 
 /** Codes that keep their own status code whatever the operation (they say more than "failed to add"). */
-const KEPT = new Set<ErrorCode>(['NO_FACE', 'TOO_MANY_FACES', 'BUSY', 'UNAVAILABLE', 'KEY_MISSING', 'KEY_MALFORMED', 'KEY_INVALID', 'FORBIDDEN']);
+const KEPT = new Set<ErrorCode>(['NO_FACE', 'TOO_MANY_FACES', 'BUSY', 'UNAVAILABLE', 'KEY_MISSING', 'KEY_MALFORMED', 'KEY_INVALID', 'FORBIDDEN', 'AUTH_THROTTLED']);
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="faceserver", charset="UTF-8"' };
 
@@ -127,7 +129,8 @@ function own(err: unknown): RenderedError | undefined {
   // (The table's rows get Retry-After from tableRenderer; errors inside an operation get it here.)
   const info = errorInfo(err.cause);
   const rendered = renderIn(info, err.operation);
-  if (info.code === 'BUSY' || info.code === 'UNAVAILABLE') rendered.headers = { 'Retry-After': String(RETRY_AFTER_SECONDS), ...rendered.headers };
+  const retryAfter = retryAfterOf(info);
+  if (retryAfter !== undefined) rendered.headers = { 'Retry-After': String(retryAfter), ...rendered.headers };
   return rendered;
 }
 

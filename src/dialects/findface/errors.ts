@@ -67,6 +67,8 @@ export const FINDFACE_ERRORS: ErrorTable = {
   KEY_MALFORMED: (e) => body(401, 'AUTH_FAILED', `Authentication failed: ${e.message}`),
   KEY_INVALID: () => body(401, 'AUTH_FAILED', 'Authentication failed: invalid token'),
   FORBIDDEN: as(403, 'PERMISSION_DENIED'),
+  // Not one of FindFace's documented codes (it has no throttle); not AUTH_FAILED either, which says the token is wrong.
+  AUTH_THROTTLED: as(429, 'TOO_MANY_REQUESTS'),
   INTERNAL: (e) => body(500, 'INTERNAL_ERROR', isDomainError(e.cause, 'INTERNAL') ? e.message : 'Internal server error'),
   // A file over the limit names its field (src/http/multipart.ts): that is the parameter.
   BODY_TOO_LARGE: (e) => body(413, 'BAD_PARAM', e.message, { param: /^file "([^"]+)"/.exec(e.message)?.[1] ?? 'body', value: null }),

@@ -82,6 +82,7 @@ export const IMAGE_API_ERRORS: ErrorTable = {
   KEY_MALFORMED: unauthorized,
   KEY_INVALID: unauthorized,
   FORBIDDEN: as(403),
+  AUTH_THROTTLED: as(429),
   INTERNAL: (e) => detail(500, isDomainError(e.cause, 'INTERNAL') ? e.message : 'Internal Server Error'),
   BODY_TOO_LARGE: as(413),
   MALFORMED_BODY: (e) => ({ status: 422, body: { detail: [{ loc: ['body'], msg: e.message, type: 'value_error' }] } }),

@@ -16,14 +16,27 @@ export class ScanApiError extends Error {
   }
 }
 
-/** RFC 6749 section 5.2: a token request refused. */
+/**
+ * RFC 6749 section 5.2: a token request refused. A client address blocked for its failed attempts gets 429 with
+ * `temporarily_unavailable` (the registry's code for "retry later"; RFC 6749 names it for the authorization
+ * endpoint, the token endpoint has none) and Retry-After.
+ */
 export class OAuthError extends Error {
   constructor(
-    readonly status: 400 | 401,
-    readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope' | 'unauthorized_client',
+    readonly status: 400 | 401 | 429,
+    readonly error:
+      | 'invalid_request'
+      | 'invalid_client'
+      | 'invalid_grant'
+      | 'unsupported_grant_type'
+      | 'invalid_scope'
+      | 'unauthorized_client'
+      | 'temporarily_unavailable',
     readonly description: string,
     /** The client authenticated with HTTP Basic: a 401 must then challenge it (RFC 6749 section 5.2). */
     readonly basic = false,
+    /** Seconds before a retry may succeed (429). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }
@@ -82,6 +95,7 @@ export const SCANS_ERRORS: ErrorTable = {
   KEY_MALFORMED: unauthorized,
   KEY_INVALID: unauthorized,
   FORBIDDEN: forbidden,
+  AUTH_THROTTLED: as(429),
   // A domain failure says what failed; anything unexpected gets Spring's generic text (its own may hold internals).
   INTERNAL: (e) => spring(500, isDomainError(e.cause, 'INTERNAL') ? e.message : 'Internal Server Error'),
   BODY_TOO_LARGE: (e) => spring(413, `Maximum upload size exceeded: ${e.message}`),
@@ -98,7 +112,11 @@ function own(err: unknown): RenderedError | undefined {
     return {
       status: err.status,
       body: { error: err.error, error_description: err.description },
-      headers: { 'Cache-Control': 'no-store', ...(err.status === 401 && err.basic ? { 'WWW-Authenticate': 'Basic realm="faceserver", charset="UTF-8"' } : {}) },
+      headers: {
+        'Cache-Control': 'no-store',
+        ...(err.status === 401 && err.basic ? { 'WWW-Authenticate': 'Basic realm="faceserver", charset="UTF-8"' } : {}),
+        ...(err.retryAfterSeconds !== undefined ? { 'Retry-After': String(err.retryAfterSeconds) } : {}),
+      },
     };
   }
   return undefined;

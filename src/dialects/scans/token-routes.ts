@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { isDomainError } from '../../domain/errors';
 import { isScope, type KeyGrant } from '../../domain/keys';
+import { clientAddress } from '../../http/auth';
 import { params } from '../../http/params';
 import type { Scans } from './context';
 import { OAuthError } from './errors';
@@ -86,9 +87,13 @@ async function issueToken(ctx: Koa.Context, s: Scans): Promise<void> {
   if (grantType !== 'client_credentials') throw new OAuthError(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported', credentials.basic);
   let grant: KeyGrant;
   try {
-    grant = await s.services.keys.verifyClientSecret(credentials.clientId, credentials.secret, [CLIENT_KIND]);
+    grant = await s.services.keys.verifyClientSecret(credentials.clientId, credentials.secret, [CLIENT_KIND], clientAddress(ctx));
   } catch (err) {
     if (isDomainError(err, 'KEY_INVALID')) throw new OAuthError(401, 'invalid_client', 'unknown client, wrong secret, or a revoked client', credentials.basic);
+    if (isDomainError(err, 'AUTH_THROTTLED')) {
+      const retryAfter = err.details.retryAfterSeconds as number;
+      throw new OAuthError(429, 'temporarily_unavailable', err.message, credentials.basic, retryAfter);
+    }
     throw err;
   }
   const scopes = grantedScopes(ctx, grant);
