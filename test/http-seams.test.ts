@@ -374,7 +374,7 @@ describe('HTTP seams', () => {
       ['echo', ECHO_ERRORS],
     ];
 
-    it('every dialect renders every code (domain and HTTP) with an error status, BUSY and UNAVAILABLE with Retry-After', () => {
+    it('every dialect renders every code (domain and HTTP) with an error status, BUSY, UNAVAILABLE and AUTH_THROTTLED with Retry-After', () => {
       for (const [name, table] of tables) {
         const render = tableRenderer(table);
         for (const code of ERROR_CODES) {
@@ -384,6 +384,10 @@ describe('HTTP seams', () => {
           assert.ok(r.body !== undefined, `${name} ${code}`);
           if (code === 'BUSY' || code === 'UNAVAILABLE') assert.equal(r.headers?.['Retry-After'], '1', `${name} ${code}`);
         }
+        // A blocked address: 429 and the rest of its block.
+        const throttled = render(new DomainError('AUTH_THROTTLED', 'blocked', { retryAfterSeconds: 42 }));
+        assert.equal(throttled.status, 429, name);
+        assert.equal(throttled.headers?.['Retry-After'], '42', name);
       }
     });
 
