@@ -9,7 +9,8 @@
 // pool's peak queue) and a Markdown table.
 //
 //   npm run bench:auth-flood -- [--seconds 15] [--legit-connections 2] [--flood-connections 16] [--flood-rate 0]
-//   DATABASE_URL=postgres://... npm run bench:auth-flood
+//   DATABASE_URL=postgres://... npm run bench:auth-flood   (an empty database of its own: both servers use it in
+//   turn, the second enrolling the people again beside the first's)
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import type { FloodResult, Job, LegitResult } from './lib/auth-flood-child';
