@@ -21,6 +21,7 @@ const ERRORS: OpenAPIV3.ResponsesObject = {
   ),
   '403': error('Forbidden: the key is of another service (a detection key on a recognition route, ...)'),
   '404': error(`Not Found: an unknown key (code ${CF.MODEL_NOT_FOUND}), subject (${CF.SUBJECT_NOT_FOUND}) or image id (${CF.EMBEDDING_NOT_FOUND})`),
+  '429': { ...error(`Too Many Requests (code ${CF.UNDEFINED}): this address made too many failed key attempts (AUTH_FAILURES_PER_ADDRESS); retry after Retry-After`), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds left of the block' } } },
 };
 const BUSY: OpenAPIV3.ResponsesObject = { '503': error(`Service Unavailable: the inference queue is full (code ${CF.FACES_SERVICE_EXCEPTION}); retry later`) };
 const KEY: OpenAPIV3.SecurityRequirementObject[] = [{ apiKey: [] }];

@@ -19,6 +19,7 @@ const ERRORS: Record<string, OpenAPIV3.ResponseObject> = {
   '403': error('FORBIDDEN: the key lacks the scope'),
   '404': error('SERVER_NOT_FOUND, PERSON_NOT_FOUND, IMAGE_NOT_FOUND (or the operation\'s code)'),
   '413': error('REQUEST_TOO_LARGE: the body or image is over its limit'),
+  '429': { ...error('TOO_MANY_ATTEMPTS: this address made too many failed attempts (AUTH_FAILURES_PER_ADDRESS); retry after Retry-After'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds left of the block' } } },
   '503': error('SERVER_NOT_READY: busy, retry later'),
 };
 const SECURITY: OpenAPIV3.SecurityRequirementObject[] = [{ basic: [] }];

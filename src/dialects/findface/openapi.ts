@@ -127,6 +127,15 @@ function operation(r: RouteSpec, version: string, response?: OpenAPIV3.SchemaObj
       '400': { description: 'BAD_PARAM (param, value; faces for a refused photo) or MALFORMED_JSON', content: json(ref('Error')) },
       ...(r.scope === null ? {} : { '401': { description: 'AUTH_FAILED: no or a wrong token', content: json(ref('Error')) } }),
       '404': { description: 'NOT_FOUND: no such face, person or gallery', content: json(ref('Error')) },
+      ...(r.scope === null
+        ? {}
+        : {
+            '429': {
+              description: 'TOO_MANY_REQUESTS: this address made too many failed token attempts (AUTH_FAILURES_PER_ADDRESS); retry after Retry-After',
+              content: json(ref('Error')),
+              headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds left of the block' } },
+            },
+          }),
     },
   };
 }

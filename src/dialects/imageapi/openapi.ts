@@ -13,6 +13,7 @@ const ERRORS: Record<string, OpenAPIV3.ResponseObject> = {
   '403': { description: 'A key without the scope this service needs', content: json(ref('Error')) },
   '413': { description: 'The image is larger than IMAGEAPI_MAX_IMAGE_BYTES (4.7 MB), or a liveness image larger than 10 megapixels', content: json(ref('Error')) },
   '422': { description: 'The request does not validate: {"detail": [{"loc", "msg", "type"}]}', content: json(ref('ValidationError')) },
+  '429': { description: 'This address made too many failed key attempts (AUTH_FAILURES_PER_ADDRESS): retry after Retry-After', content: json(ref('Error')), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds left of the block' } } },
   '503': { description: 'The server is busy: retry later', content: json(ref('Error')) },
 };
 

@@ -286,6 +286,11 @@ export const SCANS_OPENAPI: OpenApiDocument = {
           },
           '400': { description: 'invalid_request, unsupported_grant_type or invalid_scope', content: json(ref('OAuthError')) },
           '401': { description: 'invalid_client', content: json(ref('OAuthError')) },
+          '429': {
+            description: 'temporarily_unavailable: this address made too many failed client attempts (AUTH_FAILURES_PER_ADDRESS); retry after Retry-After',
+            content: json(ref('OAuthError')),
+            headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds left of the block' } },
+          },
           ...BUSY,
         },
       },
