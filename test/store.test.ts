@@ -60,6 +60,19 @@ describe('face store', function () {
       assert.deepEqual((await migrate(db)).applied, []);
     });
 
+    it('every foreign key has an index leading with its columns (a delete of the referenced row must not scan)', async () => {
+      const { rows } = await db.query<{ fk: string }>(
+        `SELECT c.conrelid::regclass || '.' || c.conname AS fk
+           FROM pg_constraint c
+          WHERE c.contype = 'f'
+            AND NOT EXISTS (SELECT 1 FROM pg_index i
+                             WHERE i.indrelid = c.conrelid
+                               AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)
+          ORDER BY 1`,
+      );
+      assert.deepEqual(rows.map((r) => r.fk), []);
+    });
+
     it('collections: create, ensure (idempotent), rename, in-memory flag, delete', async () => {
       const a = await collections.createCollection(db, { name: 'gallery-a' });
       assert.equal(a.inMemory, true);
