@@ -5,10 +5,13 @@
 #   scripts/pg-test-cluster.sh stop "$url"    # stops it and deletes its files (or: stop with $DATABASE_URL set)
 #   scripts/pg-test-cluster.sh ctl "$url" restart|halt|resume   # fault tests: pg_ctl restart -m fast, stop -m fast
 #                                             # (files kept), start again on the same port
+#   PG_TEST_DISK_MB=192 scripts/pg-test-cluster.sh start   # disk-full tests: the data folder on a tmpfs of that size
+#   scripts/pg-test-cluster.sh dir "$url"     # prints the cluster's folder (the tmpfs is its disk/, data is disk/data)
 #
 # Each start makes a new cluster, so concurrent test runs on one machine never share one. The cluster lives in
 # /tmp/faceserver-pg-<port>, a folder user postgres can traverse; as root, the server runs as postgres.
-# Needs bin/setup first (postgresql-15 and pgvector).
+# Needs bin/setup first (postgresql-15 and pgvector). PG_TEST_DISK_MB mounts a tmpfs, which needs root (CAP_SYS_ADMIN):
+# as root (CI), or through `sudo -n`; stop unmounts it.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -21,6 +24,11 @@ fail() { log "ERROR: $*"; exit 1; }
 as_owner() {
   # From /, because postgres may not be allowed into the current folder (say /root).
   if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# Runs a command as root: directly as root, else through sudo -n (a set-up user with passwordless sudo).
+as_root() {
+  if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
 }
 
 free_loopback_port() {
@@ -50,6 +58,14 @@ start() {
   mkdir "$dir"
   if [[ $EUID -eq 0 ]]; then chown postgres: "$dir"; fi
   chmod 700 "$dir"
+  if [[ -n ${PG_TEST_DISK_MB:-} ]]; then
+    # The data folder on a small filesystem of its own (data -> disk/data), owned by the cluster's owner.
+    mkdir "$dir/disk"
+    as_root mount -t tmpfs -o "size=${PG_TEST_DISK_MB}m,mode=700,uid=$(as_owner id -u),gid=$(as_owner id -g)" tmpfs "$dir/disk" ||
+      { rm -rf "$dir"; fail "cannot mount a tmpfs on $dir/disk: PG_TEST_DISK_MB needs root or passwordless sudo"; }
+    as_owner mkdir -m 700 "$dir/disk/data"
+    ln -s disk/data "$dir/data"
+  fi
   as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null ||
     fail "initdb failed in $dir"
   pg_start "$dir" "$port"
@@ -73,6 +89,7 @@ stop() {
   dir=$(cluster_dir "$port")
   [[ -d $dir/data ]] || fail "no test cluster in $dir"
   as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || log "pg_ctl stop failed; removing $dir anyway"
+  if mountpoint -q "$dir/disk"; then as_root umount "$dir/disk" || fail "cannot unmount $dir/disk"; fi
   rm -rf "$dir"
   log "stopped and removed the cluster on port $port"
 }
@@ -92,9 +109,17 @@ ctl() {
   esac
 }
 
+dir_of() {
+  local port
+  port=$(url_port "${1:-}")
+  [[ -n $port ]] || fail "not a URL that start printed: ${1:-}"
+  cluster_dir "$port"
+}
+
 case ${1:-} in
   start) start ;;
+  dir) dir_of "${2:-}" ;;
   stop) stop "${2:-}" ;;
   ctl) ctl "${2:-}" "${3:-}" ;;
-  *) fail "usage: $0 start | stop [DATABASE_URL] | ctl DATABASE_URL restart|halt|resume" ;;
+  *) fail "usage: $0 start | stop [DATABASE_URL] | ctl DATABASE_URL restart|halt|resume | dir DATABASE_URL" ;;
 esac

@@ -6,11 +6,11 @@
 // A PostgreSQL server on a full disk is that server's to handle (its WAL writer stops the server: the outage of
 // test/db-outage.test.ts, which faceserver rides through).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '../src/server';
 import { identificationSet, photo, requireFacedata, type Person } from './support/compreface';
+import { asRoot, fill } from './support/disk';
 import { migratedDataDir, removeTempDir, startTestServer, tempDir } from './support/server';
 
 interface Answer {
@@ -25,32 +25,6 @@ async function post(url: string, key: string, bytes: Buffer): Promise<Answer> {
   form.append('file', new Blob([new Uint8Array(bytes)]), 'face.jpg');
   const res = await fetch(url, { method: 'POST', headers: { 'x-api-key': key }, body: form });
   return { status: res.status, headers: res.headers, body: await res.json() };
-}
-
-/** Fills the filesystem of `dir` to the last byte with a ballast file. */
-function fill(dir: string): string {
-  const ballast = path.join(dir, 'ballast');
-  const fd = fs.openSync(ballast, 'w');
-  const chunk = Buffer.alloc(1 << 20);
-  try {
-    for (let size = chunk.length; size >= 1; ) {
-      try {
-        fs.writeSync(fd, chunk, 0, size);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-        size = Math.floor(size / 2);
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return ballast;
-}
-
-/** Runs a command as root: directly when the suite runs as root (CI), through `sudo -n` for a user with sudo. */
-function asRoot(command: string, ...args: string[]): void {
-  if (process.getuid?.() === 0) execFileSync(command, args, { stdio: 'pipe' });
-  else execFileSync('sudo', ['-n', command, ...args], { stdio: 'pipe' });
 }
 
 describe('disk full: the embedded store on a small filesystem that fills up', function () {
