@@ -3,8 +3,9 @@
 // disk space" in the dialect's shape (503, Retry-After) and store nothing; what was stored is intact;
 // recognition keeps working, its events kept in the writer's queue; once the ballast is removed, enrolments and
 // the queued events go through without a restart. Mounting needs root (CAP_SYS_ADMIN): as root (CI), or by `sudo -n`.
-// A PostgreSQL server on a full disk is that server's to handle (its WAL writer stops the server: the outage of
-// test/db-outage.test.ts, which faceserver rides through).
+// A PostgreSQL server whose data folder fills up is test/pg-disk-full.test.ts: the same 503 while the server
+// runs, then its PANIC at the next checkpoint or WAL segment (a crash and recovery, or a stop until the operator
+// frees space and starts it), which faceserver rides through as an outage.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

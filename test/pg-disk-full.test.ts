@@ -3,20 +3,29 @@
 // data folder on a tmpfs of its own, mounted as root or by `sudo -n`, the server run as user postgres), because it
 // fills that cluster's disk and crashes it: the shared test server (TEST_DATABASE_URL) is never touched.
 //
-// What PostgreSQL 15 does on a full disk, measured here:
-// - While it runs, a statement that must grow a table or an index fails with ERROR 53100 "could not extend file
-//   ...: No space left on device", and the server goes on. faceserver answers such an enrolment with the domain's
-//   UNAVAILABLE "out of disk space: nothing was stored" (CompreFace 503, code 41, Retry-After: 1), as on the
-//   embedded store (test/disk-full.test.ts). Once space is freed, everything works again: no restart at all.
-// - Its next checkpoint (checkpoint_timeout, 5 min by default, or CHECKPOINT) cannot write its files: the
-//   checkpointer PANICs ("could not write to file pg_logical/replorigin_checkpoint.tmp"), the postmaster ends
-//   every session (57P02) and runs crash recovery, whose end-of-recovery checkpoint fails on the same full disk,
-//   and the server stops. Writing WAL into a new segment on a full disk PANICs the same way. That is an outage
-//   (test/db-outage.test.ts): faceserver stays up, answers "cannot be reached" (503), recognises from memory with
-//   its events queued, and reconnects by itself once the operator has freed space and started PostgreSQL, whose
-//   crash recovery then replays the WAL: everything committed before is there, undamaged (pg_amcheck).
-// The checkpoint is forced here (CHECKPOINT) rather than waited for, and the WAL is switched to a fresh segment
-// (pg_switch_wal) before each fill, so nothing PANICs before the test means it to.
+// What PostgreSQL 15 does on a full disk (measured here; times on an idle 2-core machine):
+// 1. While it runs, a statement that must grow a table or an index fails with ERROR 53100 "could not extend file
+//    ...: No space left on device", and the server goes on. faceserver answers the first enrolment after the fill
+//    (in an enrolment's time, 50-85 ms) with the domain's UNAVAILABLE "out of disk space: nothing was stored"
+//    (CompreFace 503, code 41, Retry-After: 1), as on the embedded store (test/disk-full.test.ts); recognition
+//    goes on, its events queued. Space freed: queued events written and enrolling again 0.35-0.45 s later, with
+//    no restart of anything.
+// 2. Its next checkpoint (checkpoint_timeout, 5 min by default; forced here with CHECKPOINT) cannot write its
+//    files: the checkpointer PANICs ("could not write to file pg_logical/replorigin_checkpoint.tmp"), the
+//    postmaster ends every session and runs crash recovery. Crash recovery deletes the relation-cache files
+//    (pg_internal.init, ~350 KB here), which was enough for its own checkpoint: the server was back 0.12-0.27 s
+//    later, on a disk still full (1. again, until the next checkpoint crashes it again). faceserver reconnects by
+//    itself.
+// 3. WAL that needs a new segment file (every segment made in advance used up) cannot get one: the WAL writer
+//    PANICs ("could not write to file pg_wal/xlogtemp.N"), crash recovery cannot make the segment either
+//    (FATAL), and the server stops, ~0.5 s after. A recovery with more to write than crash recovery frees
+//    stops the same way. That is an outage (test/db-outage.test.ts): faceserver stays up, answers "cannot be
+//    reached" (503), is not ready, recognises from memory with its events queued, and once the operator has
+//    freed space and started PostgreSQL (0.2-0.6 s, crash recovery replaying the WAL) it is ready again by itself
+//    0.5-2.2 s after the start (the LISTEN session's back-off) and writes the queued events.
+// Each case ends by checking that nothing stored before is damaged: faces, templates and photos as they were,
+// pg_amcheck clean, the first photo served byte for byte. Before each fill the WAL is moved to a segment file
+// made while there was space (pg_switch_wal, CHECKPOINT), so nothing PANICs before the test means it to.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -129,7 +138,7 @@ describe('disk full: a PostgreSQL server whose data folder is on a small filesys
     try {
       url = await cluster(['start'], { PG_TEST_DISK_MB: '192' });
     } catch (err) {
-      throw new Error(`this test mounts a tmpfs and needs root or passwordless sudo (the README's set-up user): ${(err as { stderr?: string }).stderr ?? err}`, { cause: err });
+      throw new Error(`cannot start a PostgreSQL cluster on a tmpfs (mounting one needs root or passwordless sudo, the README's set-up user): ${(err as { stderr?: string }).stderr ?? err}`, { cause: err });
     }
     const dir = await cluster(['dir', url]);
     disk = path.join(dir, 'disk');
