@@ -18,11 +18,11 @@
 //    itself.
 // 3. WAL that needs a new segment file (every segment made in advance used up) cannot get one: the WAL writer
 //    PANICs ("could not write to file pg_wal/xlogtemp.N"), crash recovery cannot make the segment either
-//    (FATAL), and the server stops, ~0.5 s after. A recovery with more to write than crash recovery frees
+//    (FATAL), and the server stops, 0.2-0.5 s after. A recovery with more to write than crash recovery frees
 //    stops the same way. That is an outage (test/db-outage.test.ts): faceserver stays up, answers "cannot be
 //    reached" (503), is not ready, recognises from memory with its events queued, and once the operator has
 //    freed space and started PostgreSQL (0.2-0.6 s, crash recovery replaying the WAL) it is ready again by itself
-//    0.5-2.2 s after the start (the LISTEN session's back-off) and writes the queued events.
+//    0.4-2.2 s after the start (the LISTEN session's back-off) and writes the queued events.
 // Each case ends by checking that nothing stored before is damaged: faces, templates and photos as they were,
 // pg_amcheck clean, the first photo served byte for byte. Before each fill the WAL is moved to a segment file
 // made while there was space (pg_switch_wal, CHECKPOINT), so nothing PANICs before the test means it to.
