@@ -28,11 +28,14 @@
 // made while there was space (pg_switch_wal, CHECKPOINT), so nothing PANICs before the test means it to.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { DomainError } from '../src/domain/errors';
 import type { RunningServer } from '../src/server';
+import { openDb, type Queryable } from '../src/store/db';
 import { createKeys, identificationSet, photo, requireFacedata, type Person } from './support/compreface';
 import { fill } from './support/disk';
 import { REPO_ROOT, startTestServer } from './support/server';
@@ -176,6 +179,19 @@ describe('disk full: a PostgreSQL server whose data folder is on a small filesys
         const r = await enrol(p);
         assertUnavailable(r, DISK_FULL);
         console.log(`      enrolment on the full disk: ${r.status} in ${Math.round(r.ms)} ms (${Math.round(performance.now() - filledAt)} ms after the fill)`);
+      }
+      // A statement refused for want of space leaves its session usable: the pool keeps it (it is no lost
+      // connection), rather than opening a new one on the full disk for every refused write.
+      const one = await openDb({ databaseUrl: url, dataDir: '', poolSize: 1 });
+      try {
+        const pid = async () => (await one.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+        const session = await pid();
+        const bytes = crypto.randomBytes(256 * 1024); // incompressible: the photos' TOAST table must grow
+        const insert = (tx: Queryable) => tx.query('INSERT INTO photos (sha256, mime_type, bytes) VALUES ($1, $2, $3)', [crypto.createHash('sha256').update(bytes).digest(), 'image/jpeg', bytes]);
+        await assert.rejects(one.transaction(insert), (err: DomainError) => err.code === 'UNAVAILABLE' && err.details.reason === 'disk full');
+        assert.equal(await pid(), session, 'the same session, kept by the pool');
+      } finally {
+        await one.close();
       }
       assert.deepEqual((await sql(url, STORED)).rows, before.faces.rows, 'the refused enrolments stored no face');
       assert.deepEqual({ persons: await count('persons'), photos: await count('photos') }, { persons: before.persons, photos: before.photos });

@@ -141,6 +141,15 @@ export function isConnectionError(err: unknown): boolean {
 }
 
 /**
+ * Whether a failed statement's session is gone (destroyed, not reused): a connection failure, but not a statement
+ * that lacked a resource (class 53: disk full, out of memory), after which the session goes on.
+ */
+function sessionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isConnectionError(err) && !(typeof code === 'string' && code.startsWith('53'));
+}
+
+/**
  * A connection failure or a full disk becomes the domain's UNAVAILABLE (every dialect renders it as its "try
  * again later"); nothing was written.
  */
@@ -221,7 +230,7 @@ class PostgresDb implements Db {
     return {
       client,
       release: (err?: unknown) => {
-        const lost = broken ?? (isConnectionError(err) ? (err as Error) : undefined);
+        const lost = broken ?? (sessionLost(err) ? (err as Error) : undefined);
         // The listener stays for a destroyed client: its socket may still report more errors.
         if (!lost) client.off('error', onError);
         client.release(lost ?? undefined);
