@@ -121,10 +121,6 @@ describe('disk full: a PostgreSQL server whose data folder is on a small filesys
   const postgresRunning = () => fs.existsSync(path.join(dataDir, 'postmaster.pid'));
 
   /**
-   * Moves the WAL to a fresh segment, made while there is space (a commit writes into it): 16 MB of WAL to go
-   * before PostgreSQL needs a new segment file, which it cannot make on a full disk (the WAL writer PANICs).
-   */
-  /**
    * Moves the WAL to a fresh segment, made while there is space: 16 MB of WAL to go before PostgreSQL needs a
    * new segment file, which it cannot make on a full disk (the WAL writer PANICs). The checkpoint's record,
    * flushed at once, makes the file (a commit that wrote nothing else would be flushed later, asynchronously).
@@ -308,7 +304,8 @@ describe('disk full: a PostgreSQL server whose data folder is on a small filesys
       // The WAL through every segment file made in advance (checkpoints recycle old ones as future segments) to
       // the end of the last one, as writes would take it, 16 MB a segment: the next record needs a new file.
       const mark = "SELECT pg_logical_emit_message(false, 'faceserver-test', 'wal'), pg_switch_wal()";
-      for (;;) {
+      for (let segments = 0; ; segments++) {
+        assert.ok(segments < 64, 'the WAL reaches its last segment file');
         const r = await sql(url, `SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS current, (SELECT max(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$') AS last`);
         await sql(url, mark);
         if (r.rows[0].current >= r.rows[0].last) break;
