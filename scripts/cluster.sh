@@ -12,13 +12,17 @@
 #   CLUSTER_HOST        the balancer's address (default 127.0.0.1)
 #   CLUSTER_BASE_PORT   instance i listens on 127.0.0.1:CLUSTER_BASE_PORT+i (default 8100)
 #   WORKERS, QUEUE_SIZE, ADMIN_SECRET, ... any faceserver setting, given to every instance
+#   TRUSTED_PROXIES     proxies in front of nginx, if any: nginx then appends to their X-Forwarded-For, and the
+#                       instances trust them besides nginx (127.0.0.1)
 #
 # Each instance is an ordinary `faceserver start` with its own DATA_DIR (its server.json and admin secret, the
 # same for all; the data itself is in PostgreSQL) and a loopback port. nginx spreads requests over them
 # (least_conn), keeps connections to them alive, stops sending to an instance that fails to answer, never
 # forwards /admin/ or /metrics (they answer loopback callers, which every proxied request would be), and names
-# the instance that answered in an X-Faceserver-Instance header. Writes on any instance reach every other
-# instance's in-memory face index through PostgreSQL's LISTEN/NOTIFY (src/face-index/).
+# the instance that answered in an X-Faceserver-Instance header. It sends each client's address in
+# X-Forwarded-For, and the instances trust nginx's (TRUSTED_PROXIES=127.0.0.1), so the failed-authentication
+# throttle counts each client on its own instead of everyone as 127.0.0.1. Writes on any instance reach every
+# other instance's in-memory face index through PostgreSQL's LISTEN/NOTIFY (src/face-index/).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +47,13 @@ ready() { curl -fsS -o /dev/null --max-time 2 "$1/readyz" 2>/dev/null; }
 instances() { ls "$DIR"/instance-*.pid 2>/dev/null | sed -E 's/.*instance-([0-9]+)\.pid/\1/' | sort -n; }
 
 nginx_conf() {
-  local n=$1 i
+  # shellcheck disable=SC2016 # nginx's variable, written as it is
+  local n=$1 i xff='$remote_addr'
+  # nginx is the edge: it replaces any X-Forwarded-For with the address it saw, so no client (a local one
+  # included, whose address 127.0.0.1 is trusted) can put one of its own before it. Behind proxies of the user's
+  # (TRUSTED_PROXIES) it appends instead, and the instances skip those trusted hops to the client's address.
+  # shellcheck disable=SC2016 # nginx's variables, written as they are
+  if [[ -n ${TRUSTED_PROXIES:-} ]]; then xff='$proxy_add_x_forwarded_for'; fi
   mkdir -p "$DIR/nginx-tmp"
   # nginx's workers drop to nobody when started as root: they may write only their temp folder.
   if [[ $EUID -eq 0 ]]; then chown nobody "$DIR/nginx-tmp"; fi
@@ -78,7 +88,8 @@ EOF
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host \$http_host;
-    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    # The client's address (the instances trust 127.0.0.1, nginx, to name it: TRUSTED_PROXIES)
+    proxy_set_header X-Forwarded-For $xff;
     proxy_set_header X-Forwarded-Proto \$scheme;
     proxy_read_timeout 120s;
     proxy_next_upstream error timeout;
@@ -116,7 +127,7 @@ start() {
       [[ -n $secret ]] || secret=$(cat "$DIR/instance-1/admin-secret")
       (umask 077 && printf '%s\n' "$secret" >"$DIR/instance-$i/admin-secret")
     fi
-    HOST=127.0.0.1 PORT=$((BASE + i)) DATA_DIR="$DIR/instance-$i" \
+    HOST=127.0.0.1 PORT=$((BASE + i)) DATA_DIR="$DIR/instance-$i" TRUSTED_PROXIES="127.0.0.1${TRUSTED_PROXIES:+,$TRUSTED_PROXIES}" \
       nohup "$ROOT/bin/faceserver" start >"$DIR/instance-$i.log" 2>&1 </dev/null &
     echo $! >"$DIR/instance-$i.pid"
   done

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { compileTrustedProxies, PROXY_RANGE_NAMES } from './http/client-address';
 
 export class ConfigError extends Error {
   constructor(
@@ -95,6 +96,30 @@ const addressList: Parser<string[]> = (raw, name) => {
     if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
       throw new ConfigError(name, `"${e}" is not an IP address, a CIDR range or *`);
     }
+  }
+  return entries;
+};
+
+/**
+ * Comma-separated IP addresses and CIDR ranges of reverse proxies, and proxy-addr's names for ranges (loopback,
+ * linklocal, uniquelocal); empty: none. Never "*" or a /0: every client could then name its own address.
+ */
+const proxyList: Parser<string[]> = (raw, name) => {
+  const entries = list(raw, name);
+  for (const e of entries) {
+    if ((PROXY_RANGE_NAMES as readonly string[]).includes(e)) continue;
+    if (e === '*') throw new ConfigError(name, '"*" would let every client name its own address: list the proxies\' addresses or ranges');
+    const [address, bits, extra] = e.split('/');
+    const family = net.isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) >= 1 && Number(bits) <= max))) {
+      throw new ConfigError(name, `"${e}" is not an IP address, a CIDR range (prefix 1 to ${max}), loopback, linklocal or uniquelocal`);
+    }
+  }
+  try {
+    compileTrustedProxies(entries);
+  } catch (err) {
+    throw new ConfigError(name, (err as Error).message);
   }
   return entries;
 };
@@ -227,11 +252,17 @@ export const SETTINGS = {
   authFailuresPerAddress: setting(
     'AUTH_FAILURES_PER_ADDRESS',
     '20',
-    'Failed key attempts (unknown, revoked or wrong keys, secrets and client secrets, in every dialect) one client address may make within AUTH_FAILURES_WINDOW_SECONDS; then every attempt from it is refused at once, without a database read, with the dialect\'s 429 and Retry-After for AUTH_BLOCK_SECONDS. The address is the socket\'s peer (IPv6: its /64); behind a reverse proxy all clients share the proxy\'s. 0: no throttle.',
+    'Failed key attempts (unknown, revoked or wrong keys, secrets and client secrets, in every dialect) one client address may make within AUTH_FAILURES_WINDOW_SECONDS; then every attempt from it is refused at once, without a database read, with the dialect\'s 429 and Retry-After for AUTH_BLOCK_SECONDS. The address is the socket\'s peer, or behind a proxy listed in TRUSTED_PROXIES the client it forwards (IPv6: its /64); behind any other proxy all clients share the proxy\'s. 0: no throttle.',
     int(0, 1_000_000),
   ),
   authFailuresWindowSeconds: setting('AUTH_FAILURES_WINDOW_SECONDS', '60', 'The window in which AUTH_FAILURES_PER_ADDRESS failures are counted (from an address\'s first failure).', int(1, 86400)),
   authBlockSeconds: setting('AUTH_BLOCK_SECONDS', '300', 'How long an address that reached AUTH_FAILURES_PER_ADDRESS is refused.', int(1, 86400)),
+  trustedProxies: setting(
+    'TRUSTED_PROXIES',
+    '',
+    'Reverse proxies in front of faceserver whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`. A request from one of them is counted (AUTH_FAILURES_PER_ADDRESS, console sign-in) under the rightmost X-Forwarded-For address that is not itself a trusted proxy. Empty: none; the client is the socket\'s peer. The admin API and /metrics always check the socket\'s peer.',
+    proxyList,
+  ),
   shutdownTimeoutMs: setting('SHUTDOWN_TIMEOUT_MS', '10000', 'How long a graceful shutdown waits for in-flight requests.', int(0, 600000)),
   adminApi: setting('ADMIN_API', 'true', 'Serve the admin API (`/admin/v1`: keys and collections), which `faceserver keys` uses while the server runs.', bool),
   adminSecret: setting(

@@ -279,6 +279,7 @@ export class ServerMetrics {
     const tokenHash = token ? (token.sha256 ?? crypto.createHash('sha256').update(token.secret!).digest()) : undefined;
     const router = new Router();
     router.get(METRICS_PATH, async (ctx) => {
+      // The socket's peer, never a forwarded address (TRUSTED_PROXIES does not apply: see callerFilter).
       if (!allowed(ctx.req.socket.remoteAddress)) {
         throw new DomainError('FORBIDDEN', 'metrics answer loopback callers only (see METRICS_ALLOWED_ADDRESSES)');
       }

@@ -167,6 +167,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       metrics: { observeRequest: (ctx, seconds) => metrics.observeRequest(ctx, seconds), router: config.metrics ? metrics.router(config) : undefined },
       maxInFlight: config.maxRequestsInFlight,
       logRejectedPerSecond: config.logRejectedPerSecond,
+      trustedProxies: config.trustedProxies,
     });
     // Slow and idle clients: headers, whole requests and idle keep-alive connections have deadlines, checked
     // every second (Node's default check runs every 30 s), and the number of connections is capped.

@@ -68,7 +68,12 @@ function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
 }
 
-/** Loopback always; the configured addresses and CIDR ranges too; `*` anyone. */
+/**
+ * Loopback always; the configured addresses and CIDR ranges too; `*` anyone. Callers pass the socket's peer
+ * (ctx.req.socket.remoteAddress), never clientAddress or a forwarded header: TRUSTED_PROXIES lets a proxy name
+ * the client for counting, but a loopback proxy would otherwise pass every request it forwards as loopback, and a
+ * client could write "127.0.0.1" into X-Forwarded-For.
+ */
 export function callerFilter(allowed: readonly string[]): (address: string | undefined) => boolean {
   const list = new net.BlockList();
   list.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -102,6 +107,7 @@ export interface AdminApiOptions {
 function guard(opts: AdminApiOptions): Koa.Middleware {
   const allowed = callerFilter(opts.allowedAddresses);
   return async (ctx, next) => {
+    // The socket's peer, never a forwarded address (TRUSTED_PROXIES does not apply: see callerFilter).
     if (!allowed(ctx.req.socket.remoteAddress)) {
       throw new DomainError('FORBIDDEN', 'the admin API answers loopback callers only (see ADMIN_ALLOWED_ADDRESSES)', { address: ctx.req.socket.remoteAddress });
     }

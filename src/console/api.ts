@@ -8,6 +8,7 @@ import type { Face } from '../domain/faces';
 import type { Person } from '../domain/persons';
 import type { Db } from '../store/db';
 import { listCameras } from '../store/cameras';
+import { clientAddress } from '../http/client-address';
 import { params } from '../http/params';
 import { HttpError } from '../http/errors';
 import type { Upload } from '../http/multipart';
@@ -63,7 +64,7 @@ export function consoleApi(o: ConsoleApiOptions): Router {
     const p = params(ctx, ['json']);
     const secret = p.string('secret', { trim: false });
     const username = p.string('username');
-    const address = ctx.req.socket.remoteAddress ?? '?';
+    const address = clientAddress(ctx); // behind a proxy in TRUSTED_PROXIES, the client it forwards
     const who = secret !== undefined ? 'admin' : (username ?? '');
     throttle.check(address, who);
     let operatorId: number | null;

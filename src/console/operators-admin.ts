@@ -19,6 +19,7 @@ export const operatorJson = (o: Operator) => ({ username: o.username, createdAt:
 export function operatorsAdminApi(opts: { operators: OperatorAccounts; secretHash: Buffer; allowedAddresses: readonly string[] }): Dialect {
   const allowed = callerFilter(opts.allowedAddresses);
   const guard: Koa.Middleware = async (ctx, next) => {
+    // The socket's peer, never a forwarded address (TRUSTED_PROXIES does not apply: see callerFilter).
     if (!allowed(ctx.req.socket.remoteAddress)) throw new DomainError('FORBIDDEN', 'the admin API answers loopback callers only (see ADMIN_ALLOWED_ADDRESSES)');
     const credential = readCredential(ctx, ['bearer']);
     if (!credential) throw new DomainError('KEY_MISSING', 'the admin API needs Authorization: Bearer <admin secret>');

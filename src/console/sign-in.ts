@@ -1,7 +1,8 @@
 // Sign-in throttling, in memory: a guesser gets MAX_PER_CLIENT wrong tries per user name from one address and
-// MAX_PER_USER from everywhere within WINDOW_MS, then waits out the window. Behind a reverse proxy every
-// caller has the proxy's address, so the per-user limit is what holds; the admin secret (256 random bits) is
-// throttled like a user called "admin".
+// MAX_PER_USER from everywhere within WINDOW_MS, then waits out the window. The address is clientAddress: behind
+// a proxy listed in TRUSTED_PROXIES the client it forwards; behind any other proxy every caller has the proxy's
+// address, so the per-user limit is what holds. The admin secret (256 random bits) is throttled like a user
+// called "admin".
 import { ConsoleError } from './errors';
 
 const WINDOW_MS = 15 * 60_000;

@@ -9,8 +9,9 @@
 // would go on at full speed (and each guess would still need its database read to be told apart). Successes do not
 // reset the count either, or a guesser holding one valid key could interleave it with guesses.
 //
-// Behind a reverse proxy every client has the proxy's address (faceserver trusts no forwarded header), so one
-// client's failures block all: throttle at the proxy instead, or raise the limit (0 turns this off).
+// The address is the HTTP layer's clientAddress: the socket's peer, or behind a reverse proxy listed in
+// TRUSTED_PROXIES the client it forwards in X-Forwarded-For. Behind a proxy not listed there every client has the
+// proxy's address, so one client's failures would block all: list the proxy in TRUSTED_PROXIES.
 import net from 'node:net';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { DomainError } from './errors';

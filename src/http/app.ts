@@ -16,6 +16,7 @@ import { readMultipart, tooLarge, type Upload } from './multipart';
 import type { OpenApiDocument } from './openapi';
 import type { ParamSource } from './params';
 import { LogBudget } from './log-budget';
+import { compileTrustedProxies } from './client-address';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -68,6 +69,8 @@ export interface HttpAppOptions {
   maxInFlight?: number;
   /** Requests answered with an error status logged per second, the rest counted (0: no limit). */
   logRejectedPerSecond?: number;
+  /** TRUSTED_PROXIES: the reverse proxies whose X-Forwarded-For names the client (clientAddress); default none. */
+  trustedProxies?: readonly string[];
 }
 
 declare module 'koa' {
@@ -255,7 +258,10 @@ function notFound(): Koa.Middleware {
 }
 
 export function createHttpApp(opts: HttpAppOptions): Koa {
+  // proxy: false keeps Koa's ctx.ip and ctx.protocol off X-Forwarded-*; the client behind a trusted proxy is
+  // clientAddress(ctx) (proxy-addr over TRUSTED_PROXIES), used where an address is counted, never to grant access.
   const app = new Koa({ proxy: false });
+  app.context.proxyTrust = compileTrustedProxies(opts.trustedProxies ?? []);
   app.silent = true; // errors are logged by errorMiddleware, with the request id
   const health = new Router();
   health.get('/healthz', (ctx) => {

@@ -7,6 +7,7 @@
 import type Koa from 'koa';
 import { DomainError } from '../domain/errors';
 import { checkCollection, checkScope, type KeyGrant, type KeyKind, type KeyService, type Scope } from '../domain/keys';
+import { clientAddress } from './client-address';
 
 declare module 'koa' {
   interface DefaultState {
@@ -80,12 +81,10 @@ export interface KeyAuthOptions {
 }
 
 /**
- * The address failed key attempts are counted under: the socket's peer. Never a forwarded header (the server
- * runs with proxy: false and has no notion of a trusted proxy; a client could name any address in one).
+ * The address failed key attempts are counted under: the socket's peer, or behind a proxy listed in
+ * TRUSTED_PROXIES the client it forwarded (src/http/client-address.ts). Never a forwarded header otherwise.
  */
-export function clientAddress(ctx: Koa.Context): string {
-  return ctx.req.socket.remoteAddress ?? 'unknown';
-}
+export { clientAddress };
 
 /** Resolves the request's credential to a grant (without setting it on the context). */
 export async function authenticateRequest(ctx: Koa.Context, opts: KeyAuthOptions): Promise<KeyGrant> {
