@@ -1,11 +1,13 @@
 // Several instances over one PostgreSQL behind nginx, as scripts/cluster.sh starts them: a key made through one
 // instance's admin API works on every instance and through the balancer; a face enrolled on one instance is
 // found by searches on the other within a measured delay (LISTEN/NOTIFY, src/face-index/); the balancer spreads
-// requests over both and never forwards the admin API; stop ends every process. PostgreSQL only (the embedded
+// requests over both and never forwards the admin API; failed key attempts are counted per client behind it
+// (the instances trust nginx: TRUSTED_PROXIES); stop ends every process. PostgreSQL only (the embedded
 // store belongs to one process); real photos from ../shared/facedata (skipped with a message when absent).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -42,6 +44,18 @@ async function freeBase(): Promise<number> {
     })));
     if (ok.every(Boolean)) return a;
   }
+}
+
+/** A GET from a chosen loopback address (127.0.0.2: a client of its own), with its status and headers. */
+function getFrom(url: string, from: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers, localAddress: from, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const pidAlive = (pid: number) => {
@@ -130,6 +144,19 @@ describe('several instances behind nginx (scripts/cluster.sh)', function () {
     assert.ok(trials.every((t) => t.writer !== t.reader));
     // LISTEN/NOTIFY carries the change at commit; the 10 s version check would be the fallback, far above this.
     assert.ok(summary.maxMs < 2000, JSON.stringify(trials));
+
+    // Failed key attempts through the balancer are counted per client: nginx names each in X-Forwarded-For and
+    // the instances trust it (TRUSTED_PROXIES=127.0.0.1). A client at 127.0.0.2 fails until both instances
+    // block it (AUTH_FAILURES_PER_ADDRESS, 20, at each; a header of its own changes nothing), and the 127.0.0.1
+    // clients below are still served: were every client counted as nginx's 127.0.0.1, they would be refused too.
+    const refusedBy = new Set<string>();
+    for (let n = 0; n < 100 && refusedBy.size < 2; n++) {
+      const a = await getFrom(`${balancer}/api/v1/recognition/subjects`, '127.0.0.2', { 'x-api-key': '00000000-0000-4000-8000-000000000000', 'x-forwarded-for': '198.51.100.1' });
+      if (a.status === 429) refusedBy.add(String(a.headers['x-faceserver-instance']));
+      else assert.equal(a.status, 404, `attempt ${n + 1}: an unknown key`);
+    }
+    assert.equal(refusedBy.size, 2, 'both instances block 127.0.0.2');
+    assert.equal((await getFrom(`${balancer}/api/v1/recognition/subjects`, '127.0.0.2', { 'x-api-key': key, 'x-forwarded-for': '127.0.0.1' })).status, 429);
 
     // Through the balancer: requests land on both instances, and each finds the person on either.
     const probe = lfw('Angela_Bassett/Angela_Bassett_0002.jpg');
