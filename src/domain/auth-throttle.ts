@@ -12,7 +12,7 @@
 // The address is the HTTP layer's clientAddress: the socket's peer, or behind a reverse proxy listed in
 // TRUSTED_PROXIES the client it forwards in X-Forwarded-For. Behind a proxy not listed there every client has the
 // proxy's address, so one client's failures would block all: list the proxy in TRUSTED_PROXIES.
-import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { DomainError } from './errors';
 
@@ -34,23 +34,10 @@ export interface AuthThrottleOptions {
  * would let one client rotate through 2^64 of them).
  */
 export function throttleKey(address: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (v4) return v4[1];
-  if (net.isIPv6(address)) {
-    const groups = expandIPv6(address);
-    if (groups) return `${groups.slice(0, 4).join(':')}::/64`;
-  }
-  return address;
-}
-
-function expandIPv6(address: string): string[] | undefined {
-  const [head, tail, extra] = address.split('%')[0].split('::');
-  if (extra !== undefined) return undefined;
-  const left = head ? head.split(':') : [];
-  const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  const groups = [...left, ...Array<string>(Math.max(fill, 0)).fill('0'), ...right];
-  return groups.length >= 4 ? groups.map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')) : undefined;
+  if (!ipaddr.isValid(address)) return address;
+  const ip = ipaddr.process(address); // an IPv4-mapped IPv6 address as IPv4
+  if (ip.kind() === 'ipv4') return ip.toString();
+  return `${(ip as ipaddr.IPv6).toNormalizedString().split(':').slice(0, 4).join(':')}::/64`;
 }
 
 export class AuthThrottle {
