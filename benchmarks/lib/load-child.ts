@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import autocannon, { type Request } from 'autocannon';
-import type { Interval, LoadJob } from './traffic';
+import type { Answer, Interval, LoadJob } from './traffic';
 
 function multipart(field: string, bytes: Buffer): { body: Buffer; type: string } {
   const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
@@ -17,7 +17,16 @@ interface Context {
   imageId?: string;
 }
 
-process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
+/** Set by the parent's stop() (LoadGenerator.stop): the open loop sends no more requests. */
+let stopRequested = false;
+
+process.on('message', async (message: (LoadJob & { probePaths: string[] }) | { stop: true }) => {
+  if ('stop' in message) {
+    stopRequested = true;
+    return;
+  }
+  const job = message;
+  stopRequested = false;
   try {
     const bodies = job.probePaths.map((p) => multipart('file', fs.readFileSync(p)));
     const recognize = (i: number) => ({
@@ -58,19 +67,21 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
         },
       ];
     }
-    let interval: Interval = { ms: 0, statuses: {}, ok: [], busy: [], okByKind: {} };
+    const empty = (): Interval => ({ ms: 0, statuses: {}, ok: [], busy: [], okByKind: {}, ...(job.answers ? { answers: [] } : {}) });
+    let interval = empty();
     let started = Date.now();
     const flush = () => {
       interval.ms = Date.now() - started;
       process.send!({ kind: 'interval', interval });
-      interval = { ms: 0, statuses: {}, ok: [], busy: [], okByKind: {} };
+      interval = empty();
       started = Date.now();
     };
     const timer = setInterval(flush, job.reportEveryMs);
     const count = (status: string) => (interval.statuses[status] = (interval.statuses[status] ?? 0) + 1);
     if (job.overallRate && job.openLoop) {
-      await openLoop(job, requests as Request[], (status, ms, kind) => {
+      await openLoop(job, requests as Request[], (status, ms, kind, answer) => {
         count(status);
+        if (answer) interval.answers?.push(answer);
         if (/^2\d\d$/.test(status)) {
           interval.ok.push(ms);
           (interval.okByKind[kind] ??= []).push(ms);
@@ -114,7 +125,7 @@ process.on('message', async (job: LoadJob & { probePaths: string[] }) => {
  * An open loop: one request every 1/rate seconds whatever the answers (autocannon's rates are closed loops per
  * connection, at least one request per second each, so a slow server would be offered less than asked).
  */
-async function openLoop(job: LoadJob, requests: Request[], record: (status: string, ms: number, kind: string) => void): Promise<void> {
+async function openLoop(job: LoadJob, requests: Request[], record: (status: string, ms: number, kind: string, answer?: Answer) => void): Promise<void> {
   // Idle sockets are dropped after 3 s, before the server's keep-alive timeout (5 s) can close one just as a
   // request is sent on it (a client-side race that shows as ECONNRESET); requests themselves wait up to 60 s.
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 3000 });
@@ -123,7 +134,7 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
   const gapMs = 1000 / job.overallRate!;
   const enrolled: string[] = []; // image ids of the mix's enrolments, deleted in turn
   let next = Date.now();
-  for (let i = 0; Date.now() < end; i++) {
+  for (let i = 0; Date.now() < end && !stopRequested; i++) {
     let r = requests[i % requests.length];
     if (r.method === 'DELETE') {
       const id = enrolled.shift();
@@ -132,20 +143,25 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
     const enrol = r.method === 'POST' && r.path!.startsWith('/api/v1/recognition/faces');
     const kind = r.method === 'DELETE' ? 'delete' : enrol ? 'enrol' : 'recognize';
     const t0 = performance.now();
+    const at = Date.now();
     const p = new Promise<void>((resolve) => {
       const req = http.request(new URL(r.path!, job.url), { method: r.method, headers: { ...r.headers, 'content-length': String(r.body?.length ?? 0) }, agent, timeout: 60_000 }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
         res.on('end', () => {
-          record(String(res.statusCode), performance.now() - t0, kind);
+          const ms = performance.now() - t0;
+          const answer = job.answers ? describeAnswer(at, ms, kind, r.path!, res, text) : undefined;
+          record(String(res.statusCode), ms, kind, answer);
           if (enrol && res.statusCode === 201) enrolled.push((JSON.parse(text) as { image_id: string }).image_id);
           resolve();
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        record(err.message === 'timeout' ? 'timeout' : `error ${err.code ?? err.message}`, performance.now() - t0, kind);
+        const status = err.message === 'timeout' ? 'timeout' : `error ${err.code ?? err.message}`;
+        const ms = performance.now() - t0;
+        record(status, ms, kind, job.answers ? { at, ms, kind, status } : undefined);
         resolve();
       });
       req.end(r.body);
@@ -158,4 +174,27 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
   }
   await Promise.all(inFlight);
   agent.destroy();
+}
+
+/** What bench:faults needs of an answer: the face enrolled or deleted, the faces recognised, a refusal's shape. */
+function describeAnswer(at: number, ms: number, kind: string, path: string, res: http.IncomingMessage, text: string): Answer {
+  const status = res.statusCode!;
+  const a: Answer = { at, ms, kind, status: String(status) };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (an error page): body stays undefined
+  }
+  if (status >= 200 && status < 300) {
+    if (kind === 'enrol') a.imageId = (body as { image_id: string }).image_id;
+    else if (kind === 'delete') a.imageId = path.slice(path.lastIndexOf('/') + 1);
+    else a.faces = (body as { result?: unknown[] }).result?.length ?? 0;
+    return a;
+  }
+  a.retryAfter = res.headers['retry-after'];
+  const b = body as { code?: unknown; message?: unknown } | undefined;
+  a.compreFace503 =
+    status === 503 && typeof b === 'object' && b !== null && Object.keys(b).sort().join() === 'code,message' && b.code === 41 && typeof b.message === 'string';
+  return a;
 }

@@ -1,4 +1,4 @@
-// Shared by the fault benchmarks (overload.ts, soak.ts): the real server on loopback with a few LFW people
+// Shared by the fault benchmarks (overload.ts, soak.ts, faults.ts): the real server on loopback with a few LFW people
 // enrolled over HTTP, and a load generator in a child process (autocannon, benchmarks/lib/load-child.ts) that
 // reports every response's status and latency, in intervals, so admitted and refused requests are told apart.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -89,6 +89,24 @@ export interface LoadJob {
   mix: 'recognize' | 'mixed';
   probes: string[];
   reportEveryMs: number;
+  /** Open loop only: report every answer (Answer) too, and run until stop() rather than for `seconds` alone. */
+  answers?: boolean;
+}
+
+/** One answer of the open loop, when the job asks for them (bench:faults attributes them to its phases). */
+export interface Answer {
+  /** When the request was sent (epoch ms), and how long its answer took. */
+  at: number;
+  ms: number;
+  kind: string;
+  status: string;
+  /** Non-2xx: its Retry-After header, and whether the body is CompreFace's 503 ({message, code: 41}). */
+  retryAfter?: string;
+  compreFace503?: boolean;
+  /** The face enrolled (201) or deleted (200). */
+  imageId?: string;
+  /** A recognition's faces found (one recognition event each). */
+  faces?: number;
 }
 
 /** What the child reports for an interval (and, summed, for the job). */
@@ -101,6 +119,8 @@ export interface Interval {
   busy: number[];
   /** Latencies of 2xx answers by request kind (recognize, enrol, delete), in the open loop. */
   okByKind: Record<string, number[]>;
+  /** Every answer of the interval, when the job asks for them. */
+  answers?: Answer[];
 }
 
 export class LoadGenerator {
@@ -122,6 +142,7 @@ export class LoadGenerator {
           for (const v of i.ok) total.ok.push(v);
           for (const v of i.busy) total.busy.push(v);
           for (const [kind, values] of Object.entries(i.okByKind ?? {})) for (const v of values) (total.okByKind[kind] ??= []).push(v);
+          if (i.answers) for (const a of i.answers) (total.answers ??= []).push(a);
           onInterval(i);
           return;
         }
@@ -134,6 +155,11 @@ export class LoadGenerator {
       this.child.once('exit', onExit);
       this.child.send({ ...job, probePaths: job.probes.map((p) => path.join(FACEDATA, p)) });
     });
+  }
+
+  /** Ends the running open-loop job early (it resolves once the requests in flight are answered). */
+  stop(): void {
+    this.child.send({ stop: true });
   }
 
   close(): void {
