@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import pino from 'pino';
 import { FACEDATA, LoadGenerator, percentile, round, RssSampler, people, startBenchServer, type Answer, type BenchServer, type Interval } from './lib/traffic';
 
 const run = promisify(execFile);
@@ -146,7 +147,8 @@ async function main(): Promise<void> {
   let polling = false;
   let poller: Promise<void> = Promise.resolve();
   try {
-    bench = await startBenchServer(20, { DATABASE_URL: url });
+    // The server's warnings (a line per refused request during an outage) on stderr; stdout is the drill's.
+    bench = await startBenchServer(20, { DATABASE_URL: url }, pino({ level: 'warn' }, pino.destination(2)));
     const server = bench.server;
     const cohort = people(20);
     load = new LoadGenerator();
@@ -211,10 +213,12 @@ async function main(): Promise<void> {
           halted = false;
           return { command: `pg_ctl stop -m fast; ${args.outage} s; pg_ctl start`, haltMs, downMs: Date.now() - t0 };
         }
+        // In the select list, so it runs only for the rows the WHERE kept (never on this session itself).
         const [{ n }] = await sql<{ n: number }>(
           url,
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND pg_terminate_backend(pid)`,
+          `SELECT count(*) FILTER (WHERE terminated)::int AS n FROM (
+             SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') s`,
         );
         return { command: 'pg_terminate_backend (every faceserver session)', terminated: n };
       });

@@ -17,6 +17,9 @@ interface Context {
   imageId?: string;
 }
 
+// A parent that went away mid-job (Ctrl-C, a failed run) ends the child too, rather than its next report failing.
+process.on('disconnect', () => process.exit(0));
+
 /** Set by the parent's stop() (LoadGenerator.stop): the open loop sends no more requests. */
 let stopRequested = false;
 

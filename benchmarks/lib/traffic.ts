@@ -37,7 +37,7 @@ export interface BenchServer {
 }
 
 /** The server (DATABASE_URL from the environment, else the embedded store in a temp folder) with n people enrolled. */
-export async function startBenchServer(n: number, env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startBenchServer(n: number, env: Record<string, string> = {}, log: pino.Logger = pino({ level: 'warn' })): Promise<BenchServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-bench-'));
   const config = loadConfig({
     ...process.env,
@@ -50,7 +50,7 @@ export async function startBenchServer(n: number, env: Record<string, string> = 
   } as Record<string, string>);
   let server: RunningServer;
   try {
-    server = await startServer(config, pino({ level: 'warn' }));
+    server = await startServer(config, log);
   } catch (err) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
