@@ -6,9 +6,10 @@
 // one after another with --settle seconds between: `pg_ctl restart -m fast`; a stop of --outage seconds, then a
 // start; pg_terminate_backend of every faceserver session. Then --after seconds of traffic, and checks.
 //
-// Prints one JSON line per phase (before, each fault's window, its recovery, after): answers by status, 2xx
-// latency p50/p99 (all and by kind), answers that were not the CompreFace 503 {message, code: 41} with
-// Retry-After, answers slower than --hang-ms (or never answered), peak and final RSS; a recovery line adds the
+// Prints one JSON line per phase (before, each fault's window, its recovery, after), of the answers that came in
+// it: by status, 2xx latency p50/p99 (all and by kind), answers that were not the CompreFace 503 {message,
+// code: 41} with Retry-After, answers slower than --hang-ms (or never answered), peak and final RSS of this
+// process (the server runs in it); a recovery line adds the
 // time from the fault's end until /readyz answered 200 (polled every 200 ms) and until the first enrolment sent
 // afterwards was answered 201. Then verifies against the database that nothing acknowledged was lost: every
 // enrolment answered 201 and not deleted is stored, every delete answered 200 is gone, the in-memory index holds
@@ -238,7 +239,9 @@ async function main(): Promise<void> {
     const checks: Record<string, Check> = {};
     const lines: Record<string, unknown>[] = [];
     for (const [i, p] of phases.entries()) {
-      const mine = answers.filter((a) => a.at >= p.start && a.at < p.end);
+      // An answer belongs to the phase it came in (a request sent just before a fault and refused during it
+      // is the fault's); the first and last phases take what came before or after them.
+      const mine = answers.filter((a) => (i === 0 || a.at + a.ms >= p.start) && (i === phases.length - 1 || a.at + a.ms < p.end));
       const statuses: Record<string, number> = {};
       for (const a of mine) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
       const okMs = mine.filter(ok).map((a) => a.ms);
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
       const line: Record<string, unknown> = {
         phase: p.name,
         seconds: round((p.end - p.start) / 1000, 1),
-        sent: mine.length,
+        answered: mine.length,
         statuses,
         okMs: latency(okMs),
         byKind,
@@ -362,12 +365,12 @@ async function main(): Promise<void> {
         checks,
       }),
     );
-    console.log('\n| phase | s | sent | 2xx | 503 (CompreFace, Retry-After) | other | over hang-ms | 2xx ms p50 / p99 | /readyz 200 after (ms) | first enrolment after (ms) | RSS MB peak |');
+    console.log('\n| phase | s | answered | 2xx | 503 (CompreFace, Retry-After) | other | over hang-ms | 2xx ms p50 / p99 | /readyz 200 after (ms) | first enrolment after (ms) | RSS MB peak |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const l of lines as { phase: string; seconds: number; sent: number; statuses: Record<string, number>; refused503: number; otherNon2xx: number; overHangMs: number; okMs: { p50: number | null; p99: number | null }; recovery?: { readyzMs: number | null; firstEnrolMs: number | null }; rssMb: { peak: number } }[]) {
+    for (const l of lines as { phase: string; seconds: number; answered: number; statuses: Record<string, number>; refused503: number; otherNon2xx: number; overHangMs: number; okMs: { p50: number | null; p99: number | null }; recovery?: { readyzMs: number | null; firstEnrolMs: number | null }; rssMb: { peak: number } }[]) {
       const twoxx = Object.entries(l.statuses).filter(([k]) => /^2\d\d$/.test(k)).reduce((n, [, v]) => n + v, 0);
       console.log(
-        `| ${l.phase} | ${l.seconds} | ${l.sent} | ${twoxx} | ${l.refused503} | ${l.otherNon2xx} | ${l.overHangMs} | ${l.okMs.p50 ?? '-'} / ${l.okMs.p99 ?? '-'} | ` +
+        `| ${l.phase} | ${l.seconds} | ${l.answered} | ${twoxx} | ${l.refused503} | ${l.otherNon2xx} | ${l.overHangMs} | ${l.okMs.p50 ?? '-'} / ${l.okMs.p99 ?? '-'} | ` +
           `${l.recovery ? (l.recovery.readyzMs ?? 'never') : ''} | ${l.recovery ? (l.recovery.firstEnrolMs ?? 'never') : ''} | ${l.rssMb.peak} |`,
       );
     }
