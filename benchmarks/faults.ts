@@ -1,40 +1,47 @@
 // `npm run bench:faults`: the PostgreSQL fault drill of issue 18 (part 1) under sustained traffic, as an operator
 // would run it by hand; not part of the test suite (test/db-outage.test.ts covers the same faults under light
-// traffic). It starts a PostgreSQL cluster of its own (scripts/pg-test-cluster.sh) and the real server on it
-// (in this process, 20 LFW people enrolled), and offers the soak's mixed open loop (recognize x3, enrol,
-// recognize, delete of that face) at --rate requests/s for the whole drill. After --warmup seconds it applies,
-// one after another with --settle seconds between: `pg_ctl restart -m fast`; a stop of --outage seconds, then a
-// start; pg_terminate_backend of every faceserver session. Then --after seconds of traffic, and checks.
+// traffic). It starts a PostgreSQL cluster of its own (scripts/pg-test-cluster.sh) and the real server on it (in
+// this process unless the drill kills it; 20 LFW people enrolled), and offers the soak's mixed open loop
+// (recognize x3, enrol, recognize, delete of that face) at --rate requests/s for the whole drill. After --warmup
+// seconds it applies, one after another with --settle seconds between: `pg_ctl restart -m fast`; a stop of
+// --outage seconds, then a start; pg_terminate_backend of every faceserver session; and, when --faults names it,
+// kill: SIGKILL of faceserver itself under the traffic and a start again on the same port and database (the
+// server then runs as src/main.ts in a process of its own from the start, as test/crash.test.ts runs it). Then
+// --after seconds of traffic, and checks.
 //
 // Prints one JSON line per phase (before, each fault's window, its recovery, after), of the answers that came in
 // it: by status, 2xx latency p50/p99 (all and by kind), answers that were not the CompreFace 503 {message,
-// code: 41} with Retry-After, answers slower than --hang-ms (or never answered), peak and final RSS of this
-// process (the server runs in it); a recovery line adds the
-// time from the fault's end until /readyz answered 200 (polled every 200 ms) and until the first enrolment sent
-// afterwards was answered 201. Then verifies against the database that nothing acknowledged was lost: every
-// enrolment answered 201 and not deleted is stored, every delete answered 200 is gone, the in-memory index holds
-// as many faces as the database (and recognises the churned photo exactly when the database holds it), and the
-// recognition events written equal the faces found by the recognitions answered 200 (after a flush, within
-// what the writer still holds). A summary line gives pass/fail per check, then a Markdown table of the phases;
-// the exit code is 1 if any check failed.
-// The cluster is stopped and its folder removed at the end (Ctrl-C included).
+// code: 41} with Retry-After (while a killed server is down, refused or cut connections are counted apart),
+// answers slower than --hang-ms (or never answered), peak and final RSS of the server's process; a recovery line
+// adds the time from the fault's end until /readyz answered 200 (polled every 200 ms) and until the first
+// enrolment sent afterwards was answered 201. Then verifies against the database that nothing acknowledged was
+// lost: every enrolment answered 201 and not deleted is stored, every delete answered 200 is gone, the in-memory
+// index holds as many faces as the database (and recognises the churned photo exactly when the database holds
+// it), and the recognition events written equal the faces found by the recognitions answered 200 (after a
+// flush, less at most what the writer still holds and what a killed process held). A summary line gives
+// pass/fail per check, then a Markdown table of the phases; the exit code is 1 if any check failed. The cluster
+// is stopped and its folder removed at the end (Ctrl-C included).
 //
-// Not covered: SIGKILL of faceserver itself (test/crash.test.ts, which needs the server in a process of its
-// own), disk full (test/disk-full.test.ts, test/pg-disk-full.test.ts), the embedded store (no server to lose).
+// Not covered: disk full (test/disk-full.test.ts, test/pg-disk-full.test.ts), the embedded store (no server to
+// lose; its SIGKILL is test/crash.test.ts's).
 //
 //   npm run bench:faults -- [--rate 8] [--outage 30] [--warmup 30] [--settle 30] [--after 30] [--hang-ms 10000]
-//                           [--faults restart,stop,terminate] [--cycles 1 (the fault sequence repeated)]
-import { execFile } from 'node:child_process';
+//                           [--faults restart,stop,terminate[,kill]] [--cycles 1 (the fault sequence repeated)]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import pino from 'pino';
+import { main as cli } from '../src/cli/main';
 import { FACEDATA, LoadGenerator, percentile, round, RssSampler, people, startBenchServer, type Answer, type BenchServer, type Interval } from './lib/traffic';
 
 const run = promisify(execFile);
-const CLUSTER = path.resolve(import.meta.dirname, '../scripts/pg-test-cluster.sh');
-const FAULTS = ['restart', 'stop', 'terminate'] as const;
+const REPO = path.resolve(import.meta.dirname, '..');
+const CLUSTER = path.join(REPO, 'scripts/pg-test-cluster.sh');
+const FAULTS = ['restart', 'stop', 'terminate', 'kill'] as const;
 type Fault = (typeof FAULTS)[number];
 
 interface Args {
@@ -49,7 +56,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rate: 8, outage: 30, warmup: 30, settle: 30, after: 30, 'hang-ms': 10_000, cycles: 1, faults: [...FAULTS] };
+  const a: Args = { rate: 8, outage: 30, warmup: 30, settle: 30, after: 30, 'hang-ms': 10_000, cycles: 1, faults: ['restart', 'stop', 'terminate'] };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '') as keyof Args;
     if (!(key in a)) throw new Error(`unknown option ${argv[i]}`);
@@ -114,21 +121,13 @@ interface Check {
   [k: string]: unknown;
 }
 
-/** Faces in the server's in-memory index (its /metrics gauge, summed over collections). */
-async function indexFaces(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let n = 0;
-  for (const line of text.split('\n')) if (line.startsWith('faceserver_index_faces{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return n;
-}
-
-/** The subject CompreFace's recognize names first for a photo. */
-async function topSubject(bench: BenchServer, photo: string): Promise<string | undefined> {
+/** The subject CompreFace's recognize names first for a photo, and how many faces it found (events written). */
+async function recognizeAs(target: Target, photo: string): Promise<{ subject: string | undefined; faces: number }> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(fs.readFileSync(path.join(FACEDATA, photo)))]), 'probe.jpg');
-  const res = await fetch(`${bench.server.url}/api/v1/recognition/recognize`, { method: 'POST', headers: { 'x-api-key': bench.key }, body: form });
+  const res = await fetch(`${target.url}/api/v1/recognition/recognize`, { method: 'POST', headers: { 'x-api-key': target.key }, body: form });
   const body = (await res.json()) as { result?: { subjects?: { subject: string }[] }[] };
-  return body.result?.[0]?.subjects?.[0]?.subject;
+  return { subject: body.result?.[0]?.subjects?.[0]?.subject, faces: res.status === 200 ? (body.result?.length ?? 0) : 0 };
 }
 
 async function until<T>(ms: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<{ value: T; ms: number }> {
@@ -140,22 +139,164 @@ async function until<T>(ms: number, probe: () => Promise<T>, done: (v: T) => boo
   }
 }
 
+/**
+ * The server under the drill: in this process (startBenchServer), or, when the drill kills it, src/main.ts in a
+ * process of its own on a fixed port (as test/crash.test.ts runs it), started again after the kill.
+ */
+interface Target {
+  url: string;
+  key: string;
+  store: string;
+  /** Resident memory of the server's process. */
+  rss(): number;
+  /** Events the writer holds (0 once a child has stopped). */
+  pendingEvents(): Promise<number>;
+  /** Writes what the event writer holds: a flush, or for a child a graceful stop (SIGTERM writes its queue). */
+  drainEvents(): Promise<void>;
+  /** SIGKILL, then a start on the same port and database (a child only). */
+  killAndRestart?(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+function inProcess(bench: BenchServer): Target {
+  return {
+    url: bench.server.url,
+    key: bench.key,
+    store: bench.store,
+    rss: () => process.memoryUsage.rss(),
+    pendingEvents: async () => bench.server.events.pending,
+    drainEvents: () => bench.server.events.flush(),
+    close: () => bench.close(),
+  };
+}
+
+interface Child {
+  proc: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** src/main.ts with env; resolves once it listens. Its warnings and errors go to stderr. */
+function spawnServer(env: Record<string, string>): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/main.ts')], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', MODELS_DIR: path.join(REPO, 'models'), LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((done) => proc.once('exit', () => done()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error('the server did not start within 180 s'));
+    }, 180_000);
+    let rest = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('"listening"')) {
+          clearTimeout(timer);
+          resolve({ proc, exited });
+        } else if (/"level":[4-6]0/.test(line)) process.stderr.write(`${line}\n`);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${proc.exitCode ?? proc.signalCode}) before listening`));
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
+async function childServer(databaseUrl: string, n: number): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faceserver-bench-'));
+  const env = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: String(await freePort()) };
+  let child: Child | undefined;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill(signal);
+    await child?.exited;
+  };
+  try {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await cli(['keys', 'create', '--kind', 'recognition'], { out: (l) => out.push(l), err: (l) => err.push(l) }, { ...env, LOG_LEVEL: 'warn' });
+    if (code !== 0) throw new Error(`faceserver keys create: ${err.join('\n')}`);
+    const key = out[0];
+    child = await spawnServer(env);
+    const url = `http://127.0.0.1:${env.PORT}`;
+    for (const p of people(n)) {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(fs.readFileSync(path.join(FACEDATA, p.gallery)))]), 'face.jpg');
+      const res = await fetch(`${url}/api/v1/recognition/faces?subject=${encodeURIComponent(p.name)}`, { method: 'POST', headers: { 'x-api-key': key }, body: form });
+      if (res.status !== 201) throw new Error(`enrol ${p.name}: ${res.status} ${await res.text()}`);
+    }
+    const running = () => child!.proc.exitCode === null && child!.proc.signalCode === null;
+    return {
+      url,
+      key,
+      store: 'postgres (server in a process of its own)',
+      rss: () => {
+        try {
+          return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child!.proc.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+        } catch {
+          return 0; // between the kill and the restart
+        }
+      },
+      pendingEvents: async () => (running() ? metric(url, 'faceserver_events_pending') : 0),
+      drainEvents: () => stop('SIGTERM'),
+      killAndRestart: async () => {
+        // What the killed process still held of the events: lost with it (they are written behind the response).
+        const pending = await metric(url, 'faceserver_events_pending');
+        const killedAt = Date.now();
+        await stop('SIGKILL');
+        child = await spawnServer(env);
+        return { command: 'SIGKILL, then a start on the same port and database', eventsPendingAtKill: pending, killedAt, downMs: Date.now() - killedAt };
+      },
+      close: async () => {
+        try {
+          await stop('SIGTERM');
+        } finally {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (e) {
+    await stop('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const hangMs = args['hang-ms'];
   const url = await cluster('start');
   let halted = false;
-  let bench: BenchServer | undefined;
+  let target: Target | undefined;
   let load: LoadGenerator | undefined;
   let polling = false;
   let poller: Promise<void> = Promise.resolve();
   try {
     // The server's warnings (a line per refused request during an outage) on stderr; stdout is the drill's.
-    bench = await startBenchServer(20, { DATABASE_URL: url }, pino({ level: 'warn' }, pino.destination(2)));
-    const server = bench.server;
+    target = args.faults.includes('kill')
+      ? await childServer(url, 20)
+      : inProcess(await startBenchServer(20, { DATABASE_URL: url }, pino({ level: 'warn' }, pino.destination(2))));
+    const server = target;
     const cohort = people(20);
     load = new LoadGenerator();
-    await server.events.flush();
     const eventsBefore = (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM recognition_events'))[0].n;
 
     // /readyz every 200 ms for the whole drill: when each answer came, and its status (0: no answer in 5 s).
@@ -179,7 +320,7 @@ async function main(): Promise<void> {
 
     const traffic: Promise<Interval> = load.run({
       url: server.url,
-      key: bench.key,
+      key: target.key,
       connections: 0,
       seconds: 24 * 3600, // until stop()
       overallRate: args.rate,
@@ -192,11 +333,11 @@ async function main(): Promise<void> {
     traffic.catch(() => {}); // awaited below; a failure meanwhile must not be unhandled
     const phases: Phase[] = [];
     const phase = async (name: string, fault: Fault | null, kind: Phase['kind'], body: () => Promise<Record<string, unknown> | void>) => {
-      const rss = new RssSampler();
+      const rss = new RssSampler(server.rss);
       const start = Date.now();
       console.error(`bench:faults: ${new Date(start).toISOString()} ${name}`);
       const detail = await Promise.race([body(), interrupted, traffic.then(() => Promise.reject(new Error('the load generator stopped early')))]);
-      phases.push({ name, fault, kind, start, end: Date.now(), peakRss: rss.stop(), endRss: process.memoryUsage.rss(), ...(detail ? { detail } : {}) });
+      phases.push({ name, fault, kind, start, end: Date.now(), peakRss: rss.stop(), endRss: server.rss(), ...(detail ? { detail } : {}) });
     };
 
     await phase('before', null, 'steady', () => sleep(args.warmup * 1000));
@@ -217,6 +358,7 @@ async function main(): Promise<void> {
           halted = false;
           return { command: `pg_ctl stop -m fast; ${args.outage} s; pg_ctl start`, haltMs, downMs: Date.now() - t0 };
         }
+        if (fault === 'kill') return server.killAndRestart!();
         // In the select list, so it runs only for the rows the WHERE kept (never on this session itself).
         const [{ n }] = await sql<{ n: number }>(
           url,
@@ -237,6 +379,7 @@ async function main(): Promise<void> {
 
     // Per phase: what the clients got.
     const checks: Record<string, Check> = {};
+    const excused = new Set<Answer>();
     const lines: Record<string, unknown>[] = [];
     for (const [i, p] of phases.entries()) {
       // An answer belongs to the phase it came in (a request sent just before a fault and refused during it
@@ -248,7 +391,10 @@ async function main(): Promise<void> {
       const byKind: Record<string, ReturnType<typeof latency>> = {};
       for (const kind of ['recognize', 'enrol', 'delete']) byKind[kind] = latency(mine.filter((a) => ok(a) && a.kind === kind).map((a) => a.ms));
       const notOk = mine.filter((a) => !ok(a));
-      const badRefusals = notOk.filter((a) => !goodRefusal(a));
+      // While a killed server is down, its clients' connections are refused or cut: no other answer is possible.
+      const cut = p.fault === 'kill' && p.kind === 'fault' ? notOk.filter((a) => a.status.startsWith('error')) : [];
+      for (const a of cut) excused.add(a);
+      const badRefusals = notOk.filter((a) => !goodRefusal(a) && !excused.has(a));
       const slow = mine.filter((a) => a.ms > hangMs || a.status === 'timeout');
       const line: Record<string, unknown> = {
         phase: p.name,
@@ -257,7 +403,8 @@ async function main(): Promise<void> {
         statuses,
         okMs: latency(okMs),
         byKind,
-        refused503: notOk.length - badRefusals.length,
+        refused503: notOk.length - badRefusals.length - cut.length,
+        ...(cut.length ? { connectionsRefusedOrCut: cut.length } : {}),
         // Recognition goes on from memory during an outage: its refusals should stay at 0.
         non2xxByKind: Object.fromEntries(['recognize', 'enrol', 'delete'].map((kind) => [kind, notOk.filter((a) => a.kind === kind).length])),
         otherNon2xx: badRefusals.length,
@@ -290,26 +437,8 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(line));
       lines.push(line);
     }
-    const unanswered = answers.filter((a) => a.status.startsWith('error') || a.status === 'timeout' || (/^5\d\d$/.test(a.status) && a.status !== '503'));
+    const unanswered = answers.filter((a) => (a.status.startsWith('error') && !excused.has(a)) || a.status === 'timeout' || (/^5\d\d$/.test(a.status) && a.status !== '503'));
     checks['no 500s, resets or timeouts'] = { pass: unanswered.length === 0, count: unanswered.length, statuses: [...new Set(unanswered.map((a) => a.status))] };
-
-    // Recognition events: one per face found by each recognition answered 200, written even across the faults.
-    const expectedEvents = answers.filter((a) => a.kind === 'recognize' && ok(a)).reduce((n, a) => n + (a.faces ?? 0), 0);
-    const events = await until(
-      20_000,
-      async () => {
-        await server.events.flush();
-        return (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM recognition_events'))[0].n - eventsBefore;
-      },
-      (n) => n === expectedEvents,
-    );
-    const pending = server.events.pending;
-    checks['recognition events written'] = {
-      pass: events.value <= expectedEvents && expectedEvents - events.value <= pending,
-      expected: expectedEvents,
-      written: events.value,
-      pendingAfterFlush: pending,
-    };
 
     // Acknowledged writes: every enrolment answered 201 is stored unless a delete of it was answered 200.
     const enrolledIds = answers.filter((a) => a.kind === 'enrol' && a.status === '201').map((a) => a.imageId!);
@@ -323,7 +452,7 @@ async function main(): Promise<void> {
     const back = [...deletedIds].filter((id) => stored.has(id));
     checks['acknowledged enrolments stored'] = { pass: missing.length === 0, acknowledged: enrolledIds.length, keptAfterDeletes: kept.length, missing: missing.length };
     checks['acknowledged deletes absent'] = { pass: back.length === 0, acknowledged: deletedIds.size, stillStored: back.length };
-    // Faces stored by a write answered 503 (its commit done as the connection broke): allowed, reported.
+    // Faces stored by a write answered 503 (its commit done as the connection broke) or cut by a kill: allowed.
     const unacknowledged = churn - kept.length;
 
     // The index equals the database: as many faces (a face committed as its request met the fault is re-read
@@ -332,28 +461,56 @@ async function main(): Promise<void> {
     const dbFaces = async () => (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM face_collections'))[0].n;
     const agree = await until(
       20_000,
-      async () => [await indexFaces(server.url), await dbFaces()],
+      async () => [await metric(server.url, 'faceserver_index_faces'), await dbFaces()],
       ([index, db]) => index === db,
     );
-    const churnPhoto = await topSubject(bench, cohort[0].probe);
-    const other = await topSubject(bench, cohort[5].probe);
+    const churnPhoto = await recognizeAs(server, cohort[0].probe);
+    const other = await recognizeAs(server, cohort[5].probe);
     const churnExpected = churn > 0 ? 'soak-churn' : cohort[0].name;
     checks['index equals database'] = {
-      pass: agree.value[0] === agree.value[1] && churnPhoto === churnExpected && other === cohort[5].name,
+      pass: agree.value[0] === agree.value[1] && churnPhoto.subject === churnExpected && other.subject === cohort[5].name,
       indexFaces: agree.value[0],
       databaseFaces: agree.value[1],
       agreedAfterMs: agree.ms,
       churnFacesStored: churn,
-      churnPhotoRecognisedAs: churnPhoto ?? null,
+      churnPhotoRecognisedAs: churnPhoto.subject ?? null,
       expected: churnExpected,
-      [`${cohort[5].name} recognised`]: other === cohort[5].name,
+      [`${cohort[5].name} recognised`]: other.subject === cohort[5].name,
+    };
+
+    // Recognition events: one per face found by each recognition answered 200 (the drill's, and the two above),
+    // written even across the faults. A kill loses what the process still held (written behind the response):
+    // at most what /metrics showed queued just before it, plus the recognitions answered around it.
+    const recognized = answers.filter((a) => a.kind === 'recognize' && ok(a));
+    const expectedEvents = recognized.reduce((n, a) => n + (a.faces ?? 0), 0) + churnPhoto.faces + other.faces;
+    let lostToKills = 0;
+    for (const p of phases.filter((q) => q.fault === 'kill' && q.kind === 'fault')) {
+      const killedAt = p.detail!.killedAt as number;
+      const around = recognized.filter((a) => a.at + a.ms >= p.start - 1000 && a.at + a.ms <= killedAt + 500);
+      lostToKills += (p.detail!.eventsPendingAtKill as number) + around.reduce((n, a) => n + (a.faces ?? 0), 0);
+    }
+    const events = await until(
+      20_000,
+      async () => {
+        await server.drainEvents();
+        return (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM recognition_events'))[0].n - eventsBefore;
+      },
+      (n) => n === expectedEvents,
+    );
+    const pending = await server.pendingEvents();
+    checks['recognition events written'] = {
+      pass: events.value <= expectedEvents && expectedEvents - events.value <= pending + lostToKills,
+      expected: expectedEvents,
+      written: events.value,
+      pendingAfterFlush: pending,
+      ...(args.faults.includes('kill') ? { mayBeLostToKills: lostToKills } : {}),
     };
 
     const failed = Object.entries(checks).filter(([, c]) => !c.pass).map(([name]) => name);
     console.log(
       JSON.stringify({
         summary: true,
-        store: bench.store,
+        store: server.store,
         ratePerS: args.rate,
         faults: args.faults,
         outageS: args.outage,
@@ -385,7 +542,7 @@ async function main(): Promise<void> {
     }
     try {
       if (halted) await cluster('ctl', url, 'resume').catch(() => undefined);
-      await bench?.close();
+      await target?.close();
     } finally {
       await cluster('stop', url);
     }

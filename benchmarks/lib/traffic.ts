@@ -175,15 +175,15 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (v: number, digits = 0) => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : null);
 
-/** Peak resident memory of this process over a phase, sampled every 250 ms. */
+/** Peak resident memory of this process (or what `rss` reads) over a phase, sampled every 250 ms. */
 export class RssSampler {
   peak = 0;
   private readonly timer = setInterval(() => this.sample(), 250);
-  constructor() {
+  constructor(private readonly rss: () => number = () => process.memoryUsage.rss()) {
     this.sample();
   }
   sample(): void {
-    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+    this.peak = Math.max(this.peak, this.rss());
   }
   stop(): number {
     clearInterval(this.timer);
