@@ -290,13 +290,13 @@ async function main(): Promise<void> {
   let polling = false;
   let poller: Promise<void> = Promise.resolve();
   try {
+    load = new LoadGenerator(); // first: its process starts while the server does
     // The server's warnings (a line per refused request during an outage) on stderr; stdout is the drill's.
     target = args.faults.includes('kill')
       ? await childServer(url, 20)
       : inProcess(await startBenchServer(20, { DATABASE_URL: url }, pino({ level: 'warn' }, pino.destination(2))));
     const server = target;
     const cohort = people(20);
-    load = new LoadGenerator();
     const eventsBefore = (await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM recognition_events'))[0].n;
 
     // /readyz every 200 ms for the whole drill: when each answer came, and its status (0: no answer in 5 s).
