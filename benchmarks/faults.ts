@@ -12,9 +12,9 @@
 // Prints one JSON line per phase (before, each fault's window, its recovery, after), of the answers that came in
 // it: by status, 2xx latency p50/p99 (all and by kind), answers that were not the CompreFace 503 {message,
 // code: 41} with Retry-After (while a killed server is down, refused or cut connections are counted apart),
-// answers slower than --hang-ms (or never answered), peak and final RSS of the server's process; a recovery line
-// adds the time from the fault's end until /readyz answered 200 (polled every 200 ms) and until the first
-// enrolment sent afterwards was answered 201. Then verifies against the database that nothing acknowledged was
+// answers slower than --hang-ms (or never answered), peak and final RSS of the server's process, peaks of its
+// inference queue and event backlog (/metrics, every second); a recovery line adds the time from the fault's end
+// until /readyz answered 200 (polled every 200 ms) and until the first enrolment sent afterwards was answered 201. Then verifies against the database that nothing acknowledged was
 // lost: every enrolment answered 201 and not deleted is stored, every delete answered 200 is gone, the in-memory
 // index holds as many faces as the database (and recognises the churned photo exactly when the database holds
 // it), and the recognition events written equal the faces found by the recognitions answered 200 (after a
@@ -318,6 +318,21 @@ async function main(): Promise<void> {
       }
     })();
 
+    // The server's inference queue and event backlog every second (a queue that fills says the CPU, not the
+    // database, held requests up).
+    const gauges: { at: number; queue: number; events: number }[] = [];
+    const gaugePoller = (async () => {
+      while (polling) {
+        try {
+          const [queue, events] = await Promise.all([metric(server.url, 'faceserver_inference_queue_depth'), metric(server.url, 'faceserver_events_pending')]);
+          gauges.push({ at: Date.now(), queue, events });
+        } catch {
+          // no answer (a killed server): no sample
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+
     const traffic: Promise<Interval> = load.run({
       url: server.url,
       key: target.key,
@@ -374,7 +389,7 @@ async function main(): Promise<void> {
     load.stop();
     const total = await Promise.race([traffic, interrupted]);
     polling = false;
-    await poller;
+    await Promise.all([poller, gaugePoller]);
     const answers = total.answers ?? [];
 
     // Per phase: what the clients got.
@@ -411,6 +426,10 @@ async function main(): Promise<void> {
         overHangMs: slow.length,
         maxMs: round(percentile(mine.map((a) => a.ms), 100)),
         rssMb: { peak: mb(p.peakRss), end: mb(p.endRss) },
+        ...(() => {
+          const g = gauges.filter((x) => x.at >= p.start && x.at < p.end);
+          return g.length ? { peaks: { inferenceQueue: Math.max(...g.map((x) => x.queue)), eventBacklog: Math.max(...g.map((x) => x.events)) } } : {};
+        })(),
         ...(p.detail ? { fault: p.detail } : {}),
       };
       // Before and after the faults every request is served; around them a refusal must be the clean 503.
