@@ -4,40 +4,13 @@
 // keys included, and reads no key from the database (faceserver_key_lookups_total stands still); another address
 // (127.0.0.2) is served meanwhile; the block ends after AUTH_BLOCK_SECONDS.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { RunningServer } from '../src/server';
 import { AuthThrottle, throttleKey } from '../src/domain/auth-throttle';
 import { isDomainError } from '../src/domain/errors';
 import { startTestServer } from './support/server';
+import { sendFrom as send, type Answer } from './support/loopback-client';
 import { forEachStore } from './support/stores';
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Record<string, unknown>;
-}
-
-/** One HTTP request from a chosen loopback address (127.0.0.2 is a client of its own). */
-function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.from ?? '127.0.0.1', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        let body: Record<string, unknown>;
-        try {
-          body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          body = { text };
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, body });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -15,36 +15,9 @@ import { clientAddress } from '../src/http/auth';
 import { defaultRenderError } from '../src/http/errors';
 import type { RunningServer } from '../src/server';
 import { startTestServer } from './support/server';
+import { sendFrom as send } from './support/loopback-client';
 import { forEachStore } from './support/stores';
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Record<string, unknown>;
-}
-
-/** One HTTP request from a chosen loopback address, with an X-Forwarded-For header when `forwarded` is given. */
-function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string; forwarded?: string } = {}): Promise<Answer> {
-  const headers = { ...opts.headers, ...(opts.forwarded !== undefined ? { 'x-forwarded-for': opts.forwarded } : {}) };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers, localAddress: opts.from ?? '127.0.0.1', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        let body: Record<string, unknown>;
-        try {
-          body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          body = { text };
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, body });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 describe('TRUSTED_PROXIES', function () {
   this.timeout(120_000);
