@@ -4,11 +4,15 @@
 // recognize x3, enrol, recognize, delete of that face (every recognition writes its events). Every --every
 // seconds it prints one line: elapsed time, RSS, V8 heap, external memory, the event writer's backlog, faces
 // stored, answers by status, and the latency percentiles of the interval (all answers, and by kind: recognize,
-// enrol, delete). At the end: totals, errors, the percentiles and p99 / p50 overall and by kind,
-// and RSS growth after the first five minutes (or after the first fifth of a shorter run).
+// enrol, delete), and what the CPU gave: the server process's CPU time per answer and the machine's busy and stolen
+// shares. At the end: totals, errors, the percentiles and p99 / p50 overall and by kind, RSS growth after the first
+// five minutes (or after the first fifth of a shorter run), and the latency over the intervals in which the CPU
+// was as fast as while capacity was measured (CPU time per answer within 10% of it): on a shared host the same work
+// costs more CPU time in its slow spells, and at 80% of capacity a 20% slower CPU is a saturated server.
 //
 //   npm run bench:soak -- [--minutes 30] [--every 60] [--load 0.8] [--connections 4] [--rate N (skip the capacity phase)]
 //   DATABASE_URL=postgres://... npm run bench:soak
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LoadGenerator, percentile, round, people, startBenchServer, type Interval } from './lib/traffic';
 
@@ -32,6 +36,35 @@ function parseArgs(argv: string[]): Args {
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
+/** The machine's CPU counters (Linux /proc/stat, in ticks): busy, stolen by the hypervisor, all; null elsewhere. */
+function machineTicks(): { busy: number; steal: number; total: number } | null {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  } catch {
+    return null;
+  }
+}
+
+/** What the CPU gave between two readings: this process's CPU ms per answer, the machine's busy and stolen %. */
+class CpuMeter {
+  private usage = process.cpuUsage();
+  private ticks = machineTicks();
+
+  read(answers: number): { msPerAnswer: number | null; machineBusyPct: number | null; stealPct: number | null } {
+    const used = process.cpuUsage(this.usage);
+    const ticks = machineTicks();
+    const d = ticks && this.ticks ? { busy: ticks.busy - this.ticks.busy, steal: ticks.steal - this.ticks.steal, total: ticks.total - this.ticks.total } : null;
+    this.usage = process.cpuUsage();
+    this.ticks = ticks;
+    return {
+      msPerAnswer: round((used.user + used.system) / 1000 / answers, 1),
+      machineBusyPct: d && d.total ? round((d.busy / d.total) * 100) : null,
+      stealPct: d && d.total ? round((d.steal / d.total) * 100, 1) : null,
+    };
+  }
+}
+
 /** p50 / p90 / p99 / max of latencies, and p99 / p50. */
 function spread(ms: number[]): { n: number; p50: number | null; p90: number | null; p99: number | null; max: number | null; p99OverP50: number | null } {
   const p50 = percentile(ms, 50);
@@ -50,12 +83,15 @@ async function main(): Promise<void> {
   const { server } = bench;
   try {
     let rate = args.rate;
+    let capacityCpu: ReturnType<CpuMeter['read']> | null = null;
     if (!rate) {
       // Capacity for this mix (an enrolment costs more than a recognition), so --load is a share of what the
       // server can do with this traffic.
+      const meter = new CpuMeter();
       const c = await load.run({ url: server.url, key: bench.key, connections: args.connections, seconds: 20, mix: 'mixed', probes, reportEveryMs: 20_000 });
+      capacityCpu = meter.read(c.ok.length);
       rate = Math.max(1, Math.round((c.ok.length / (c.ms / 1000)) * args.load * 10) / 10);
-      console.log(JSON.stringify({ capacityPerS: round(c.ok.length / (c.ms / 1000), 1), offeredPerS: rate, store: bench.store }));
+      console.log(JSON.stringify({ capacityPerS: round(c.ok.length / (c.ms / 1000), 1), offeredPerS: rate, store: bench.store, cpu: capacityCpu }));
       await server.events.flush();
     }
     const t0 = Date.now();
@@ -63,6 +99,11 @@ async function main(): Promise<void> {
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const samples: { minute: number; rss: number }[] = [];
+    const cpuMeter = new CpuMeter();
+    const steadyOk: Record<string, number[]> = {}; // latencies of the intervals with the capacity phase's CPU speed
+    let steadyIntervals = 0;
+    let intervals = 0;
+    let printed: Promise<void> = Promise.resolve(); // the last interval's line, printed before the summary
     const facesStored = async () => Number((await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM faces')).rows[0].n);
     const onInterval = (i: Interval) => {
       const m = process.memoryUsage();
@@ -70,7 +111,13 @@ async function main(): Promise<void> {
       loop.reset();
       const minute = (Date.now() - t0) / 60_000;
       samples.push({ minute, rss: m.rss });
-      void facesStored().then((faces) =>
+      const cpu = cpuMeter.read(i.ok.length + i.busy.length);
+      intervals++;
+      if (capacityCpu?.msPerAnswer && cpu.msPerAnswer !== null && cpu.msPerAnswer <= capacityCpu.msPerAnswer * 1.1) {
+        steadyIntervals++;
+        for (const [kind, ms] of Object.entries(i.okByKind)) (steadyOk[kind] ??= []).push(...ms);
+      }
+      printed = facesStored().then((faces) =>
         console.log(
           JSON.stringify({
             minute: round(minute, 1),
@@ -79,6 +126,7 @@ async function main(): Promise<void> {
             externalMb: mb(m.external),
             eventBacklog: server.events.pending,
             loopDelayMs,
+            cpu,
             faces,
             perS: round((i.ok.length + i.busy.length) / (i.ms / 1000), 1),
             statuses: i.statuses,
@@ -92,6 +140,7 @@ async function main(): Promise<void> {
       { url: server.url, key: bench.key, connections: 0, seconds: args.minutes * 60, overallRate: rate, openLoop: true, mix: 'mixed', probes, reportEveryMs: args.every * 1000 },
       onInterval,
     );
+    await printed;
     const errors = Object.entries(total.statuses).filter(([k]) => !/^2\d\d$/.test(k));
     const settleAfter = Math.min(5, args.minutes / 5);
     const base = samples.find((s) => s.minute >= settleAfter) ?? samples[0];
@@ -106,6 +155,10 @@ async function main(): Promise<void> {
         errors: Object.fromEntries(errors),
         ms: spread(total.ok),
         byKind: byKind(total),
+        // Only with a capacity phase to compare with (not with --rate).
+        ...(capacityCpu
+          ? { steadyCpu: { intervals: steadyIntervals, of: intervals, cpuMsPerAnswerAtCapacity: capacityCpu.msPerAnswer, byKind: Object.fromEntries(Object.entries(steadyOk).map(([k, ms]) => [k, spread(ms)])) } }
+          : {}),
         rssMb: { afterSettling: mb(base.rss), atMinute: round(base.minute, 1), end: mb(last.rss), growthPct: round(((last.rss - base.rss) / base.rss) * 100, 1) },
       }),
     );
