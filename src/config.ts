@@ -252,7 +252,7 @@ export const SETTINGS = {
   authFailuresPerAddress: setting(
     'AUTH_FAILURES_PER_ADDRESS',
     '20',
-    'Failed key attempts (unknown, revoked or wrong keys, secrets and client secrets, in every dialect) one client address may make within AUTH_FAILURES_WINDOW_SECONDS; then every attempt from it is refused at once, without a database read, with the dialect\'s 429 and Retry-After for AUTH_BLOCK_SECONDS. The address is the socket\'s peer, or behind a proxy listed in TRUSTED_PROXIES the client it forwards (IPv6: its /64); behind any other proxy all clients share the proxy\'s. 0: no throttle.',
+    'Failed key attempts (unknown, revoked or wrong keys, secrets and client secrets, in every dialect) one client address may make within AUTH_FAILURES_WINDOW_SECONDS, counted over PostgreSQL in the database for all instances on it together (each other instance may let one more through, the one that tells it of the block), on the embedded store in memory; then every attempt from it is refused at once, without a database read, with the dialect\'s 429 and Retry-After for AUTH_BLOCK_SECONDS. The address is the socket\'s peer, or behind a proxy listed in TRUSTED_PROXIES the client it forwards (IPv6: its /64); behind any other proxy all clients share the proxy\'s. 0: no throttle.',
     int(0, 1_000_000),
   ),
   authFailuresWindowSeconds: setting('AUTH_FAILURES_WINDOW_SECONDS', '60', 'The window in which AUTH_FAILURES_PER_ADDRESS failures are counted (from an address\'s first failure).', int(1, 86400)),

@@ -105,11 +105,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const eventSink = new ThumbnailingEventSink(events, config.thumbnails ? cropper : null, thumbnailLog);
     const unkeptPhotoCrops = config.thumbnails ? new UnkeptPhotoCrops(db, cropper, thumbnailLog) : undefined;
     // Failed key attempts per client address (src/domain/auth-throttle.ts): a flood of bad keys is refused
-    // without database reads once an address reaches AUTH_FAILURES_PER_ADDRESS.
+    // without database reads once an address reaches AUTH_FAILURES_PER_ADDRESS. Over PostgreSQL the failures are
+    // counted in the database, shared by every instance on it; the embedded store's one process counts in memory.
     const throttle = new AuthThrottle({
       failures: config.authFailuresPerAddress,
       windowSeconds: config.authFailuresWindowSeconds,
       blockSeconds: config.authBlockSeconds,
+      shared: db.kind === 'postgres' ? db : undefined,
+      onSharedError: (err) => log.warn({ err }, 'failed key attempts could not be counted in the database: counting them in memory meanwhile'),
       onThrottled: metrics.keyHooks.onThrottled,
       onBlocked: (client, failures, blockSeconds) => {
         metrics.keyHooks.onBlocked();

@@ -1,8 +1,20 @@
-// Failed-authentication throttle per client address (rate-limiter-flexible's RateLimiterMemory). Every credential
-// a client presents is checked by KeyService.authenticate, which asks this first: an address that has failed
-// `failures` times within `windowSeconds` is refused with AUTH_THROTTLED for `blockSeconds`, before any cache or
-// database read, so a flood of bad keys costs neither database work queued ahead of other clients' nor a brute-force
-// guesser more than `failures` tries per block.
+// Failed-authentication throttle per client address. Every credential a client presents is checked by
+// KeyService.authenticate, which asks this first: an address that has failed `failures` times within
+// `windowSeconds` is refused with AUTH_THROTTLED for `blockSeconds`, before any cache or database read, so a flood
+// of bad keys costs neither database work queued ahead of other clients' nor a brute-force guesser more than
+// `failures` tries per block.
+//
+// Where the failures are counted: on the embedded store (one process) in memory (rate-limiter-flexible's
+// RateLimiterMemory). Over PostgreSQL (`shared`), where several instances may serve behind one balancer, in the
+// database (src/store/auth-failures.ts, one upsert per failed attempt), so the instances together allow
+// `failures` per block, not each of them. check() stays memory-only there too: an instance learns of a block
+// when one of its failed attempts' write answers that the address is blocked (the write that reaches the limit,
+// or the next failure it sees after another instance's did), and then refuses the address locally until the
+// shared block's end (Retry-After is the block's rest). So N instances allow at most failures + N - 1 attempts
+// per block. Successes cost the throttle nothing. Should the write fail (the database unreachable, or any
+// error), the failure is counted in memory instead, as on the embedded store: the client gets its ordinary
+// answer, never a database error from the throttle, and each instance then allows `failures` on its own until
+// the database answers again.
 //
 // While an address is blocked, every attempt from it is refused, valid keys included. The usual rule, and the only
 // one that slows a guesser: were a valid key let through, a guess that hits would still answer 200, so guessing
@@ -14,6 +26,8 @@
 // proxy's address, so one client's failures would block all: list the proxy in TRUSTED_PROXIES.
 import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { recordAuthFailure } from '../store/auth-failures';
+import type { Queryable } from '../store/db';
 import { DomainError } from './errors';
 
 export interface AuthThrottleOptions {
@@ -24,8 +38,15 @@ export interface AuthThrottleOptions {
   blockSeconds: number;
   /** An attempt refused because its address is blocked. */
   onThrottled?: (client: string) => void;
-  /** An address blocked (once per block). */
+  /** An address blocked (once per block: by the instance whose failure reached the limit). */
   onBlocked?: (client: string, failures: number, blockSeconds: number) => void;
+  /** The database the instances share (PostgreSQL); without it, failures are counted in this process. */
+  shared?: Queryable;
+  /**
+   * A shared count failed to be written (the failure was counted in memory instead): reported once, then again
+   * only after a write succeeded in between.
+   */
+  onSharedError?: (err: unknown) => void;
 }
 
 /**
@@ -41,7 +62,9 @@ export function throttleKey(address: string): string {
 }
 
 export class AuthThrottle {
+  /** This process's blocks (and, without `shared` or while its writes fail, its counts). */
   private readonly limiter: RateLimiterMemory | undefined;
+  private sharedFailing = false;
 
   constructor(private readonly opts: AuthThrottleOptions) {
     this.limiter =
@@ -68,11 +91,31 @@ export class AuthThrottle {
   async failed(client: string): Promise<void> {
     if (!this.limiter) return;
     const key = throttleKey(client);
+    if (this.opts.shared && (await this.failedShared(this.limiter, key))) return;
     const res = await this.limiter.penalty(key, 1);
     // Exactly at the limit (attempts in flight when the block starts count on without extending it).
     if (res.consumedPoints === this.opts.failures) {
       await this.limiter.block(key, this.opts.blockSeconds);
       this.opts.onBlocked?.(key, this.opts.failures, this.opts.blockSeconds);
     }
+  }
+
+  /** Counts the failure in the shared database; false when the write failed (count it in memory). */
+  private async failedShared(limiter: RateLimiterMemory, key: string): Promise<boolean> {
+    let count;
+    try {
+      count = await recordAuthFailure(this.opts.shared!, key, this.opts);
+    } catch (err) {
+      if (!this.sharedFailing) this.opts.onSharedError?.(err);
+      this.sharedFailing = true;
+      return false;
+    }
+    this.sharedFailing = false;
+    // Blocked: refuse it here until the shared block's end (a duration of 0 would block for ever).
+    if (count.blocked && count.msLeft > 0) {
+      await limiter.block(key, count.msLeft / 1000);
+      if (count.failures === this.opts.failures) this.opts.onBlocked?.(key, this.opts.failures, this.opts.blockSeconds);
+    }
+    return true;
   }
 }

@@ -1,4 +1,7 @@
-// Deletes recognition events older than HISTORY_RETENTION_DAYS, once at start and then every hour.
+// Deletes recognition events older than HISTORY_RETENTION_DAYS, once at start and then every hour; in the same
+// pass, the failed-authentication counts past their window or block (src/store/auth-failures.ts), whatever the
+// setting.
+import { deleteExpiredAuthFailures } from './auth-failures';
 import type { Db } from './db';
 import { deleteEventsOlderThan } from './events';
 
@@ -13,17 +16,18 @@ export class RetentionJob {
     private readonly intervalMs = 3_600_000,
   ) {}
 
-  /** Runs one pass now and schedules the next ones; does nothing when retention is 0 (keep everything). */
+  /** Runs one pass now and schedules the next ones (retention 0 keeps every event). */
   start(): void {
-    if (this.days <= 0 || this.timer) return;
+    if (this.timer) return;
     void this.runOnce();
     this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
     this.timer.unref();
   }
 
-  /** One pass; concurrent calls share the pass in progress. */
+  /** One pass; resolves to the events deleted. Concurrent calls share the pass in progress. */
   runOnce(): Promise<number> {
-    this.running ??= deleteEventsOlderThan(this.db, this.days)
+    this.running ??= deleteExpiredAuthFailures(this.db)
+      .then(() => deleteEventsOlderThan(this.db, this.days))
       .then(
         (n) => {
           this.onResult(n);
