@@ -2,11 +2,20 @@
 // on loopback on both stores: AUTH_FAILURES_PER_ADDRESS bad credentials from one address, through any mix of
 // dialects, block it; while blocked, every dialect answers it 429 in its own error shape with Retry-After, valid
 // keys included, and reads no key from the database (faceserver_key_lookups_total stands still); another address
-// (127.0.0.2) is served meanwhile; the block ends after AUTH_BLOCK_SECONDS.
+// (127.0.0.2) is served meanwhile; the block ends after AUTH_BLOCK_SECONDS. Over PostgreSQL the count is shared
+// (migrations/0014_auth_failures.sql): two instances on one database reach the limit together, the one not told
+// yet learns the block from its next failed attempt's write and refuses the address until the shared block's end;
+// a write that fails (the table gone, the database dropped) is counted in memory, with ordinary answers.
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import type { RunningServer } from '../src/server';
 import { AuthThrottle, throttleKey } from '../src/domain/auth-throttle';
 import { isDomainError } from '../src/domain/errors';
+import { deleteExpiredAuthFailures, recordAuthFailure } from '../src/store/auth-failures';
+import { openDb, type Db } from '../src/store/db';
+import { migrate } from '../src/store/migrations';
+import { RetentionJob } from '../src/store/retention';
+import { createTempDatabase, requirePostgres, type TempDatabase } from './support/postgres';
 import { startTestServer } from './support/server';
 import { sendFrom as send, type Answer } from './support/loopback-client';
 import { forEachStore } from './support/stores';
@@ -195,3 +204,191 @@ describe('AuthThrottle', () => {
     await off.check('192.0.2.1');
   });
 });
+
+/** One statement on a database as its own session (the test's hand on the shared database). */
+async function sql(url: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text, params);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('failed-authentication throttle shared by two instances over one PostgreSQL', function () {
+  this.timeout(180_000);
+  let temp: TempDatabase | undefined;
+  let a: RunningServer | undefined;
+  let b: RunningServer | undefined;
+  let ff: string;
+  let cf: string;
+
+  before(async function () {
+    this.timeout(180_000);
+    temp = await createTempDatabase(requirePostgres(this));
+    const env = { DATABASE_URL: temp.url, AUTH_FAILURES_PER_ADDRESS: String(LIMIT), AUTH_FAILURES_WINDOW_SECONDS: '60', AUTH_BLOCK_SECONDS: String(BLOCK_SECONDS) };
+    a = await startTestServer(env);
+    b = await startTestServer(env);
+    ff = (await a.services.keys.create('findface')).key;
+    cf = (await a.services.keys.create('recognition', { collections: ['shared-throttle'] })).key;
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await a?.close();
+    await b?.close();
+    await temp?.drop();
+  });
+
+  const findface = (server: RunningServer, key: string, from: string) => send(`${server.url}/v1/galleries`, { headers: { authorization: `Token ${key}` }, from });
+  const compreface = (server: RunningServer, key: string, from: string) => send(`${server.url}/api/v1/recognition/subjects`, { headers: { 'x-api-key': key }, from });
+  const row = async (address: string) =>
+    (await sql(temp!.url, 'SELECT failures, blocked FROM auth_failures WHERE address = $1', [address])).rows[0] as { failures: number; blocked: boolean } | undefined;
+
+  it('failures on both instances reach the limit together; the other instance refuses the address after one more attempt, until the shared block ends', async () => {
+    const from = '127.0.0.7';
+    const bad = 'x'.repeat(32);
+    // LIMIT failures split over the two instances (A, B, A, B): none of them alone reaches the limit.
+    const split = [a!, b!, a!, b!];
+    assert.equal(split.length, LIMIT);
+    for (const [n, server] of split.entries()) assert.equal((await findface(server, bad, from)).status, 401, `failure ${n + 1}: an ordinary answer`);
+    const blockedAt = performance.now();
+    assert.deepEqual(await row(from), { failures: LIMIT, blocked: true });
+
+    // B made the failure that reached the limit: it refuses the address at once, valid keys included.
+    const onB = await findface(b!, ff, from);
+    assert.equal(onB.status, 429);
+    assert.equal(onB.body.code, 'TOO_MANY_REQUESTS');
+    const retryB = retryAfter(onB, BLOCK_SECONDS);
+    // A has not been told: its next failed attempt (the one extra) is answered as usual, and its write answers
+    // that the address is blocked. From then on A refuses it too, with the rest of the shared block.
+    assert.equal((await findface(a!, bad, from)).status, 401, 'the one extra attempt on the instance not yet told');
+    assert.deepEqual(await row(from), { failures: LIMIT + 1, blocked: true });
+    const lookupsA = await metric(a!, 'faceserver_key_lookups_total');
+    const onA = await findface(a!, ff, from);
+    assert.equal(onA.status, 429, 'a valid key from the blocked address on the other instance');
+    const retryA = retryAfter(onA, BLOCK_SECONDS);
+    assert.ok(Math.abs(retryA - retryB) <= 1, `Retry-After on A (${retryA}) is the shared block's rest, as on B (${retryB})`);
+    const cOnA = await compreface(a!, cf, from);
+    assert.equal(cOnA.status, 429);
+    assert.equal(cOnA.body.code, 0);
+    assert.equal(await metric(a!, 'faceserver_key_lookups_total'), lookupsA, 'no key read on A while it knows the block');
+    assert.deepEqual(await row(from), { failures: LIMIT + 1, blocked: true }, 'refused attempts are not written');
+    // One block, reported by the instance that caused it.
+    assert.equal(await metric(b!, 'faceserver_auth_blocks_total'), 1);
+    assert.equal(await metric(a!, 'faceserver_auth_blocks_total'), 0);
+
+    // Another address is served by both meanwhile.
+    assert.equal((await findface(a!, ff, '127.0.0.8')).status, 200);
+    assert.equal((await findface(b!, ff, '127.0.0.8')).status, 200);
+    assert.ok(performance.now() - blockedAt < BLOCK_SECONDS * 1000, 'all of the above within the block');
+
+    // The block ends on both; a failure then starts a new count.
+    await sleep(Math.max(0, BLOCK_SECONDS * 1000 - (performance.now() - blockedAt)) + 300);
+    assert.equal((await findface(a!, ff, from)).status, 200);
+    assert.equal((await findface(b!, ff, from)).status, 200);
+    assert.equal((await findface(a!, bad, from)).status, 401);
+    assert.deepEqual(await row(from), { failures: 1, blocked: false });
+    assert.equal((await compreface(b!, cf, from)).status, 200, 'one failure: still served');
+  });
+
+  it('a write that fails is counted in memory: bad keys get their ordinary 401, and the limit still blocks', async () => {
+    const from = '127.0.0.9';
+    const bad = 'y'.repeat(32);
+    // The table out of reach (renamed away): every shared write fails, key reads still work.
+    await sql(temp!.url, 'ALTER TABLE auth_failures RENAME TO auth_failures_away');
+    try {
+      for (let n = 0; n < LIMIT; n++) {
+        const r = await findface(a!, bad, from);
+        assert.equal(r.status, 401, `failure ${n + 1}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.code, 'AUTH_FAILED');
+      }
+      const blocked = await findface(a!, ff, from);
+      assert.equal(blocked.status, 429, 'blocked by the count in memory');
+      retryAfter(blocked, BLOCK_SECONDS);
+      assert.equal((await findface(a!, ff, '127.0.0.10')).status, 200, 'another address is served');
+      // B counted none of them (each instance counts alone while the writes fail).
+      assert.equal((await findface(b!, ff, from)).status, 200);
+    } finally {
+      await sql(temp!.url, 'ALTER TABLE auth_failures_away RENAME TO auth_failures');
+    }
+    // The table back: B's failures are shared again.
+    assert.equal((await findface(b!, bad, '127.0.0.11')).status, 401);
+    assert.deepEqual(await row('127.0.0.11'), { failures: 1, blocked: false });
+  });
+});
+
+describe('AuthThrottle over a database that becomes unreachable', function () {
+  this.timeout(60_000);
+  let temp: TempDatabase | undefined;
+  let db: Db | undefined;
+  after(async () => {
+    await db?.close().catch(() => {});
+    await temp?.drop();
+  });
+
+  it('counts in the database while it answers, then in memory: failed() never throws, the limit still blocks, the error is reported once', async function () {
+    temp = await createTempDatabase(requirePostgres(this));
+    db = await openDb({ databaseUrl: temp.url, dataDir: '' });
+    await migrate(db);
+    const errors: unknown[] = [];
+    const blocked: string[] = [];
+    const t = new AuthThrottle({ failures: 3, windowSeconds: 60, blockSeconds: 60, shared: db, onSharedError: (err) => errors.push(err), onBlocked: (c) => blocked.push(c) });
+    await t.failed('192.0.2.1');
+    assert.equal((await db.query<{ failures: number }>('SELECT failures FROM auth_failures')).rows[0].failures, 1, 'counted in the database');
+    // The database goes away under the pool: its sessions are terminated, new ones refused.
+    await temp.drop();
+    temp = undefined;
+    for (let n = 0; n < 3; n++) {
+      await t.check('192.0.2.1');
+      await t.failed('192.0.2.1');
+    }
+    await assert.rejects(t.check('192.0.2.1'), (err: unknown) => isDomainError(err, 'AUTH_THROTTLED') && err.details.retryAfterSeconds === 60);
+    assert.deepEqual(blocked, ['192.0.2.1']);
+    assert.equal(errors.length, 1, 'reported once for the outage');
+    await t.check('192.0.2.2');
+  });
+});
+
+// The shared count's one statement (src/store/auth-failures.ts) on both stores (the same SQL; the embedded store
+// does not use it, but the migration makes its table there too).
+describe('auth_failures: counting, blocking and cleaning', function () {
+  this.timeout(60_000);
+  forEachStore((_name, store) => {
+    let db: Db;
+    before(async () => {
+      db = await store.open();
+    });
+
+    it('counts within the window, blocks at the limit without extending it, starts afresh after the window or the block; expired rows are deleted', async () => {
+      const limits = { failures: 3, windowSeconds: 0.6, blockSeconds: 0.6 };
+      const count = (address: string) => recordAuthFailure(db, address, limits);
+      assert.deepEqual(pick(await count('198.51.100.1')), { failures: 1, blocked: false });
+      assert.deepEqual(pick(await count('198.51.100.1')), { failures: 2, blocked: false });
+      const third = await count('198.51.100.1');
+      assert.deepEqual(pick(third), { failures: 3, blocked: true });
+      assert.ok(third.msLeft > 300 && third.msLeft <= 600, `the block's rest: ${third.msLeft} ms`);
+      const fourth = await count('198.51.100.1');
+      assert.deepEqual(pick(fourth), { failures: 4, blocked: true });
+      assert.ok(fourth.msLeft <= third.msLeft, 'a failure during the block does not extend it');
+      // Another address has a count of its own; a window that ends unblocked starts afresh.
+      assert.deepEqual(pick(await count('198.51.100.2')), { failures: 1, blocked: false });
+      assert.equal(await deleteExpiredAuthFailures(db), 0, 'nothing has expired yet');
+      await sleep(700);
+      assert.deepEqual(pick(await count('198.51.100.1')), { failures: 1, blocked: false }, 'the block ended: a new count');
+      // Retention deletes the rows that ended (198.51.100.2's window), keeps the live one.
+      const job = new RetentionJob(db, 0);
+      await job.runOnce();
+      await job.stop();
+      const rows = (await db.query<{ address: string }>('SELECT address FROM auth_failures ORDER BY address')).rows;
+      assert.deepEqual(rows.map((r) => r.address), ['198.51.100.1']);
+      // A limit of 1 blocks at the first failure.
+      assert.deepEqual(pick(await recordAuthFailure(db, '198.51.100.3', { failures: 1, windowSeconds: 60, blockSeconds: 60 })), { failures: 1, blocked: true });
+      await db.query('DELETE FROM auth_failures');
+    });
+  });
+});
+
+function pick(c: { failures: number; blocked: boolean }): { failures: number; blocked: boolean } {
+  return { failures: c.failures, blocked: c.blocked };
+}
