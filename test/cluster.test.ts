@@ -147,15 +147,19 @@ describe('several instances behind nginx (scripts/cluster.sh)', function () {
 
     // Failed key attempts through the balancer are counted per client: nginx names each in X-Forwarded-For and
     // the instances trust it (TRUSTED_PROXIES=127.0.0.1). A client at 127.0.0.2 fails until both instances
-    // block it (AUTH_FAILURES_PER_ADDRESS, 20, at each; a header of its own changes nothing), and the 127.0.0.1
-    // clients below are still served: were every client counted as nginx's 127.0.0.1, they would be refused too.
+    // block it (AUTH_FAILURES_PER_ADDRESS, 20, counted in PostgreSQL for both together: 20 failures, plus the one
+    // that tells the second instance; a header of its own changes nothing), and the 127.0.0.1 clients below are
+    // still served: were every client counted as nginx's 127.0.0.1, they would be refused too.
     const refusedBy = new Set<string>();
+    let failures = 0;
     for (let n = 0; n < 100 && refusedBy.size < 2; n++) {
       const a = await getFrom(`${balancer}/api/v1/recognition/subjects`, '127.0.0.2', { 'x-api-key': '00000000-0000-4000-8000-000000000000', 'x-forwarded-for': '198.51.100.1' });
       if (a.status === 429) refusedBy.add(String(a.headers['x-faceserver-instance']));
       else assert.equal(a.status, 404, `attempt ${n + 1}: an unknown key`);
+      if (a.status === 404) failures++;
     }
     assert.equal(refusedBy.size, 2, 'both instances block 127.0.0.2');
+    assert.ok(failures >= 20 && failures <= 21, `${failures} failures answered before both instances refused (20 shared, at most one more)`);
     assert.equal((await getFrom(`${balancer}/api/v1/recognition/subjects`, '127.0.0.2', { 'x-api-key': key, 'x-forwarded-for': '127.0.0.1' })).status, 429);
 
     // Through the balancer: requests land on both instances, and each finds the person on either.
