@@ -11,6 +11,33 @@ record() { # name status
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok: $1"; else failed=$((failed + 1)); echo "FAILED: $1"; fi
 }
 jobs=$(nproc)
+cluster_url="" sudo_keeper=""
+on_exit() {
+  if [ -n "$sudo_keeper" ]; then kill "$sudo_keeper" 2>/dev/null; fi
+  if [ -n "$cluster_url" ]; then bash scripts/pg-test-cluster.sh stop "$cluster_url" >/dev/null 2>&1; fi
+}
+trap on_exit EXIT
+
+# The disk-full tests (test/disk-full.test.ts, test/pg-disk-full.test.ts) mount a small tmpfs, which needs root:
+# as a user with sudo they mount it through `sudo -n`, which cannot ask for a password. A sudo that wants one asks
+# for it here, once, on the terminal, and the run keeps that sudo ticket fresh until it ends (sudo forgets it
+# after 15 idle minutes, and the suite takes longer).
+if [ "$(id -u)" -ne 0 ]; then
+  step "sudo for the disk-full tests' tmpfs mounts"
+  if ! command -v sudo > /dev/null; then
+    echo "no sudo: test/disk-full.test.ts and test/pg-disk-full.test.ts will fail (run as root, or as a user with sudo)"
+  elif sudo -n true 2> /dev/null; then
+    echo "passwordless sudo"
+  elif [ -t 0 ] && sudo -v -p "[sudo] password for %u (the disk-full tests mount a tmpfs): "; then
+    ( trap 'kill $nap 2>/dev/null; exit 0' TERM
+      while sleep 60 & nap=$!; wait $nap && kill -0 $$ 2> /dev/null; do sudo -n -v 2> /dev/null || exit 0; done ) &
+    sudo_keeper=$!
+    echo "sudo ticket kept fresh while the tests run"
+  else
+    echo "sudo asks for a password and there is no terminal to ask on: test/disk-full.test.ts and test/pg-disk-full.test.ts will fail"
+    echo "(run npm test from a terminal, or give this user passwordless sudo)"
+  fi
+fi
 
 step "type check"
 npx tsc --noEmit -p .; record "type check" $?
@@ -67,7 +94,7 @@ bash scripts/check-gyp-build.sh > build/gyp.log 2>&1; status=$?; tail -5 build/g
 step "PostgreSQL for the store tests"
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   TEST_DATABASE_URL=$(bash scripts/pg-test-cluster.sh start | tail -n 1) || { echo "could not start PostgreSQL"; }
-  trap 'bash scripts/pg-test-cluster.sh stop "$TEST_DATABASE_URL" >/dev/null 2>&1' EXIT
+  cluster_url=$TEST_DATABASE_URL # stopped by on_exit
 fi
 export TEST_DATABASE_URL
 echo "TEST_DATABASE_URL=$TEST_DATABASE_URL"
