@@ -26,7 +26,7 @@ as_owner() {
   if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
-# Runs a command as root: directly as root, else through sudo -n (a set-up user with passwordless sudo).
+# Runs a command as root: directly as root, else through sudo -n (passwordless, or a ticket: scripts/test.sh asks once).
 as_root() {
   if [[ $EUID -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
 }
@@ -62,7 +62,7 @@ start() {
     # The data folder on a small filesystem of its own (data -> disk/data), owned by the cluster's owner.
     mkdir "$dir/disk"
     as_root mount -t tmpfs -o "size=${PG_TEST_DISK_MB}m,mode=700,uid=$(as_owner id -u),gid=$(as_owner id -g)" tmpfs "$dir/disk" ||
-      { rm -rf "$dir"; fail "cannot mount a tmpfs on $dir/disk: PG_TEST_DISK_MB needs root or passwordless sudo"; }
+      { rm -rf "$dir"; fail "cannot mount a tmpfs on $dir/disk: PG_TEST_DISK_MB needs root, or sudo that does not ask for a password (sudo -n)"; }
     as_owner mkdir -m 700 "$dir/disk/data"
     ln -s disk/data "$dir/data"
   fi

@@ -43,7 +43,7 @@ describe('disk full: the embedded store on a small filesystem that fills up', fu
       // mode=1777: the mount point stays writable for the test's own user when sudo mounted it.
       asRoot('mount', '-t', 'tmpfs', '-o', 'size=128m,mode=1777', 'tmpfs', mount);
     } catch (err) {
-      throw new Error(`this test mounts a tmpfs and needs root or passwordless sudo (the README's set-up user): ${(err as { stderr?: Buffer }).stderr ?? err}`, { cause: err });
+      throw new Error(`this test mounts a tmpfs and needs root, or sudo that does not ask (passwordless, or the ticket npm test asks for at its start): ${(err as { stderr?: Buffer }).stderr ?? err}`, { cause: err });
     }
     mounted = true;
     const template = await migratedDataDir();

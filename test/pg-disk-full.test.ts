@@ -1,7 +1,8 @@
 // Disk full (issue 18, part 3) on a PostgreSQL server: the server's data folder on a small tmpfs, filled up with a
 // ballast file. The suite starts a cluster of its own (PG_TEST_DISK_MB=192 scripts/pg-test-cluster.sh start: the
-// data folder on a tmpfs of its own, mounted as root or by `sudo -n`, the server run as user postgres), because it
-// fills that cluster's disk and crashes it: the shared test server (TEST_DATABASE_URL) is never touched.
+// data folder on a tmpfs of its own, mounted as root or by `sudo -n`; the server runs as user postgres under root,
+// else as the test's own user), because it fills that cluster's disk and crashes it: the shared test server
+// (TEST_DATABASE_URL) is never touched.
 //
 // What PostgreSQL 15 does on a full disk (measured here; times on an idle 2-core machine):
 // 1. While it runs, a statement that must grow a table or an index fails with ERROR 53100 "could not extend file
@@ -137,7 +138,7 @@ describe('disk full: a PostgreSQL server whose data folder is on a small filesys
     try {
       url = await cluster(['start'], { PG_TEST_DISK_MB: '192' });
     } catch (err) {
-      throw new Error(`cannot start a PostgreSQL cluster on a tmpfs (mounting one needs root or passwordless sudo, the README's set-up user): ${(err as { stderr?: string }).stderr ?? err}`, { cause: err });
+      throw new Error(`cannot start a PostgreSQL cluster on a tmpfs (mounting one needs root, or sudo that does not ask: passwordless, or the ticket npm test asks for at its start): ${(err as { stderr?: string }).stderr ?? err}`, { cause: err });
     }
     const dir = await cluster(['dir', url]);
     disk = path.join(dir, 'disk');
