@@ -6,15 +6,17 @@
 // stored, answers by status, and the latency percentiles of the interval (all answers, and by kind: recognize,
 // enrol, delete), and what the CPU gave: the server process's CPU time per answer and the machine's busy and stolen
 // shares. At the end: totals, errors, the percentiles and p99 / p50 overall and by kind, RSS growth after the first
-// five minutes (or after the first fifth of a shorter run), and the latency over the intervals in which the CPU
-// was as fast as while capacity was measured (CPU time per answer within 10% of it): on a shared host the same work
-// costs more CPU time in its slow spells, and at 80% of capacity a 20% slower CPU is a saturated server.
+// five minutes (or after the first fifth of a shorter run), and the latency of the answers that met no slow spell
+// of the host: on a shared VM the same image costs more CPU time in some seconds, and at 80% of capacity a second
+// in which each image costs 25% more than while capacity was measured is a saturated server (benchmarks/lib/
+// engine-speed.ts; each line counts those seconds, the summary gives both latencies).
 //
 //   npm run bench:soak -- [--minutes 30] [--every 60] [--load 0.8] [--connections 4] [--rate N (skip the capacity phase)]
 //   DATABASE_URL=postgres://... npm run bench:soak
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { LoadGenerator, percentile, round, people, startBenchServer, type Interval } from './lib/traffic';
+import { EngineSpeed } from './lib/engine-speed';
+import { LoadGenerator, percentile, round, people, startBenchServer, type Answer, type Interval } from './lib/traffic';
 
 interface Args {
   minutes: number;
@@ -35,6 +37,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+/** A second is slow when each image cost this much more engine CPU than while capacity was measured. */
+const SLOW = 1.25;
 
 /** The machine's CPU counters (Linux /proc/stat, in ticks): busy, stolen by the hypervisor, all; null elsewhere. */
 function machineTicks(): { busy: number; steal: number; total: number } | null {
@@ -81,17 +85,22 @@ async function main(): Promise<void> {
   const load = new LoadGenerator();
   const probes = people(20).map((p) => p.probe);
   const { server } = bench;
+  const engineSpeed = new EngineSpeed(server);
   try {
     let rate = args.rate;
-    let capacityCpu: ReturnType<CpuMeter['read']> | null = null;
+    let capacityMsPerImage: number | null = null;
     if (!rate) {
       // Capacity for this mix (an enrolment costs more than a recognition), so --load is a share of what the
       // server can do with this traffic.
       const meter = new CpuMeter();
+      const before = await engineSpeed.read();
       const c = await load.run({ url: server.url, key: bench.key, connections: args.connections, seconds: 20, mix: 'mixed', probes, reportEveryMs: 20_000 });
-      capacityCpu = meter.read(c.ok.length);
+      const cpu = meter.read(c.ok.length);
+      capacityMsPerImage = EngineSpeed.msPerImage(before, await engineSpeed.read());
       rate = Math.max(1, Math.round((c.ok.length / (c.ms / 1000)) * args.load * 10) / 10);
-      console.log(JSON.stringify({ capacityPerS: round(c.ok.length / (c.ms / 1000), 1), offeredPerS: rate, store: bench.store, cpu: capacityCpu }));
+      console.log(
+        JSON.stringify({ capacityPerS: round(c.ok.length / (c.ms / 1000), 1), offeredPerS: rate, store: bench.store, cpu: { ...cpu, engineMsPerImage: capacityMsPerImage === null ? null : round(capacityMsPerImage, 1) } }),
+      );
       await server.events.flush();
     }
     const t0 = Date.now();
@@ -100,9 +109,8 @@ async function main(): Promise<void> {
     loop.enable();
     const samples: { minute: number; rss: number }[] = [];
     const cpuMeter = new CpuMeter();
-    const steadyOk: Record<string, number[]> = {}; // latencies of the intervals with the capacity phase's CPU speed
-    let steadyIntervals = 0;
-    let intervals = 0;
+    const answers: Answer[] = [];
+    const isSlow = (msPerImage: number | null) => capacityMsPerImage !== null && msPerImage !== null && msPerImage > capacityMsPerImage * SLOW;
     let printed: Promise<void> = Promise.resolve(); // the last interval's line, printed before the summary
     const facesStored = async () => Number((await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM faces')).rows[0].n);
     const onInterval = (i: Interval) => {
@@ -112,11 +120,9 @@ async function main(): Promise<void> {
       const minute = (Date.now() - t0) / 60_000;
       samples.push({ minute, rss: m.rss });
       const cpu = cpuMeter.read(i.ok.length + i.busy.length);
-      intervals++;
-      if (capacityCpu?.msPerAnswer && cpu.msPerAnswer !== null && cpu.msPerAnswer <= capacityCpu.msPerAnswer * 1.1) {
-        steadyIntervals++;
-        for (const [kind, ms] of Object.entries(i.okByKind)) (steadyOk[kind] ??= []).push(...ms);
-      }
+      answers.push(...i.answers!);
+      const slowSeconds = engineSpeed.seconds.filter((s) => s.at >= Date.now() - i.ms && isSlow(s.msPerImage)).length;
+      if (i.ms < args.every * 100) return; // the few answers still in flight when the run ended: counted, not a line
       printed = facesStored().then((faces) =>
         console.log(
           JSON.stringify({
@@ -127,6 +133,7 @@ async function main(): Promise<void> {
             eventBacklog: server.events.pending,
             loopDelayMs,
             cpu,
+            slowSeconds,
             faces,
             perS: round((i.ok.length + i.busy.length) / (i.ms / 1000), 1),
             statuses: i.statuses,
@@ -137,7 +144,7 @@ async function main(): Promise<void> {
       );
     };
     const total = await load.run(
-      { url: server.url, key: bench.key, connections: 0, seconds: args.minutes * 60, overallRate: rate, openLoop: true, mix: 'mixed', probes, reportEveryMs: args.every * 1000 },
+      { url: server.url, key: bench.key, connections: 0, seconds: args.minutes * 60, overallRate: rate, openLoop: true, mix: 'mixed', probes, reportEveryMs: args.every * 1000, answers: true },
       onInterval,
     );
     await printed;
@@ -145,6 +152,8 @@ async function main(): Promise<void> {
     const settleAfter = Math.min(5, args.minutes / 5);
     const base = samples.find((s) => s.minute >= settleAfter) ?? samples[0];
     const last = samples[samples.length - 1];
+    const spells = capacityMsPerImage === null ? null : engineSpeed.slowSpells(capacityMsPerImage, SLOW);
+    const calm = spells && answers.filter((a) => /^2\d\d$/.test(a.status) && !spells.some((s) => a.at < s.end && a.at + a.ms > s.start));
     console.log(
       JSON.stringify({
         summary: true,
@@ -155,14 +164,24 @@ async function main(): Promise<void> {
         errors: Object.fromEntries(errors),
         ms: spread(total.ok),
         byKind: byKind(total),
-        // Only with a capacity phase to compare with (not with --rate).
-        ...(capacityCpu
-          ? { steadyCpu: { intervals: steadyIntervals, of: intervals, cpuMsPerAnswerAtCapacity: capacityCpu.msPerAnswer, byKind: Object.fromEntries(Object.entries(steadyOk).map(([k, ms]) => [k, spread(ms)])) } }
+        // Only with a capacity phase to compare with (not with --rate), on Linux.
+        ...(spells && calm
+          ? {
+              outsideSlowSpells: {
+                engineMsPerImageAtCapacity: round(capacityMsPerImage!, 1),
+                spells: spells.length,
+                secondsInSpells: round(spells.reduce((sum, s) => sum + s.end - s.start, 0) / 1000),
+                answered: calm.length,
+                ms: spread(calm.map((a) => a.ms)),
+                byKind: Object.fromEntries(['recognize', 'enrol', 'delete'].map((kind) => [kind, spread(calm.filter((a) => a.kind === kind).map((a) => a.ms))])),
+              },
+            }
           : {}),
         rssMb: { afterSettling: mb(base.rss), atMinute: round(base.minute, 1), end: mb(last.rss), growthPct: round(((last.rss - base.rss) / base.rss) * 100, 1) },
       }),
     );
   } finally {
+    engineSpeed.stop();
     load.close();
     await bench.close();
   }
