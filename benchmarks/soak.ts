@@ -37,8 +37,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-/** A second is slow when each image cost this much more engine CPU than while capacity was measured. */
-const SLOW = 1.25;
 
 /** The machine's CPU counters (Linux /proc/stat, in ticks): busy, stolen by the hypervisor, all; null elsewhere. */
 function machineTicks(): { busy: number; steal: number; total: number } | null {
@@ -110,7 +108,6 @@ async function main(): Promise<void> {
     const samples: { minute: number; rss: number }[] = [];
     const cpuMeter = new CpuMeter();
     const answers: Answer[] = [];
-    const isSlow = (msPerImage: number | null) => capacityMsPerImage !== null && msPerImage !== null && msPerImage > capacityMsPerImage * SLOW;
     let printed: Promise<void> = Promise.resolve(); // the last interval's line, printed before the summary
     const facesStored = async () => Number((await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM faces')).rows[0].n);
     const onInterval = (i: Interval) => {
@@ -121,7 +118,7 @@ async function main(): Promise<void> {
       samples.push({ minute, rss: m.rss });
       const cpu = cpuMeter.read(i.ok.length + i.busy.length);
       answers.push(...i.answers!);
-      const slowSeconds = engineSpeed.seconds.filter((s) => s.at >= Date.now() - i.ms && isSlow(s.msPerImage)).length;
+      const slowSeconds = engineSpeed.seconds.filter((s) => s.at >= Date.now() - i.ms && capacityMsPerImage !== null && EngineSpeed.isSlow(s.msPerImage, capacityMsPerImage)).length;
       if (i.ms < args.every * 100) return; // the few answers still in flight when the run ended: counted, not a line
       printed = facesStored().then((faces) =>
         console.log(
@@ -152,7 +149,7 @@ async function main(): Promise<void> {
     const settleAfter = Math.min(5, args.minutes / 5);
     const base = samples.find((s) => s.minute >= settleAfter) ?? samples[0];
     const last = samples[samples.length - 1];
-    const spells = capacityMsPerImage === null ? null : engineSpeed.slowSpells(capacityMsPerImage, SLOW);
+    const spells = capacityMsPerImage === null ? null : engineSpeed.slowSpells(capacityMsPerImage);
     const calm = spells && answers.filter((a) => /^2\d\d$/.test(a.status) && !spells.some((s) => a.at < s.end && a.at + a.ms > s.start));
     console.log(
       JSON.stringify({

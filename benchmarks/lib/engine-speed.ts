@@ -22,6 +22,9 @@ interface EngineReading {
   images: number;
 }
 
+/** A second is slow when each image cost this much more engine CPU than the reference (the capacity phase's). */
+const SLOW = 1.25;
+
 function clockTicksPerSecond(): number {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -73,6 +76,10 @@ export class EngineSpeed {
     return from.cpuMs === null || to.cpuMs === null || images < minImages ? null : (to.cpuMs - from.cpuMs) / images;
   }
 
+  static isSlow(msPerImage: number | null, referenceMs: number): boolean {
+    return msPerImage !== null && msPerImage > referenceMs * SLOW;
+  }
+
   private async sample(): Promise<void> {
     const now = await this.read();
     if (this.last) this.seconds.push({ at: this.last.at, msPerImage: EngineSpeed.msPerImage(this.last, now), queued: this.server.engine.info().queued });
@@ -80,14 +87,14 @@ export class EngineSpeed {
   }
 
   /**
-   * The spells the host slowed the engine by `factor` or more against `referenceMs` per image, each stretched
-   * until the queue it built had drained: [start, end) epoch ms.
+   * The spells of slow seconds against `referenceMs` per image, each stretched until the queue it built had
+   * drained: [start, end) epoch ms.
    */
-  slowSpells(referenceMs: number, factor = 1.25): { start: number; end: number }[] {
+  slowSpells(referenceMs: number): { start: number; end: number }[] {
     const spells: { start: number; end: number }[] = [];
     let open: { start: number; end: number } | null = null;
     for (const s of this.seconds) {
-      const slow = s.msPerImage !== null && s.msPerImage > referenceMs * factor;
+      const slow = EngineSpeed.isSlow(s.msPerImage, referenceMs);
       if (slow && !open) open = { start: s.at, end: s.at + 1000 };
       else if (open && (slow || s.queued > 0)) open.end = s.at + 1000;
       else if (open) {
