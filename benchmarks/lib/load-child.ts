@@ -136,12 +136,19 @@ async function openLoop(job: LoadJob, requests: Request[], record: (status: stri
   const end = Date.now() + job.seconds * 1000;
   const gapMs = 1000 / job.overallRate!;
   const enrolled: string[] = []; // image ids of the mix's enrolments, deleted in turn
+  // A delete's turn can come while its enrolment is still queued (a slow second): it is owed, and paid at a later
+  // recognize turn once an enrolment has answered, so the mix and the number of faces stored stay as designed.
+  const deleteTemplate = requests.find((r) => r.method === 'DELETE');
+  let deletesOwed = 0;
   let next = Date.now();
   for (let i = 0; Date.now() < end && !stopRequested; i++) {
     let r = requests[i % requests.length];
-    if (r.method === 'DELETE') {
+    const isRecognize = r.method === 'POST' && !r.path!.startsWith('/api/v1/recognition/faces');
+    if (r.method === 'DELETE' || (isRecognize && deletesOwed > 0 && enrolled.length > 0)) {
+      if (r.method === 'DELETE') deletesOwed++;
       const id = enrolled.shift();
-      r = id ? { ...r, path: `/api/v1/recognition/faces/${id}` } : requests[0];
+      if (id) deletesOwed--;
+      r = id ? { ...deleteTemplate!, path: `/api/v1/recognition/faces/${id}` } : requests[0];
     }
     const enrol = r.method === 'POST' && r.path!.startsWith('/api/v1/recognition/faces');
     const kind = r.method === 'DELETE' ? 'delete' : enrol ? 'enrol' : 'recognize';
